@@ -1,0 +1,234 @@
+"""Pure-PyTorch StyleGAN2 operations: FIR resampling, bias + activation, modulated conv.
+
+No compiled extensions: every op runs on CPU and CUDA. The math follows NVIDIA's
+stylegan2-ada-pytorch reference implementations (stated as facts in tests/networks):
+
+* the resampling filter is the outer product of [1, 3, 3, 1] normalised to sum 1 (a
+  4x4 buffer called `resample_filter`); upsampling multiplies it by up**2;
+* a 3x3 convolution with 2x upsampling is a stride-2 transposed convolution followed by
+  the FIR filter; with 2x downsampling it is the FIR filter followed by a stride-2 conv;
+* modulated convolution scales the weight by per-sample styles and divides each output
+  channel by sqrt(sum(w'^2) + 1e-8) ("demodulation").
+
+Modulated convolution has two forms that compute the same function:
+* grouped ("fused"): build one weight per sample, run one grouped convolution;
+* batched: scale the activations by the styles, run ONE convolution with the shared
+  weight, scale the outputs by the demodulation coefficients. On CPU this is much faster
+  for batches, because grouped convolutions do not use the batched GEMM kernels.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+SQRT2 = math.sqrt(2.0)
+
+
+def setup_filter(taps=(1, 3, 3, 1)) -> torch.Tensor:
+    """2-D FIR filter as NVIDIA stores it: outer(taps, taps) / sum, shape [4, 4]."""
+    f = torch.as_tensor(taps, dtype=torch.float32)
+    f = f[:, None] * f[None, :]
+    return f / f.sum()
+
+
+def _separable_taps(f: torch.Tensor) -> torch.Tensor | None:
+    """Return 1-D taps t with outer(t, t) == f (to float precision) or None."""
+    if f.ndim != 2 or f.shape[0] != f.shape[1]:
+        return None
+    row = f.sum(dim=0)
+    t = row / row.sum().sqrt()
+    if torch.allclose(t[:, None] * t[None, :], f, rtol=1e-5, atol=1e-7):
+        return t
+    return None
+
+
+def _fir_1d(x: torch.Tensor, taps: list[float], dim: int) -> torch.Tensor:
+    """Correlate along `dim` with len(taps) taps (valid mode: length shrinks by len-1)."""
+    n = x.shape[dim] - len(taps) + 1
+    out = x.narrow(dim, 0, n) * taps[0]
+    for i in range(1, len(taps)):
+        out = out.add(x.narrow(dim, i, n), alpha=taps[i])
+    return out
+
+
+def upfirdn2d(
+    x: torch.Tensor,                  # [N, C, H, W]
+    f: torch.Tensor,                  # [fh, fw] filter (as stored in `resample_filter`)
+    up: int = 1,                      # upsampling factor (zero insertion)
+    down: int = 1,                    # downsampling factor (keep every down-th sample)
+    padding: tuple[int, int, int, int] = (0, 0, 0, 0),  # (x0, x1, y0, y1), negative crops
+    gain: float = 1.0,                # overall scale of the filter
+) -> torch.Tensor:
+    """Upsample, pad, FIR-filter and downsample a batch of images.
+
+    Symmetric filters only (ours is), so correlation and convolution coincide.
+    """
+    assert x.ndim == 4, f"expected [N, C, H, W], got {tuple(x.shape)}"
+    N, C, H, W = x.shape
+    if up > 1:
+        x = x.reshape(N, C, H, 1, W, 1)
+        x = F.pad(x, [0, up - 1, 0, 0, 0, up - 1])
+        x = x.reshape(N, C, H * up, W * up)
+    px0, px1, py0, py1 = padding
+    x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
+    x = x[:, :, max(-py0, 0): x.shape[2] - max(-py1, 0), max(-px0, 0): x.shape[3] - max(-px1, 0)]
+    f = f.to(torch.float32) * gain
+    taps = _separable_taps(f)
+    if taps is not None:
+        t = taps.tolist()
+        x = _fir_1d(_fir_1d(x, t, 3), t, 2)
+    else:
+        w = f.flip([0, 1])[None, None].repeat(C, 1, 1, 1).to(x.dtype)
+        x = F.conv2d(x, w, groups=C)
+    if down > 1:
+        x = x[:, :, ::down, ::down]
+    return x
+
+
+def upsample2d(x: torch.Tensor, f: torch.Tensor, up: int = 2) -> torch.Tensor:
+    fw = f.shape[-1]
+    p0, p1 = (fw + up - 1) // 2, (fw - up) // 2
+    return upfirdn2d(x, f, up=up, padding=(p0, p1, p0, p1), gain=up * up)
+
+
+def downsample2d(x: torch.Tensor, f: torch.Tensor, down: int = 2) -> torch.Tensor:
+    fw = f.shape[-1]
+    p0, p1 = (fw - down + 1) // 2, (fw - down) // 2
+    return upfirdn2d(x, f, down=down, padding=(p0, p1, p0, p1))
+
+
+def bias_act(
+    x: torch.Tensor,
+    b: torch.Tensor | None = None,
+    act: str = "linear",
+    gain: float | None = None,
+    clamp: float | None = None,
+) -> torch.Tensor:
+    """x + b (broadcast over dim 1), then activation ('linear' or 'lrelu' with slope 0.2),
+    times `gain` (default: 1 for linear, sqrt(2) for lrelu), then clamp to +-clamp."""
+    if b is not None:
+        shape = [1, -1] + [1] * (x.ndim - 2)
+        x = x + b.to(x.dtype).reshape(shape)
+    if act == "lrelu":
+        gain = SQRT2 if gain is None else gain
+        x = F.leaky_relu(x, 0.2)
+    elif act == "linear":
+        gain = 1.0 if gain is None else gain
+    else:
+        raise ValueError(f"unknown activation {act!r}")
+    if gain != 1:
+        x = x * gain
+    if clamp is not None and clamp >= 0:
+        x = x.clamp(-clamp, clamp)
+    return x
+
+
+def _pad_for(kernel: int, up: int, down: int, ftaps: int) -> tuple[int, int]:
+    p = kernel // 2
+    p0 = p1 = p
+    if up > 1:
+        p0 += (ftaps + up - 1) // 2
+        p1 += (ftaps - up) // 2
+    if down > 1:
+        p0 += (ftaps - down + 1) // 2
+        p1 += (ftaps - down) // 2
+    return p0, p1
+
+
+def conv2d_resample(
+    x: torch.Tensor,          # [N, C_in * groups, H, W]
+    w: torch.Tensor,          # [C_out, C_in, k, k]
+    f: torch.Tensor | None,   # FIR filter for resampling
+    up: int = 1,
+    down: int = 1,
+    groups: int = 1,
+) -> torch.Tensor:
+    """Convolution ('same' padding) with optional 2x up- or downsampling through `f`."""
+    kh, kw = w.shape[-2:]
+    assert kh == kw, "square kernels only"
+    if up == 1 and down == 1:
+        return F.conv2d(x, w, padding=kw // 2, groups=groups)
+    ft = f.shape[-1]
+    p0, p1 = _pad_for(kw, up, down, ft)
+    if down > 1 and up == 1:
+        if kw == 1:  # 1x1: filter and downsample first, then convolve
+            x = upfirdn2d(x, f, down=down, padding=(p0, p1, p0, p1))
+            return F.conv2d(x, w, groups=groups)
+        x = upfirdn2d(x, f, padding=(p0, p1, p0, p1))
+        return F.conv2d(x, w, stride=down, groups=groups)
+    if up > 1 and down == 1:
+        if kw == 1:  # 1x1: convolve first, then upsample
+            x = F.conv2d(x, w, groups=groups)
+            return upfirdn2d(x, f, up=up, padding=(p0, p1, p0, p1), gain=up * up)
+        # Transposed convolution does the upsampling; the FIR filter smooths afterwards.
+        # A transposed conv with weight w equals correlating the zero-stuffed input with
+        # flip(w); NVIDIA's up-layers are convolutions (flip_weight=False), so the two flips
+        # cancel and the weight is passed unflipped.
+        out_ch, in_ch = w.shape[:2]
+        if groups == 1:
+            wt = w.transpose(0, 1)
+        else:
+            wt = w.reshape(groups, out_ch // groups, in_ch, kh, kw).transpose(1, 2)
+            wt = wt.reshape(groups * in_ch, out_ch // groups, kh, kw)
+        p0 -= kw - 1
+        p1 -= kw - up
+        pt = max(min(-p0, -p1), 0)
+        x = F.conv_transpose2d(x, wt, stride=up, padding=pt, groups=groups)
+        return upfirdn2d(x, f, padding=(p0 + pt, p1 + pt, p0 + pt, p1 + pt), gain=up * up)
+    raise NotImplementedError("simultaneous up- and downsampling is not used by StyleGAN2")
+
+
+def modulated_conv2d(
+    x: torch.Tensor,                    # [N, I, H, W] input activations
+    weight: torch.Tensor,               # [O, I, k, k] shared weight
+    styles: torch.Tensor,               # [N, I] per-sample modulation
+    noise: torch.Tensor | None = None,  # added to the output (broadcastable to [N, O, H', W'])
+    up: int = 1,                        # 1 or 2
+    resample_filter: torch.Tensor | None = None,
+    demodulate: bool = True,
+    fused: bool = True,                 # True: grouped convolution; False: batched form
+) -> torch.Tensor:
+    """StyleGAN2 modulated convolution; both forms compute the same function."""
+    N = x.shape[0]
+    O, I, kh, kw = weight.shape
+    assert x.shape[1] == I, f"input has {x.shape[1]} channels, weight expects {I}"
+    assert styles.shape == (N, I), f"styles {tuple(styles.shape)} != {(N, I)}"
+
+    if x.dtype == torch.float16 and demodulate:
+        # Pre-normalise to avoid fp16 overflow; demodulation removes the scale again.
+        weight = weight * (1 / math.sqrt(I * kh * kw) / weight.norm(float("inf"), dim=[1, 2, 3], keepdim=True))
+        styles = styles / styles.norm(float("inf"), dim=1, keepdim=True)
+
+    if fused:
+        w = weight.unsqueeze(0) * styles.reshape(N, 1, I, 1, 1)  # [N, O, I, k, k]
+        if demodulate:
+            d = (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()   # [N, O]
+            w = w * d.reshape(N, O, 1, 1, 1)
+        x = x.reshape(1, N * I, *x.shape[2:])
+        x = conv2d_resample(x, w.reshape(N * O, I, kh, kw).to(x.dtype), resample_filter, up=up, groups=N)
+        x = x.reshape(N, O, *x.shape[2:])
+        if noise is not None:
+            x = x + noise.to(x.dtype)
+        return x
+
+    x = x * styles.to(x.dtype).reshape(N, I, 1, 1)
+    x = conv2d_resample(x, weight.to(x.dtype), resample_filter, up=up)
+    if demodulate:
+        # sum_{i,k} (w[o,i,k] * s[n,i])^2 == sum_i s[n,i]^2 * sum_k w[o,i,k]^2: a small GEMM
+        # instead of materialising one weight per sample.
+        wsq = weight.to(torch.float32).square().sum(dim=[2, 3])                 # [O, I]
+        d = (styles.to(torch.float32).square() @ wsq.t() + 1e-8).rsqrt()       # [N, O]
+        d = d.to(x.dtype).reshape(N, O, 1, 1)
+        if noise is not None:
+            return torch.addcmul(noise.to(x.dtype), x, d)
+        return x * d
+    if noise is not None:
+        x = x + noise.to(x.dtype)
+    return x
+
+
+def normalize_2nd_moment(x: torch.Tensor, dim: int = 1, eps: float = 1e-8) -> torch.Tensor:
+    return x * (x.square().mean(dim=dim, keepdim=True) + eps).rsqrt()
