@@ -1,0 +1,231 @@
+"""Robust image I/O shared by every tool: list, load, save, convert and tile images.
+
+Images in memory are float tensors [C, H, W] in [-1, 1] (the range StyleGAN2 generators
+produce). `to_uint8` is the one conversion to 8-bit used everywhere, identical to NVIDIA's
+`(img * 127.5 + 128).clamp(0, 255).to(torch.uint8)`, so saved images and metric inputs
+agree bit for bit with the reference code.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from stylebridge.errors import DataError
+from stylebridge.utils.io import atomic_path
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm", ".pgm")
+
+_SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".webp": "WEBP",
+                 ".tif": "TIFF", ".tiff": "TIFF", ".ppm": "PPM", ".pgm": "PPM", ".gif": "GIF"}
+
+
+def list_images(dir_or_files: str | os.PathLike | Iterable[str | os.PathLike], recursive: bool = True) -> list[Path]:
+    """Image files in a folder (sorted, recursively by default) or a given list of files.
+
+    Hidden files and folders (names starting with '.') are skipped. A folder without
+    images or a missing path raises DataError.
+    """
+    if isinstance(dir_or_files, (str, os.PathLike)):
+        root = Path(dir_or_files)
+        if root.is_file():
+            return [root]
+        if not root.is_dir():
+            raise DataError(f"image folder '{root}' does not exist")
+        pattern = root.rglob("*") if recursive else root.glob("*")
+        files = [
+            p for p in pattern
+            if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        ]
+        if not files:
+            raise DataError(
+                f"no images found in '{root}'{' (searched recursively)' if recursive else ''}; "
+                f"expected files ending in {', '.join(IMAGE_EXTENSIONS)}"
+            )
+        return sorted(files, key=lambda p: p.as_posix())
+    files = [Path(p) for p in dir_or_files]
+    for p in files:
+        if not p.is_file():
+            raise DataError(f"image file '{p}' does not exist")
+    return sorted(files, key=lambda p: p.as_posix())
+
+
+def _to_array(im: Image.Image, channels: int) -> np.ndarray:
+    """Any Pillow mode -> float32 array [H, W, channels] in [0, 1]."""
+    mode = im.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        a = np.asarray(im, dtype=np.float64)
+        if mode == "F":
+            hi = 1.0 if a.max(initial=0.0) <= 1.0 else 255.0
+        elif mode.startswith("I;16") or a.max(initial=0) > 255:
+            hi = 65535.0
+        else:
+            hi = 255.0
+        grey = np.clip(a / hi, 0.0, 1.0).astype(np.float32)[..., None]
+        rgb, alpha = grey, None
+    else:
+        if mode == "P":
+            im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+        elif mode in ("LA", "PA") or (mode == "L" and "transparency" in im.info):
+            im = im.convert("LA")
+        elif mode in ("1", "L"):
+            im = im.convert("L")
+        elif mode not in ("RGB", "RGBA"):
+            im = im.convert("RGBA" if "A" in mode else "RGB")  # CMYK, YCbCr, LAB, HSV, RGBa, ...
+        a = np.asarray(im, dtype=np.float32) / 255.0
+        if a.ndim == 2:
+            a = a[..., None]
+        if im.mode in ("LA", "RGBA"):
+            rgb, alpha = a[..., :-1], a[..., -1:]
+        else:
+            rgb, alpha = a, None
+    if channels == 4:
+        if rgb.shape[-1] == 1:
+            rgb = np.repeat(rgb, 3, axis=-1)
+        if alpha is None:
+            alpha = np.ones_like(rgb[..., :1])
+        return np.concatenate([rgb, alpha], axis=-1)
+    if alpha is not None:
+        rgb = rgb * alpha + (1.0 - alpha)  # composite over white
+    if channels == 1:
+        if rgb.shape[-1] == 3:  # ITU-R 601-2 luma, as Pillow's convert('L')
+            rgb = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)[:, None]
+        return rgb
+    if rgb.shape[-1] == 1:
+        rgb = np.repeat(rgb, 3, axis=-1)
+    return rgb
+
+
+def _square(a: np.ndarray, mode: str) -> np.ndarray:
+    """Center-crop (mode 'crop') or pad with white (mode 'pad') an [H, W, C] array to square."""
+    h, w = a.shape[:2]
+    if h == w:
+        return a
+    if mode == "crop":
+        s = min(h, w)
+        top, left = (h - s) // 2, (w - s) // 2
+        return a[top:top + s, left:left + s]
+    s = max(h, w)
+    out = np.ones((s, s, a.shape[2]), dtype=a.dtype)
+    top, left = (s - h) // 2, (s - w) // 2
+    out[top:top + h, left:left + w] = a
+    return out
+
+
+def _resize(a: np.ndarray, resolution: int) -> np.ndarray:
+    if a.shape[0] == resolution and a.shape[1] == resolution:
+        return a
+    chans = [Image.fromarray(np.ascontiguousarray(a[..., c], dtype=np.float32)).resize((resolution, resolution), Image.LANCZOS)
+             for c in range(a.shape[2])]
+    return np.clip(np.stack([np.asarray(c) for c in chans], axis=-1), 0.0, 1.0)
+
+
+def load_image(path: str | os.PathLike, resolution: int | None = None, channels: int = 3,
+               square: str = "crop") -> torch.Tensor:
+    """Read an image file as a float tensor [channels, H, W] in [-1, 1].
+
+    Handles every Pillow mode (grey, 16-bit grey, palette, RGBA composited over white,
+    CMYK, ...) and EXIF orientation. With `resolution`, the image is first made square
+    (`square='crop'`: center crop; `'pad'`: pad with white) and then resized with LANCZOS.
+    `channels` is 1 (grey), 3 (RGB) or 4 (RGBA; alpha kept, opaque if absent).
+    """
+    if channels not in (1, 3, 4):
+        raise DataError(f"channels must be 1, 3 or 4, got {channels}")
+    if square not in ("crop", "pad"):
+        raise DataError(f"square must be 'crop' or 'pad', got {square!r}")
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"image file '{path}' does not exist")
+    try:
+        with Image.open(path) as im:
+            im.load()
+            im = ImageOps.exif_transpose(im) or im
+            a = _to_array(im, channels)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        raise DataError(f"cannot read image '{path}': {e}") from e
+    if resolution is not None:
+        if int(resolution) < 1:
+            raise DataError(f"resolution must be positive, got {resolution}")
+        a = _resize(_square(a, square), int(resolution))
+    t = torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1), dtype=np.float32))
+    return t * 2.0 - 1.0
+
+
+def to_uint8(img: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] float -> uint8 [0, 255], exactly as NVIDIA's scripts round."""
+    return (img * 127.5 + 128).clamp(0, 255).to(torch.uint8)
+
+
+def from_uint8(img: torch.Tensor | np.ndarray) -> torch.Tensor:
+    """uint8 [0, 255] -> float [-1, 1] (x / 127.5 - 1, as the LPIPS package loads images)."""
+    t = torch.as_tensor(np.asarray(img)) if isinstance(img, np.ndarray) else img
+    return t.to(torch.float32) / 127.5 - 1.0
+
+
+def save_image(image: torch.Tensor | np.ndarray, path: str | os.PathLike) -> Path:
+    """Write one image atomically; the format follows the file extension (default PNG).
+
+    Accepts a float tensor [C, H, W] in [-1, 1], a uint8 tensor [C, H, W], or a uint8 numpy
+    array [H, W, C] / [H, W]. C may be 1, 3 or 4.
+    """
+    path = Path(path)
+    if isinstance(image, torch.Tensor):
+        t = image.detach().cpu()
+        if t.ndim == 4 and t.shape[0] == 1:
+            t = t[0]
+        if t.ndim != 3:
+            raise DataError(f"save_image expects one image [C, H, W], got shape {tuple(t.shape)}")
+        if t.dtype != torch.uint8:
+            t = to_uint8(t.float())
+        arr = t.permute(1, 2, 0).numpy()
+    else:
+        arr = np.asarray(image)
+        if arr.dtype != np.uint8:
+            raise DataError(f"numpy images must be uint8 [H, W, C], got dtype {arr.dtype}")
+        if arr.ndim == 2:
+            arr = arr[..., None]
+    if arr.ndim != 3 or arr.shape[2] not in (1, 3, 4):
+        raise DataError(f"image must have 1, 3 or 4 channels, got shape {arr.shape}")
+    mode = {1: "L", 3: "RGB", 4: "RGBA"}[arr.shape[2]]
+    im = Image.fromarray(np.ascontiguousarray(arr[..., 0] if arr.shape[2] == 1 else arr))
+    assert im.mode == mode, (im.mode, mode)
+    fmt = _SAVE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise DataError(f"unknown image extension '{path.suffix}' for '{path}'; use .png or .jpg")
+    if fmt == "JPEG" and mode == "RGBA":
+        im = im.convert("RGB")
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            im.save(f, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+    return path
+
+
+def make_grid(images: torch.Tensor | Sequence[torch.Tensor], nrow: int | None = None,
+              padding: int = 0, pad_value: float = 1.0) -> torch.Tensor:
+    """Tile images [N, C, H, W] (or a list of [C, H, W]) into one [C, rows*H, nrow*W] image.
+
+    `nrow` images per row (default: about square). Missing cells are filled with `pad_value`.
+    """
+    if not isinstance(images, torch.Tensor):
+        images = torch.stack(list(images))
+    if images.ndim != 4:
+        raise DataError(f"make_grid expects [N, C, H, W], got shape {tuple(images.shape)}")
+    n, c, h, w = images.shape
+    if n == 0:
+        raise DataError("make_grid got no images")
+    nrow = int(nrow) if nrow else max(1, math.ceil(math.sqrt(n)))
+    ncol, nrows = min(nrow, n), math.ceil(n / nrow)
+    gh, gw = nrows * h + (nrows + 1) * padding, ncol * w + (ncol + 1) * padding
+    grid = torch.full((c, gh, gw), pad_value, dtype=images.dtype, device=images.device)
+    for i in range(n):
+        r, col = divmod(i, nrow)
+        y, x = padding + r * (h + padding), padding + col * (w + padding)
+        grid[:, y:y + h, x:x + w] = images[i]
+    return grid
