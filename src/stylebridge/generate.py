@@ -1,0 +1,148 @@
+"""Sampling images from a generator the way NVIDIA's generate.py does, plus batching,
+precision choice, W / W+ input and style mixing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+import torch
+
+from stylebridge.data.images import to_uint8
+from stylebridge.errors import StylebridgeError
+from stylebridge.networks.stylegan2 import Generator, z_from_seed
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+def precision_dtype(precision: str, device: torch.device | str) -> torch.dtype:
+    device = torch.device(device)
+    if precision == "fp32":
+        return torch.float32
+    if precision == "bf16":
+        return torch.bfloat16
+    if precision == "fp16":
+        if device.type != "cuda":
+            raise StylebridgeError("--precision fp16 needs a CUDA device; on CPU use bf16 or fp32")
+        return torch.float16
+    raise StylebridgeError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+
+
+def class_vector(G: Generator, class_idx: int | None, n: int, device) -> torch.Tensor | None:
+    if G.c_dim == 0:
+        if class_idx is not None:
+            raise StylebridgeError("--class given, but this generator is unconditional")
+        return None
+    if class_idx is None:
+        raise StylebridgeError(f"this generator is class-conditional: give --class (0..{G.c_dim - 1})")
+    if not 0 <= class_idx < G.c_dim:
+        raise StylebridgeError(f"--class {class_idx} out of range 0..{G.c_dim - 1}")
+    c = torch.zeros([n, G.c_dim], device=device)
+    c[:, class_idx] = 1
+    return c
+
+
+@dataclass
+class Sample:
+    name: str            # file stem, e.g. 'seed0007' or 'proj00'
+    image: torch.Tensor  # uint8 [C, H, W]
+
+
+@torch.no_grad()
+def synthesize(
+    G: Generator,
+    ws: torch.Tensor,
+    noise_mode: str = "const",
+    precision: str = "fp32",
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """ws [N, num_ws, w_dim] (or [N, w_dim], broadcast) -> float images [N, C, H, W]."""
+    device = G.mapping.w_avg.device
+    if ws.ndim == 2:
+        ws = ws.unsqueeze(1).repeat(1, G.num_ws, 1)
+    if ws.ndim != 3 or ws.shape[1:] != (G.num_ws, G.w_dim):
+        raise StylebridgeError(f"latents have shape {tuple(ws.shape)}; this generator takes "
+                               f"[N, {G.num_ws}, {G.w_dim}] (W+) or [N, {G.w_dim}] (W)")
+    dtype = precision_dtype(precision, device)
+    return G.synthesis(ws.to(device), noise_mode=noise_mode, dtype=dtype, generator=generator).float()
+
+
+@torch.no_grad()
+def generate_from_seeds(
+    G: Generator,
+    seeds: Sequence[int],
+    truncation_psi: float = 1.0,
+    truncation_cutoff: int | None = None,
+    noise_mode: str = "const",
+    class_idx: int | None = None,
+    batch_size: int = 8,
+    precision: str = "fp32",
+) -> Iterator[Sample]:
+    """Yield one uint8 image per seed, z = RandomState(seed).randn(1, z_dim) as NVIDIA does.
+
+    With noise_mode='random' the noise comes from torch.Generator().manual_seed(seed) per
+    image, so results do not depend on the batch size.
+    """
+    if noise_mode not in ("const", "random", "none"):
+        raise StylebridgeError(f"noise mode must be const, random or none, got {noise_mode!r}")
+    if batch_size < 1:
+        raise StylebridgeError("batch size must be at least 1")
+    device = G.mapping.w_avg.device
+    seeds = list(seeds)
+    for start in range(0, len(seeds), batch_size):
+        chunk = seeds[start:start + batch_size]
+        z = torch.cat([z_from_seed(s, G.z_dim) for s in chunk]).to(device)
+        c = class_vector(G, class_idx, len(chunk), device)
+        ws = G.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
+        if noise_mode == "random":
+            imgs = torch.cat([synthesize(G, ws[i:i + 1], "random", precision,
+                                         torch.Generator(device).manual_seed(s)) for i, s in enumerate(chunk)])
+        else:
+            imgs = synthesize(G, ws, noise_mode, precision)
+        for s, img in zip(chunk, to_uint8(imgs)):
+            yield Sample(f"seed{s:04d}", img.cpu())
+
+
+def load_projected_w(path: str | Path, G: Generator) -> torch.Tensor:
+    """Read NVIDIA's projected_w.npz layout: key 'w', shape [N, num_ws, w_dim] (or [num_ws, w_dim])."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if "w" not in data:
+                raise StylebridgeError(f"{path}: no array named 'w' (keys: {list(data.keys())})")
+            w = torch.from_numpy(data["w"].astype(np.float32))
+    except (OSError, ValueError) as e:
+        if isinstance(e, StylebridgeError):
+            raise
+        raise StylebridgeError(f"{path}: not a readable .npz file ({e})") from None
+    if w.ndim == 2:
+        w = w.unsqueeze(0)
+    if w.ndim != 3 or w.shape[1:] != (G.num_ws, G.w_dim):
+        raise StylebridgeError(f"{path}: w has shape {tuple(w.shape)}, the generator needs [N, {G.num_ws}, {G.w_dim}]")
+    return w
+
+
+def mix_styles(G: Generator, row_seeds: Iterable[int], col_seeds: Iterable[int], styles: Sequence[int],
+               truncation_psi: float = 1.0, noise_mode: str = "const") -> torch.Tensor:
+    """NVIDIA style_mixing.py: a [rows, cols] grid where each cell takes the column seed's
+    ws at the `styles` layer indices and the row seed's elsewhere. Returns uint8 [R, C', 3, H, W]."""
+    from stylebridge.networks.stylegan2 import style_mix
+
+    device = G.mapping.w_avg.device
+    rows, cols = list(row_seeds), list(col_seeds)
+    bad = [s for s in styles if not 0 <= s < G.num_ws]
+    if bad:
+        raise StylebridgeError(f"style layers {bad} out of range 0..{G.num_ws - 1}")
+    with torch.no_grad():
+        def ws_of(seeds):
+            z = torch.cat([z_from_seed(s, G.z_dim) for s in seeds]).to(device)
+            return G.mapping(z, class_vector(G, 0 if G.c_dim else None, len(seeds), device),
+                             truncation_psi=truncation_psi)
+        wr, wc = ws_of(rows), ws_of(cols)
+        out = []
+        for i in range(len(rows)):
+            mixed = style_mix(wr[i:i + 1].repeat(len(cols), 1, 1), wc, styles)
+            out.append(to_uint8(synthesize(G, mixed, noise_mode)))
+    return torch.stack(out)
