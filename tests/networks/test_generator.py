@@ -1,0 +1,188 @@
+"""Behaviour of our StyleGAN2 generator: both modulated-conv forms, truncation, noise, W+."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from stylebridge.networks import Generator, get_config, style_mix, z_from_seed
+from stylebridge.networks import ops
+from tests.conftest import randomize_
+
+
+@pytest.fixture
+def G():
+    torch.manual_seed(0)
+    return randomize_(Generator(get_config("tiny-16"))).eval()
+
+
+def test_batched_and_grouped_forms_agree(G):
+    z = torch.randn(5, G.z_dim)
+    with torch.no_grad():
+        ws = G.mapping(z)
+        a = G.synthesis(ws, fused=True)
+        b = G.synthesis(ws, fused=False)
+    assert a.shape == (5, 3, 16, 16)
+    assert torch.allclose(a, b, atol=1e-4, rtol=1e-4), (a - b).abs().max()
+    assert a.std() > 0.05  # not a degenerate output
+
+
+def test_batched_form_gradients_match_grouped(G):
+    z = torch.randn(3, G.z_dim)
+    grads = []
+    for fused in (True, False):
+        G.zero_grad()
+        G.train()
+        img = G.synthesis(G.mapping(z), noise_mode="const", fused=fused)
+        img.square().mean().backward()
+        grads.append(torch.cat([p.grad.flatten() for p in G.parameters() if p.grad is not None]))
+    assert torch.allclose(grads[0], grads[1], atol=1e-4, rtol=1e-3)
+
+
+def test_num_ws_and_layer_counts():
+    for res, n in [(4, 2), (8, 4), (16, 6), (256, 14), (1024, 18)]:
+        cfg = get_config("tiny-16", img_resolution=res)
+        assert cfg.num_ws == n
+        if res <= 16:
+            assert Generator(cfg).num_ws == n
+
+
+def test_truncation(G):
+    z = torch.randn(4, G.z_dim)
+    with torch.no_grad():
+        w1 = G.mapping(z)
+        w0 = G.mapping(z, truncation_psi=0.0)
+        wh = G.mapping(z, truncation_psi=0.5)
+        wc = G.mapping(z, truncation_psi=0.5, truncation_cutoff=2)
+    assert torch.allclose(w0, G.mapping.w_avg.expand_as(w0))
+    assert torch.allclose(wh, G.mapping.w_avg + 0.5 * (w1 - G.mapping.w_avg), atol=1e-6)
+    assert torch.allclose(wc[:, :2], wh[:, :2]) and torch.equal(wc[:, 2:], w1[:, 2:])
+
+
+def test_mapping_normalises_z_and_broadcasts(G):
+    z = torch.randn(2, G.z_dim)
+    with torch.no_grad():
+        a, b = G.mapping(z), G.mapping(z * 7.0)  # 2nd-moment normalisation removes the scale
+    assert a.shape == (2, G.num_ws, G.w_dim)
+    assert torch.allclose(a, b, atol=1e-5)
+    assert torch.equal(a[:, 0], a[:, -1])
+
+
+def test_noise_modes(G):
+    ws = G.mapping(torch.randn(2, G.z_dim)).detach()
+    with torch.no_grad():
+        c1, c2 = G.synthesis(ws, noise_mode="const"), G.synthesis(ws, noise_mode="const")
+        n = G.synthesis(ws, noise_mode="none")
+        r1 = G.synthesis(ws, noise_mode="random", generator=torch.Generator().manual_seed(1))
+        r2 = G.synthesis(ws, noise_mode="random", generator=torch.Generator().manual_seed(1))
+        r3 = G.synthesis(ws, noise_mode="random", generator=torch.Generator().manual_seed(2))
+    assert torch.equal(c1, c2) and torch.equal(r1, r2)
+    assert not torch.allclose(c1, n) and not torch.allclose(r1, r3) and not torch.allclose(c1, r1)
+    # with zero noise strength, all three modes coincide
+    for name, p in G.named_parameters():
+        if name.endswith("noise_strength"):
+            p.data.zero_()
+    with torch.no_grad():
+        assert torch.allclose(G.synthesis(ws, noise_mode="const"), G.synthesis(ws, noise_mode="none"))
+    with pytest.raises(ValueError):
+        G.synthesis(ws, noise_mode="bogus")
+
+
+def test_w_plus_input_per_layer(G):
+    ws = G.mapping(torch.randn(2, G.z_dim)).detach()
+    ws2 = ws.clone()
+    ws2[:, -1] += 1.0  # last toRGB only
+    with torch.no_grad():
+        a, b = G.synthesis(ws), G.synthesis(ws2)
+    assert not torch.allclose(a, b)
+    with pytest.raises(AssertionError):
+        G.synthesis(ws[:, :-1])
+
+
+def test_style_mix_copies_chosen_layers(G):
+    a = G.mapping(torch.randn(1, G.z_dim)).detach()
+    b = G.mapping(torch.randn(1, G.z_dim)).detach()
+    m = style_mix(a, b, [0, 1])
+    assert torch.equal(m[:, :2], b[:, :2]) and torch.equal(m[:, 2:], a[:, 2:])
+
+
+def test_w_avg_tracking(G):
+    before = G.mapping.w_avg.clone()
+    z = torch.randn(8, G.z_dim)
+    with torch.no_grad():
+        w = G.mapping(z, update_w_avg=True)[:, 0]
+    beta = G.config.w_avg_beta
+    assert torch.allclose(G.mapping.w_avg, w.mean(0).lerp(before, beta), atol=1e-6)
+
+
+def test_z_from_seed_is_numpy_randomstate():
+    z = z_from_seed(7, 16)
+    assert torch.equal(z, torch.from_numpy(np.random.RandomState(7).randn(1, 16)))
+
+
+def test_conditional_generator_needs_label():
+    G = Generator(get_config("tiny-16", c_dim=3)).eval()
+    z = torch.randn(2, G.z_dim)
+    with pytest.raises(ValueError, match="class-conditional"):
+        G(z)
+    c = torch.eye(3)[:2]
+    assert G(z, c).shape == (2, 3, 16, 16)
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_image_channels(channels):
+    G = Generator(get_config("tiny-16", img_channels=channels)).eval()
+    assert G(torch.randn(2, G.z_dim)).shape == (2, channels, 16, 16)
+
+
+def test_conv_clamp_bounds_activations():
+    torch.manual_seed(0)
+    G = randomize_(Generator(get_config("tiny-16", conv_clamp=0.05)), scale=2.0).eval()
+    with torch.no_grad():
+        img = G(torch.randn(3, G.z_dim))
+    # every toRGB output is clamped to +-0.05; the image is a sum of upsampled toRGBs
+    assert img.abs().max() <= 0.05 * len(G.synthesis.block_resolutions) + 1e-5
+
+
+def test_bf16_close_to_fp32(G):
+    ws = G.mapping(torch.randn(4, G.z_dim)).detach()
+    with torch.no_grad():
+        a = G.synthesis(ws)
+        b = G.synthesis(ws, dtype=torch.bfloat16)
+    assert b.dtype == torch.float32  # images come back in float32
+    mse = (a - b).square().mean().item()
+    psnr = 10 * math.log10(4.0 / mse)
+    assert psnr > 30, psnr
+
+
+def test_fir_filter_and_resampling_facts():
+    f = ops.setup_filter()
+    expected = torch.tensor([1.0, 3, 3, 1])
+    assert torch.allclose(f, torch.outer(expected, expected) / 64)
+    x = torch.randn(2, 3, 8, 8)
+    up = ops.upsample2d(x, f)
+    assert up.shape == (2, 3, 16, 16)
+    # upsampling preserves the mean of a constant image (gain up**2 compensates the zeros)
+    c = torch.ones(1, 1, 8, 8)
+    assert torch.allclose(ops.upsample2d(c, f)[..., 2:-2, 2:-2], torch.ones(1, 1, 12, 12))
+    # downsampling a constant keeps it constant away from the zero-padded border
+    assert torch.allclose(ops.downsample2d(torch.ones(1, 1, 16, 16), f)[..., 1:-1, 1:-1], torch.ones(1, 1, 6, 6))
+    # the separable path equals a direct 2-D correlation
+    pad = torch.nn.functional.pad(x, [1, 1, 1, 1])
+    direct = torch.nn.functional.conv2d(pad, f[None, None].repeat(3, 1, 1, 1), groups=3)
+    assert torch.allclose(ops.upfirdn2d(x, f, padding=(1, 1, 1, 1)), direct, atol=1e-6)
+
+
+def test_modulated_conv_definition():
+    """Both forms equal the textbook definition: w' = w * s, w'' = w' / ||w'||."""
+    torch.manual_seed(0)
+    x, w, s = torch.randn(2, 4, 6, 6), torch.randn(5, 4, 3, 3), torch.randn(2, 4)
+    ref = []
+    for n in range(2):
+        wn = w * s[n].reshape(1, 4, 1, 1)
+        wn = wn / (wn.square().sum(dim=[1, 2, 3], keepdim=True) + 1e-8).sqrt()
+        ref.append(torch.nn.functional.conv2d(x[n:n + 1], wn, padding=1))
+    ref = torch.cat(ref)
+    for fused in (True, False):
+        assert torch.allclose(ops.modulated_conv2d(x, w, s, fused=fused), ref, atol=1e-5)
