@@ -1,0 +1,316 @@
+"""NVIDIA stylegan2-ada-pytorch / stylegan3 (StyleGAN2 networks) pickles, read without their code.
+
+The pickle is a dict `{G, D, G_ema, augment_pipe, training_set_kwargs, ...}` whose networks are
+`torch_utils.persistence` objects (see unpickle.py). We read each one's state as data: tensors
+from the nested `_parameters` / `_buffers` / `_modules`, the architecture from `_init_kwargs`
+cross-checked against attributes stored in the modules and against tensor shapes. Our key layout
+IS NVIDIA's `state_dict()` layout, so the key table is the identity; `generator_shapes` /
+`discriminator_shapes` state the layout (key -> shape) for a config and every reader checks its
+output against them: every tensor filled exactly once, with the right shape.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from stylebridge.errors import CheckpointError
+from stylebridge.formats.base import NetworkState, RawCheckpoint
+from stylebridge.formats.unpickle import PersistentObject, restricted_load
+from stylebridge.networks.config import DiscriminatorConfig, GeneratorConfig
+
+SUPPORTED_VERSION = 6  # torch_utils.persistence._version of both official repositories
+
+
+def resample_filter() -> torch.Tensor:
+    """NVIDIA's `upfirdn2d.setup_filter([1,3,3,1])`: outer product normalised to sum 1."""
+    f = torch.tensor([1.0, 3.0, 3.0, 1.0])
+    f = f[:, None] * f[None, :]
+    return f / f.sum()
+
+
+# ------------------------------------------------------------------------------------------------
+# The layout (NVIDIA's state_dict keys and shapes for a config)
+
+
+def _fc(out: dict, key: str, n_out: int, n_in: int, bias: bool = True) -> None:
+    out[f"{key}.weight"] = (n_out, n_in)
+    if bias:
+        out[f"{key}.bias"] = (n_out,)
+
+
+def generator_shapes(cfg: GeneratorConfig) -> dict[str, tuple[int, ...]]:
+    s: dict[str, tuple[int, ...]] = {}
+    embed = 0 if cfg.c_dim == 0 else (cfg.embed_features or cfg.w_dim)
+    layer = cfg.layer_features or cfg.w_dim
+    feats = [cfg.z_dim + embed] + [layer] * (cfg.mapping_layers - 1) + [cfg.w_dim]
+    if cfg.c_dim:
+        _fc(s, "mapping.embed", embed, cfg.c_dim)
+    for i in range(cfg.mapping_layers):
+        _fc(s, f"mapping.fc{i}", feats[i + 1], feats[i])
+    s["mapping.w_avg"] = (cfg.w_dim,)
+    for res in cfg.block_resolutions:
+        b = f"synthesis.b{res}"
+        out_ch = cfg.channels(res)
+        s[f"{b}.resample_filter"] = (4, 4)
+        convs = []
+        if res == 4:
+            s[f"{b}.const"] = (out_ch, 4, 4)
+        else:
+            convs.append(("conv0", cfg.channels(res // 2)))
+        convs.append(("conv1", out_ch))
+        for name, in_ch in convs:
+            k = f"{b}.{name}"
+            s[f"{k}.weight"] = (out_ch, in_ch, 3, 3)
+            _fc(s, f"{k}.affine", in_ch, cfg.w_dim)
+            s[f"{k}.noise_const"] = (res, res)
+            s[f"{k}.noise_strength"] = ()
+            s[f"{k}.bias"] = (out_ch,)
+            s[f"{k}.resample_filter"] = (4, 4)
+        s[f"{b}.torgb.weight"] = (cfg.img_channels, out_ch, 1, 1)
+        s[f"{b}.torgb.bias"] = (cfg.img_channels,)
+        _fc(s, f"{b}.torgb.affine", out_ch, cfg.w_dim)
+    return s
+
+
+def discriminator_shapes(cfg: DiscriminatorConfig) -> dict[str, tuple[int, ...]]:
+    s: dict[str, tuple[int, ...]] = {}
+    for res in cfg.block_resolutions:
+        b = f"b{res}"
+        tmp, out = cfg.channels(res), cfg.channels(res // 2)
+        s[f"{b}.resample_filter"] = (4, 4)
+        if res == cfg.img_resolution:
+            s[f"{b}.fromrgb.weight"] = (tmp, cfg.img_channels, 1, 1)
+            s[f"{b}.fromrgb.bias"] = (tmp,)
+            s[f"{b}.fromrgb.resample_filter"] = (4, 4)
+        for name, o, i, k, bias in [("conv0", tmp, tmp, 3, True), ("conv1", out, tmp, 3, True), ("skip", out, tmp, 1, False)]:
+            s[f"{b}.{name}.weight"] = (o, i, k, k)
+            if bias:
+                s[f"{b}.{name}.bias"] = (o,)
+            s[f"{b}.{name}.resample_filter"] = (4, 4)
+    c4 = cfg.channels(4)
+    cmap = 0
+    if cfg.c_dim:
+        cmap = cfg.cmap_dim or c4
+        n = cfg.mapping_layers or 8
+        _fc(s, "mapping.embed", cmap, cfg.c_dim)
+        for i in range(n):
+            _fc(s, f"mapping.fc{i}", cmap, cmap)
+    s["b4.conv.weight"] = (c4, c4 + cfg.mbstd_num_channels, 3, 3)
+    s["b4.conv.bias"] = (c4,)
+    s["b4.conv.resample_filter"] = (4, 4)
+    _fc(s, "b4.fc", c4, c4 * 16)
+    _fc(s, "b4.out", cmap or 1, c4)
+    return s
+
+
+def check_layout(produced: dict[str, torch.Tensor], expected: dict[str, tuple[int, ...]], what: str) -> None:
+    """Every expected key present exactly once with its shape; nothing else."""
+    missing = [k for k in expected if k not in produced]
+    extra = [k for k in produced if k not in expected]
+    if missing or extra:
+        raise CheckpointError(f"{what}: tensors do not fit the architecture: missing {missing[:4]}"
+                              f"{' ...' if len(missing) > 4 else ''}, unexpected {extra[:4]}{' ...' if len(extra) > 4 else ''}")
+    for k, shape in expected.items():
+        if tuple(produced[k].shape) != tuple(shape):
+            raise CheckpointError(f"{what}: tensor {k} has shape {tuple(produced[k].shape)} in the checkpoint "
+                                  f"but the architecture needs {tuple(shape)}")
+
+
+# ------------------------------------------------------------------------------------------------
+# Reading persistent objects
+
+
+def flatten_state(obj: PersistentObject, prefix: str = "") -> dict[str, torch.Tensor]:
+    """`state_dict()` of a pickled module: parameters, persistent buffers, then submodules."""
+    st = obj.state
+    out: dict[str, torch.Tensor] = {}
+    skip = set(st.get("_non_persistent_buffers_set") or ())
+    for group in ("_parameters", "_buffers"):
+        for k, v in (st.get(group) or {}).items():
+            if v is None or (group == "_buffers" and k in skip):
+                continue
+            if not isinstance(v, torch.Tensor):
+                raise CheckpointError(f"{prefix}{k}: expected a tensor, found {type(v).__name__}")
+            out[prefix + k] = v.detach().clone().float() if v.is_floating_point() else v.detach().clone()
+    for k, m in (st.get("_modules") or {}).items():
+        if m is None:
+            continue
+        if not isinstance(m, PersistentObject):
+            raise CheckpointError(f"{prefix}{k}: submodule of unknown kind {type(m).__name__}")
+        out.update(flatten_state(m, f"{prefix}{k}."))
+    return out
+
+
+def _child(obj: PersistentObject, name: str) -> PersistentObject | None:
+    m = (obj.state.get("_modules") or {}).get(name)
+    return m if isinstance(m, PersistentObject) else None
+
+
+def _kwargs(obj: PersistentObject) -> dict[str, Any]:
+    kw = obj.state.get("_init_kwargs")
+    if not isinstance(kw, dict):
+        raise CheckpointError(f"{obj.class_name}: the pickle holds no init_kwargs; cannot tell its architecture")
+    return {k: (dict(v) if isinstance(v, dict) else v) for k, v in kw.items()}
+
+
+def _reject(what: str, key: str, value: Any, allowed: Any) -> None:
+    if value != allowed:
+        raise CheckpointError(f"{what}: {key}={value!r} is not supported (stylebridge implements the "
+                              f"StyleGAN2 default {allowed!r})")
+
+
+def _check_known(what: str, kw: dict[str, Any], known: set[str]) -> None:
+    unknown = sorted(set(kw) - known)
+    if unknown:
+        raise CheckpointError(f"{what}: unknown constructor arguments {unknown}; this is not a StyleGAN2 network "
+                              "stylebridge can read")
+
+
+def _channels_from(cfg_channels, shapes: dict[int, int], what: str) -> None:
+    for res, ch in shapes.items():
+        if cfg_channels(res) != ch:
+            raise CheckpointError(f"{what}: block {res}x{res} has {ch} channels but channel_base/channel_max "
+                                  f"of its kwargs give {cfg_channels(res)}")
+
+
+def generator_config(obj: PersistentObject) -> GeneratorConfig:
+    what = f"generator ({obj.class_name})"
+    syn = _child(obj, "synthesis")
+    mapping = _child(obj, "mapping")
+    if obj.class_name != "Generator" or syn is None or mapping is None:
+        raise CheckpointError(f"{what}: not a StyleGAN2 generator (class {obj.class_name})")
+    kids = {(m.class_name if isinstance(m, PersistentObject) else type(m).__name__)
+            for m in (syn.state.get("_modules") or {}).values()}
+    if "SynthesisInput" in kids or syn.class_name != "SynthesisNetwork" or kids != {"SynthesisBlock"}:
+        raise CheckpointError(f"{what}: this is a StyleGAN3 (alias-free, {sorted(kids)[:3]}) generator; "
+                              "stylebridge reads StyleGAN2 networks only (stylegan3 repo: --cfg=stylegan2)")
+    kw = _kwargs(obj)
+    mk = dict(kw.pop("mapping_kwargs", {}) or {})
+    sk = dict(kw.pop("synthesis_kwargs", {}) or {})
+    for k in [k for k in kw if k not in ("z_dim", "c_dim", "w_dim", "img_resolution", "img_channels")]:
+        sk[k] = kw.pop(k)                       # stylegan3's networks_stylegan2: **synthesis_kwargs
+    _check_known(what, mk, {"num_layers", "embed_features", "layer_features", "activation", "lr_multiplier", "w_avg_beta"})
+    _check_known(what, sk, {"channel_base", "channel_max", "num_fp16_res", "conv_clamp", "architecture",
+                            "resample_filter", "use_noise", "activation", "fp16_channels_last",
+                            "fused_modconv_default", "kernel_size"})
+    _reject(what, "activation", mk.get("activation", "lrelu"), "lrelu")
+    _reject(what, "activation", sk.get("activation", "lrelu"), "lrelu")
+    _reject(what, "resample_filter", list(sk.get("resample_filter", [1, 3, 3, 1])), [1, 3, 3, 1])
+    _reject(what, "use_noise", sk.get("use_noise", True), True)
+    _reject(what, "kernel_size", sk.get("kernel_size", 3), 3)
+    st = flatten_state(obj)
+    # Values stored in the modules themselves override kwargs defaults that differ between repos.
+    blocks = [m for m in (syn.state.get("_modules") or {}).values()]
+    b4 = _child(syn, "b4")
+    conv_clamp = (_child(b4, "conv1").state.get("conv_clamp") if b4 and _child(b4, "conv1") else sk.get("conv_clamp"))
+    num_fp16 = sum(1 for b in blocks if b.state.get("use_fp16"))
+    w_avg_beta = mapping.state.get("w_avg_beta", mk.get("w_avg_beta", 0.995))
+    if w_avg_beta is None or "mapping.w_avg" not in st:
+        raise CheckpointError(f"{what}: the mapping network tracks no w_avg (w_avg_beta=None); not supported")
+    fc0 = _child(mapping, "fc0")
+    lr_mul = float(fc0.state.get("bias_gain", mk.get("lr_multiplier", 0.01))) if fc0 else 0.01
+    arch = b4.state.get("architecture", sk.get("architecture", "skip")) if b4 else "skip"
+    num_layers = int(mapping.state.get("num_layers", mk.get("num_layers", 8)))
+    w_dim = int(kw["w_dim"])
+    embed = st["mapping.embed.weight"].shape[0] if "mapping.embed.weight" in st else None
+    layer = st["mapping.fc0.weight"].shape[0] if num_layers > 1 else None
+    cfg = GeneratorConfig(
+        z_dim=int(kw["z_dim"]), c_dim=int(kw["c_dim"]), w_dim=w_dim,
+        img_resolution=int(kw["img_resolution"]), img_channels=int(kw["img_channels"]),
+        mapping_layers=num_layers, mapping_lr_multiplier=lr_mul, w_avg_beta=float(w_avg_beta),
+        embed_features=None if embed in (None, w_dim) else int(embed),
+        layer_features=None if layer in (None, w_dim) else int(layer),
+        channel_base=int(sk.get("channel_base", 32768)), channel_max=int(sk.get("channel_max", 512)),
+        num_fp16_res=num_fp16, conv_clamp=None if conv_clamp is None else float(conv_clamp), architecture=arch,
+    )
+    _channels_from(cfg.channels, {r: st[f"synthesis.b{r}.conv1.weight"].shape[0] for r in cfg.block_resolutions
+                                  if f"synthesis.b{r}.conv1.weight" in st}, what)
+    return cfg
+
+
+def discriminator_config(obj: PersistentObject) -> DiscriminatorConfig:
+    what = f"discriminator ({obj.class_name})"
+    if obj.class_name != "Discriminator" or _child(obj, "b4") is None:
+        raise CheckpointError(f"{what}: not a StyleGAN2 discriminator")
+    kw = _kwargs(obj)
+    bk = dict(kw.pop("block_kwargs", {}) or {})
+    mk = dict(kw.pop("mapping_kwargs", {}) or {})
+    ek = dict(kw.pop("epilogue_kwargs", {}) or {})
+    _check_known(what, kw, {"c_dim", "img_resolution", "img_channels", "architecture", "channel_base", "channel_max",
+                            "num_fp16_res", "conv_clamp", "cmap_dim"})
+    _check_known(what, bk, {"activation", "resample_filter", "freeze_layers", "fp16_channels_last"})
+    _check_known(what, mk, {"num_layers", "embed_features", "layer_features", "activation", "lr_multiplier"})
+    _check_known(what, ek, {"mbstd_group_size", "mbstd_num_channels", "activation"})
+    _reject(what, "activation", bk.get("activation", "lrelu"), "lrelu")
+    _reject(what, "resample_filter", list(bk.get("resample_filter", [1, 3, 3, 1])), [1, 3, 3, 1])
+    c_dim = int(kw["c_dim"])
+    b4 = _child(obj, "b4")
+    mbstd = _child(b4, "mbstd")
+    group = mbstd.state.get("group_size") if mbstd else None
+    nch = int(mbstd.state.get("num_channels", 1)) if mbstd else 0
+    blocks = [m for k, m in (obj.state.get("_modules") or {}).items() if k.startswith("b") and k != "b4"]
+    arch = blocks[0].state.get("architecture", kw.get("architecture", "resnet")) if blocks else kw.get("architecture", "resnet")
+    conv = _child(b4, "conv")
+    conv_clamp = conv.state.get("conv_clamp") if conv is not None else kw.get("conv_clamp")
+    mapping = _child(obj, "mapping")
+    map_layers = 0
+    if mapping is not None:
+        map_layers = int(mapping.state.get("num_layers", mk.get("num_layers", 8)))
+        fc0 = _child(mapping, "fc0")
+        if fc0 is not None and abs(float(fc0.state.get("bias_gain", 0.01)) - 0.01) > 1e-9:
+            raise CheckpointError(f"{what}: label mapping with lr_multiplier {fc0.state.get('bias_gain')} "
+                                  "(stylebridge's discriminator uses NVIDIA's default 0.01)")
+    cfg = DiscriminatorConfig(
+        c_dim=c_dim, img_resolution=int(kw["img_resolution"]), img_channels=int(kw["img_channels"]),
+        channel_base=int(kw.get("channel_base", 32768)), channel_max=int(kw.get("channel_max", 512)),
+        num_fp16_res=sum(1 for b in blocks if b.state.get("use_fp16")),
+        conv_clamp=None if conv_clamp is None else float(conv_clamp),
+        cmap_dim=b4.state.get("cmap_dim") or None if c_dim else None,
+        mbstd_group_size=int(group) if group is not None else 4, mbstd_num_channels=nch,
+        mapping_layers=map_layers, architecture=arch,
+    )
+    if group is None and mbstd is not None:
+        raise CheckpointError(f"{what}: minibatch-stddev over the entire batch (group_size=None) is not supported")
+    return cfg
+
+
+def _network(obj: Any, key: str, kind: str) -> NetworkState:
+    if not isinstance(obj, PersistentObject):
+        raise CheckpointError(f"pickle entry {key!r} is {type(obj).__name__}, not a pickled network")
+    if obj.version != SUPPORTED_VERSION:
+        raise CheckpointError(f"{key}: torch_utils.persistence version {obj.version}, expected {SUPPORTED_VERSION}")
+    cfg = generator_config(obj) if kind == "G" else discriminator_config(obj)
+    sd = flatten_state(obj)
+    expected = generator_shapes(cfg) if kind == "G" else discriminator_shapes(cfg)
+    check_layout(sd, expected, key)
+    return NetworkState(cfg, sd)
+
+
+def read_nvidia_data(data: Any, name: str = "pickle") -> RawCheckpoint:
+    """Turn an unpickled NVIDIA snapshot dict (inert records) into a RawCheckpoint."""
+    if not isinstance(data, dict) or not any(k in data for k in ("G", "G_ema", "D")):
+        raise CheckpointError(f"{name}: not an NVIDIA network pickle (expected a dict with G, G_ema, D)")
+    raw = RawCheckpoint(format="nvidia_pkl")
+    for key, kind in (("G", "G"), ("G_ema", "G"), ("D", "D")):
+        if data.get(key) is not None:
+            setattr(raw, key, _network(data[key], key, kind))
+    if data.get("augment_pipe") is not None:
+        raw.extra["notes"] = ["augment_pipe ignored (ADA augmentation state is not used by stylebridge)"]
+    tsk = data.get("training_set_kwargs")
+    if isinstance(tsk, dict):
+        raw.extra["training_set_kwargs"] = {k: v for k, v in tsk.items() if isinstance(v, (str, int, float, bool, type(None)))}
+    return raw
+
+
+def read_pickle(path: str | Path) -> RawCheckpoint:
+    """Any supported pickle: NVIDIA PyTorch network pickles and NVIDIA TensorFlow pickles."""
+    from stylebridge.formats.tf_pkl import TF_GLOBALS, read_tf_data, is_tf_data
+
+    path = Path(path)
+    data = restricted_load(path.read_bytes(), extra=TF_GLOBALS, name=str(path))
+    if is_tf_data(data):
+        return read_tf_data(data, name=str(path))
+    return read_nvidia_data(data, name=str(path))
