@@ -28,8 +28,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
 def _register() -> None:
     # One line per verb; each module defines a click command named `command`.
     from stylebridge.cli import generate, info, convert
+    from stylebridge.cli import invert, factorize, edit
 
-    for module in (generate, info, convert):
+    for module in (generate, info, convert, invert, factorize, edit):
         cli.add_command(module.command)
 
 

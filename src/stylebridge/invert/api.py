@@ -1,0 +1,304 @@
+"""Inversion API: `invert(G, images)` for notebooks, `invert_folder` for resumable,
+sharded batch jobs.
+
+Files per image NAME (written atomically): `NAME.npz` in NVIDIA's projected_w layout
+(array 'w' [1, num_ws, w_dim] float32) plus 'v' (SeFa coordinates, [1, w_dim], sefa
+only), 'method', and the optimised noise maps 'noise/<layer>' when noise was optimised;
+`NAME.png` the reconstruction, rendered in fp32 from exactly the saved arrays
+(`render_saved` reproduces it bit for bit); and one row in `summary.csv`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import time
+import warnings
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from stylebridge.data.images import list_images, load_image, save_image, to_uint8
+from stylebridge.errors import DataError, StylebridgeError
+from stylebridge.invert.perceptual import make_perceptual
+from stylebridge.invert.projector import (LatentStats, ProjectorConfig, latent_stats, per_image_noise, project)
+from stylebridge.invert.sefa import factorize
+from stylebridge.networks.stylegan2 import Generator
+from stylebridge.utils.io import atomic_path, atomic_write_text
+
+SUMMARY_FIELDS = ["name", "source", "method", "steps", "seconds", "loss", "mse", "ssim", "lpips", "perceptual"]
+
+
+@dataclass
+class InversionResult:
+    ws: torch.Tensor                       # [N, num_ws, w_dim] best codes
+    v: torch.Tensor | None                 # [N, w_dim] SeFa coordinates (method 'sefa')
+    losses: torch.Tensor                   # [N] final reconstruction loss
+    reconstruction: torch.Tensor           # [N, C, H, W] in [-1, 1], fp32 render of ws (+ noise)
+    steps: torch.Tensor                    # [N] steps run per image
+    method: str = "sefa"
+    perceptual: str = "none"               # which perceptual loss was used
+    noise: dict[str, torch.Tensor] | None = None
+    history: list[list[float]] = field(default_factory=list)
+
+
+_STATS_CACHE: dict[tuple, LatentStats] = {}
+
+
+def stats_for(G: Generator, method: str) -> LatentStats:
+    key = (id(G), method == "sefa", G.mapping.w_avg.data_ptr())
+    if key not in _STATS_CACHE:
+        V = factorize(G, "all").vectors.to(G.mapping.w_avg.device) if method == "sefa" else None
+        _STATS_CACHE.clear()
+        _STATS_CACHE[key] = latent_stats(G, V)
+    return _STATS_CACHE[key]
+
+
+@torch.no_grad()
+def render(G: Generator, ws: torch.Tensor, noise: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+    """fp32 render, one image at a time (the form `stylebridge generate` uses for a single w)."""
+    out = []
+    for i in range(ws.shape[0]):
+        n = {k: t[i:i + 1] for k, t in noise.items()} if noise else None
+        with per_image_noise(G, n):
+            out.append(G.synthesis(ws[i:i + 1].to(G.mapping.w_avg.device), noise_mode="const",
+                                   dtype=torch.float32).float().cpu())
+    return torch.cat(out)
+
+
+def invert(G: Generator, images: torch.Tensor | Sequence[torch.Tensor], method: str = "sefa", *,
+           D: torch.nn.Module | None = None, perceptual: str = "auto", batch_size: int = 8,
+           config: ProjectorConfig | None = None, callback=None, **overrides) -> InversionResult:
+    """Invert images [N, C, H, W] in [-1, 1] (model resolution) into G's latent space.
+
+    `overrides` are ProjectorConfig fields (steps=, lr=, topk=, clamp=, precision=, ...).
+    Perceptual loss: 'auto' = LPIPS-VGG16 if installed, else D features if D given,
+    else multi-scale pixel + gradient (a warning says which).
+    """
+    cfg = replace(config or ProjectorConfig(), method=method, **overrides)
+    cfg.validate(G)
+    if not isinstance(images, torch.Tensor):
+        images = torch.stack(list(images))
+    if images.ndim == 3:
+        images = images[None]
+    device = G.mapping.w_avg.device
+    pname, pdist = make_perceptual(perceptual, D=D, device=device) if cfg.perceptual_weight else ("none", None)
+    stats = stats_for(G, cfg.method)
+    outs = []
+    for s in range(0, images.shape[0], max(1, batch_size)):
+        cb = None if callback is None else (lambda st, idx, x, img, s=s: callback(st, idx + s, x, img))
+        outs.append(project(G, images[s:s + batch_size], cfg, pdist, stats, callback=cb))
+    ws = torch.cat([o.ws for o in outs]).cpu()
+    noise = None
+    if cfg.optimize_noise:
+        noise = {k: torch.cat([o.noise[k] for o in outs]).cpu() for k in outs[0].noise}
+    return InversionResult(
+        ws=ws, v=torch.cat([o.v for o in outs]).cpu() if cfg.method == "sefa" else None,
+        losses=torch.cat([o.best_loss for o in outs]), reconstruction=render(G, ws, noise),
+        steps=torch.cat([o.steps for o in outs]), method=cfg.method, perceptual=pname, noise=noise,
+        history=[h for o in outs for h in o.history])
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def save_code(path: Path, ws: torch.Tensor, v: torch.Tensor | None, method: str,
+              noise: dict[str, torch.Tensor] | None = None) -> None:
+    arrays = {"w": ws.reshape(1, *ws.shape[-2:]).float().numpy(), "method": np.asarray(method)}
+    if v is not None:
+        arrays["v"] = v.reshape(1, -1).float().numpy()
+    for k, t in (noise or {}).items():
+        arrays[f"noise/{k}"] = t.reshape(1, *t.shape[-3:]).float().numpy()
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+
+
+def load_code(path: str | Path) -> tuple[torch.Tensor, dict[str, torch.Tensor] | None]:
+    with np.load(path, allow_pickle=False) as d:
+        ws = torch.from_numpy(d["w"].astype(np.float32))
+        noise = {k[len("noise/"):]: torch.from_numpy(d[k]) for k in d.files if k.startswith("noise/")}
+    return ws, (noise or None)
+
+
+def render_saved(G: Generator, path: str | Path) -> torch.Tensor:
+    """Re-render NAME.npz exactly as NAME.png was rendered -> uint8 [C, H, W]."""
+    ws, noise = load_code(path)
+    return to_uint8(render(G, ws, noise))[0]
+
+
+def ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per-image SSIM of [-1, 1] images (Gaussian 11x11, sigma 1.5, on [0, 1], channel mean)."""
+    try:
+        from stylebridge.metrics.ssim import ssim as shared_ssim  # the metrics issue's SSIM when present
+        return shared_ssim(x, y).reshape(-1)
+    except ImportError:
+        return _ssim(x, y)
+
+
+def _ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    x, y = (x.double() + 1) / 2, (y.double() + 1) / 2
+    c = x.shape[1]
+    g = torch.exp(-(torch.arange(11, dtype=torch.float64) - 5) ** 2 / (2 * 1.5**2))
+    g = g / g.sum()
+    k = (g[:, None] * g[None, :]).expand(c, 1, 11, 11)
+    ks = min(11, x.shape[-1])
+    if ks < 11:
+        k = k[..., (11 - ks) // 2:(11 - ks) // 2 + ks, (11 - ks) // 2:(11 - ks) // 2 + ks]
+        k = k / k.sum(dim=[2, 3], keepdim=True)
+    f = lambda t: torch.nn.functional.conv2d(t, k, groups=c)  # noqa: E731
+    mx, my = f(x), f(y)
+    sxx, syy, sxy = f(x * x) - mx**2, f(y * y) - my**2, f(x * y) - mx * my
+    c1, c2 = 0.01**2, 0.03**2
+    s = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx**2 + my**2 + c1) * (sxx + syy + c2))
+    return s.mean(dim=[1, 2, 3]).float()
+
+
+def _lpips_metric(device):
+    try:
+        from stylebridge.invert.perceptual import load_lpips_vgg, lpips_distance
+        return lpips_distance(load_lpips_vgg(device))
+    except StylebridgeError:
+        return None
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    """'i/n' (0-based i) -> (i, n); None -> from torchrun's RANK / WORLD_SIZE, else (0, 1)."""
+    if text is None:
+        rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+        return rank, max(world, 1)
+    try:
+        i, n = (int(p) for p in str(text).split("/"))
+    except ValueError:
+        raise StylebridgeError(f"--shard must look like i/n (e.g. 0/4), got {text!r}") from None
+    if n < 1 or not 0 <= i < n:
+        raise StylebridgeError(f"--shard {text}: need 0 <= i < n")
+    return i, n
+
+
+def _names(files: list[Path], root: Path | None) -> list[str]:
+    """Output stems: the path under the input folder with '/' -> '__', unique."""
+    names = []
+    for f in files:
+        rel = f.relative_to(root) if root is not None else Path(f.name)
+        names.append("__".join(rel.with_suffix("").parts))
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        k = seen.get(n, 0)
+        seen[n] = k + 1
+        out.append(n if k == 0 else f"{n}_{k}")
+    return out
+
+
+def _save_gif(path: Path, target: torch.Tensor, frames: list[torch.Tensor]) -> None:
+    """Animated GIF (Pillow): target | reconstruction at each recorded step."""
+    from PIL import Image
+
+    pics = []
+    for fr in frames:
+        a = torch.cat([target, fr], dim=2).permute(1, 2, 0).numpy()
+        pics.append(Image.fromarray(a[..., 0] if a.shape[2] == 1 else a[..., :3]))
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            pics[0].save(f, format="GIF", save_all=True, append_images=pics[1:], duration=80, loop=0)
+
+
+def _read_summary(path: Path) -> dict[str, dict]:
+    if not path.exists():
+        return {}
+    with open(path, newline="") as f:
+        return {r["name"]: r for r in csv.DictReader(f)}
+
+
+def _write_summary(path: Path, rows: dict[str, dict]) -> None:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=SUMMARY_FIELDS, extrasaction="ignore")
+    w.writeheader()
+    for name in sorted(rows):
+        w.writerow(rows[name])
+    atomic_write_text(path, buf.getvalue())
+
+
+def invert_folder(G: Generator, inputs: str | Path | Sequence[str | Path], outdir: str | Path, *,
+                  method: str = "sefa", D: torch.nn.Module | None = None, perceptual: str = "auto",
+                  batch_size: int = 8, shard: str | None = None, config: ProjectorConfig | None = None,
+                  save_video: bool = False, log=print, **overrides) -> dict:
+    """Invert every image of a folder (or file list) that has no NAME.npz + NAME.png yet."""
+    outdir = Path(outdir)
+    if isinstance(inputs, (str, Path)) and Path(inputs).is_dir():
+        root: Path | None = Path(inputs)
+        files = list_images(root)
+    else:
+        root = None
+        files = list_images([inputs] if isinstance(inputs, (str, Path)) else inputs)
+    names = _names(files, root)
+    rank, world = parse_shard(shard)
+    mine = [(f, n) for k, (f, n) in enumerate(zip(files, names)) if k % world == rank]
+    # Each shard writes its own summary file so processes never race on one file.
+    summary = outdir / ("summary.csv" if world == 1 else f"summary.shard{rank}of{world}.csv")
+    rows = _read_summary(summary)
+    todo = [(f, n) for f, n in mine if not ((outdir / f"{n}.npz").exists() and (outdir / f"{n}.png").exists())]
+    skipped, failed = len(mine) - len(todo), []
+    if skipped:
+        log(f"resume: {skipped} of {len(mine)} images already done in {outdir}")
+    cfg = replace(config or ProjectorConfig(), method=method, **overrides)
+    cfg.validate(G)
+    device = G.mapping.w_avg.device
+    metric_lpips = _lpips_metric(device)
+    noted = False
+    done = 0
+    for s in range(0, len(todo), batch_size):
+        batch, imgs = [], []
+        for f, n in todo[s:s + batch_size]:
+            try:
+                imgs.append(load_image(f, G.img_resolution, G.img_channels))
+                batch.append((f, n))
+            except DataError as e:
+                failed.append(str(f))
+                log(f"skipped: {e}")
+        if not batch:
+            continue
+        if not noted:
+            log(f"note: images are converted to {G.img_channels} channel(s) and resized to "
+                f"{G.img_resolution}x{G.img_resolution} (center crop + LANCZOS) where needed")
+            noted = True
+        t0 = time.perf_counter()
+        frames: dict[int, list[torch.Tensor]] = {}
+        every = max(1, cfg.steps // 60)
+
+        def grab(step, idx, x, img):
+            if step % every == 0:
+                for j, i in enumerate(idx.tolist()):
+                    frames.setdefault(i, []).append(to_uint8(img[j].cpu()))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = invert(G, torch.stack(imgs), method, D=D, perceptual=perceptual, batch_size=len(imgs),
+                         config=cfg, callback=grab if save_video else None)
+        for wmsg in {str(c.message) for c in caught}:
+            log(f"warning: {wmsg}")
+        sec = (time.perf_counter() - t0) / len(batch)
+        target = torch.stack(imgs)
+        rec_q = to_uint8(res.reconstruction).float() / 127.5 - 1  # metrics on what is saved
+        mse = (rec_q - target).square().mean(dim=[1, 2, 3])
+        ss = ssim(rec_q, target)
+        lp = metric_lpips(rec_q, target) if metric_lpips is not None else None
+        for j, (f, n) in enumerate(batch):
+            noise = {k: t[j:j + 1] for k, t in res.noise.items()} if res.noise else None
+            save_code(outdir / f"{n}.npz", res.ws[j:j + 1], None if res.v is None else res.v[j:j + 1],
+                      res.method, noise)
+            save_image(to_uint8(res.reconstruction[j]), outdir / f"{n}.png")
+            if save_video and frames.get(j):
+                _save_gif(outdir / f"{n}.gif", to_uint8(imgs[j]), frames[j] + [to_uint8(res.reconstruction[j])])
+            rows[n] = {"name": n, "source": str(f), "method": res.method, "steps": int(res.steps[j]),
+                       "seconds": f"{sec:.3f}", "loss": f"{float(res.losses[j]):.6f}", "mse": f"{float(mse[j]):.6f}",
+                       "ssim": f"{float(ss[j]):.5f}", "lpips": "" if lp is None else f"{float(lp[j]):.5f}",
+                       "perceptual": res.perceptual}
+            done += 1
+        _write_summary(summary, rows)
+        log(f"inverted {done}/{len(todo)} ({sec:.2f} s/image)")
+    return {"done": done, "skipped": skipped, "failed": failed, "shard": (rank, world), "summary": str(summary)}
