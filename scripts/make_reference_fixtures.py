@@ -162,9 +162,87 @@ def make_nvidia(repo: str, tmp: Path, out: Path, keep_pickle: str | None) -> Non
         t = {k: v.detach().contiguous() for k, v in t.items()}
         save_file(t, str(out / f"{name}.safetensors"), metadata=meta)
         print(name, sum(v.numel() * v.element_size() for v in t.values()), "bytes")
+    make_tf(legacy, out)
     sys.path.remove(str(src))
     for mod in [m for m in sys.modules if m.split(".")[0] in ("dnnlib", "legacy", "training", "torch_utils", "metrics")]:
         del sys.modules[mod]
+
+
+# ---------------------------------------------------------------------------------------------
+# NVIDIA TensorFlow pickles: random arrays under TF names/shapes, converted by THEIR legacy.py
+
+TF_G_KWARGS = dict(latent_size=16, dlatent_size=16, label_size=0, resolution=16, num_channels=3,
+                   mapping_layers=2, fmap_base=64, fmap_max=16)
+TF_D_KWARGS = dict(label_size=0, resolution=16, num_channels=3, fmap_base=64, fmap_max=16, mbstd_group_size=4)
+
+
+def tf_variables(seed: int) -> dict[str, dict[str, np.ndarray]]:
+    """TF variable names and shapes of a StyleGAN2 G (mapping/synthesis components) and D."""
+    rng = np.random.RandomState(seed)
+    arr = lambda *shape: rng.randn(*shape).astype(np.float32)  # noqa: E731
+    nf = lambda res: min(TF_G_KWARGS["fmap_base"] * 2 // res, TF_G_KWARGS["fmap_max"])  # noqa: E731
+    w = TF_G_KWARGS["dlatent_size"]
+    mapping = {}
+    feats = [TF_G_KWARGS["latent_size"], w, w]
+    for i in range(TF_G_KWARGS["mapping_layers"]):
+        mapping[f"Dense{i}/weight"] = arr(feats[i], feats[i + 1])
+        mapping[f"Dense{i}/bias"] = arr(feats[i + 1])
+    syn = {"4x4/Const/const": arr(1, nf(4), 4, 4)}
+
+    def modconv(p, cin, cout, k=3, noise=True):
+        syn[f"{p}/weight"] = arr(k, k, cin, cout)
+        syn[f"{p}/bias"] = arr(cout)
+        syn[f"{p}/mod_weight"] = arr(w, cin)
+        syn[f"{p}/mod_bias"] = arr(cin)
+        if noise:
+            syn[f"{p}/noise_strength"] = np.float32(rng.randn())
+    modconv("4x4/Conv", nf(4), nf(4))
+    modconv("4x4/ToRGB", nf(4), 3, k=1, noise=False)
+    n = 1
+    for res in (8, 16):
+        modconv(f"{res}x{res}/Conv0_up", nf(res // 2), nf(res))
+        modconv(f"{res}x{res}/Conv1", nf(res), nf(res))
+        modconv(f"{res}x{res}/ToRGB", nf(res), 3, k=1, noise=False)
+    syn["noise0"] = arr(1, 1, 4, 4)
+    for res in (8, 16):
+        for _ in range(2):
+            syn[f"noise{n}"] = arr(1, 1, res, res)
+            n += 1
+    D = {"16x16/FromRGB/weight": arr(1, 1, 3, nf(16)), "16x16/FromRGB/bias": arr(nf(16))}
+    for res in (16, 8):
+        D[f"{res}x{res}/Conv0/weight"] = arr(3, 3, nf(res), nf(res))
+        D[f"{res}x{res}/Conv0/bias"] = arr(nf(res))
+        D[f"{res}x{res}/Conv1_down/weight"] = arr(3, 3, nf(res), nf(res // 2))
+        D[f"{res}x{res}/Conv1_down/bias"] = arr(nf(res // 2))
+        D[f"{res}x{res}/Skip/weight"] = arr(1, 1, nf(res), nf(res // 2))
+    D["4x4/Conv/weight"] = arr(3, 3, nf(4) + 1, nf(4))
+    D["4x4/Conv/bias"] = arr(nf(4))
+    D["4x4/Dense0/weight"] = arr(nf(4) * 16, nf(4))
+    D["4x4/Dense0/bias"] = arr(nf(4))
+    D["Output/weight"] = arr(nf(4), 1)
+    D["Output/bias"] = arr(1)
+    return {"G": {"dlatent_avg": arr(w)}, "G/mapping": mapping, "G/synthesis": syn, "D": D}
+
+
+def make_tf(legacy, out: Path) -> None:
+    v = tf_variables(11)
+    stub = lambda name, kw, variables, comps: legacy._TFNetworkStub(  # noqa: E731
+        version=4, name=name, static_kwargs=kw, components=comps, variables=list(variables.items()))
+    tf_G = stub("G", TF_G_KWARGS, v["G"], {"mapping": stub("G_mapping", {}, v["G/mapping"], {}),
+                                          "synthesis": stub("G_synthesis", {}, v["G/synthesis"], {})})
+    tf_D = stub("D", TF_D_KWARGS, v["D"], {})
+    G = legacy.convert_tf_generator(tf_G)
+    D = legacy.convert_tf_discriminator(tf_D)
+    t = {}
+    for comp, arrays in v.items():
+        for name, a in arrays.items():
+            t[f"tf.{comp}.{name}"] = torch.from_numpy(np.array(a, dtype=np.float32))
+    t.update({f"G.{k}": x.clone() for k, x in G.state_dict().items()})
+    t.update({f"D.{k}": x.clone() for k, x in D.state_dict().items()})
+    meta = {"G_static_kwargs": json.dumps(TF_G_KWARGS), "D_static_kwargs": json.dumps(TF_D_KWARGS),
+            "made_by": "scripts/make_reference_fixtures.py: random TF arrays converted by NVIDIA legacy.py"}
+    save_file({k: x.contiguous() for k, x in t.items()}, str(out / "tf16.safetensors"), metadata=meta)
+    print("tf16", sum(x.numel() * x.element_size() for x in t.values()), "bytes")
 
 
 # ---------------------------------------------------------------------------------------------

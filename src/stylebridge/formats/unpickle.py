@@ -68,9 +68,20 @@ class StorageType:
 # Safe reconstructors
 
 
+# Classes of NVIDIA's training/networks.py, stylegan3's networks_stylegan2/3.py and augment.py.
+KNOWN_PERSISTENT_CLASSES = frozenset({
+    "Generator", "MappingNetwork", "SynthesisNetwork", "SynthesisBlock", "SynthesisLayer", "ToRGBLayer",
+    "FullyConnectedLayer", "Conv2dLayer", "Discriminator", "DiscriminatorBlock", "DiscriminatorEpilogue",
+    "MinibatchStdLayer", "AugmentPipe", "SynthesisInput",
+})
+
+
 def _reconstruct_persistent_obj(meta: Any) -> PersistentObject:
     if not isinstance(meta, dict):
         raise UnsafePickleError("persistent object meta is not a dict")
+    if meta.get("class_name") not in KNOWN_PERSISTENT_CLASSES:
+        raise UnsafePickleError(f"this pickle references code outside the known StyleGAN classes: persistent class "
+                                f"{str(meta.get('class_name'))[:80]!r}; stylebridge never runs code from checkpoints")
     if meta.get("type") != "class":
         raise UnsafePickleError(f"persistent object of unsupported type {meta.get('type')!r}")
     src = meta.get("module_src", "")
