@@ -29,8 +29,9 @@ def _register() -> None:
     # One line per verb; each module defines a click command named `command`.
     from stylebridge.cli import generate, info, convert
     from stylebridge.cli import invert, factorize, edit
+    from stylebridge.cli import evaluate, weights
 
-    for module in (generate, info, convert, invert, factorize, edit):
+    for module in (generate, info, convert, invert, factorize, edit, evaluate, weights):
         cli.add_command(module.command)
 
 
