@@ -57,8 +57,12 @@ def synthesize(
     noise_mode: str = "const",
     precision: str = "fp32",
     generator: torch.Generator | None = None,
+    fused: bool | None = None,
 ) -> torch.Tensor:
-    """ws [N, num_ws, w_dim] (or [N, w_dim], broadcast) -> float images [N, C, H, W]."""
+    """ws [N, num_ws, w_dim] (or [N, w_dim], broadcast) -> float images [N, C, H, W].
+
+    fused=True uses NVIDIA's own arithmetic (grouped convolutions): bit-identical PNGs;
+    None picks the faster batched form for batches (differences of float rounding only)."""
     device = G.mapping.w_avg.device
     if ws.ndim == 2:
         ws = ws.unsqueeze(1).repeat(1, G.num_ws, 1)
@@ -66,7 +70,7 @@ def synthesize(
         raise StylebridgeError(f"latents have shape {tuple(ws.shape)}; this generator takes "
                                f"[N, {G.num_ws}, {G.w_dim}] (W+) or [N, {G.w_dim}] (W)")
     dtype = precision_dtype(precision, device)
-    return G.synthesis(ws.to(device), noise_mode=noise_mode, dtype=dtype, generator=generator).float()
+    return G.synthesis(ws.to(device), noise_mode=noise_mode, dtype=dtype, generator=generator, fused=fused).float()
 
 
 @torch.no_grad()
@@ -79,12 +83,16 @@ def generate_from_seeds(
     class_idx: int | None = None,
     batch_size: int = 8,
     precision: str = "fp32",
+    exact: bool = True,
 ) -> Iterator[Sample]:
     """Yield one uint8 image per seed, z = RandomState(seed).randn(1, z_dim) as NVIDIA does.
 
     With noise_mode='random' the noise comes from torch.Generator().manual_seed(seed) per
-    image, so results do not depend on the batch size.
+    image, so results do not depend on the batch size. exact=True computes with NVIDIA's
+    arithmetic (PNGs identical to its generate.py); exact=False with the faster batched form
+    (a pixel may differ by 1/255 where a value sits on a rounding boundary).
     """
+    fused = True if exact else None
     if noise_mode not in ("const", "random", "none"):
         raise StylebridgeError(f"noise mode must be const, random or none, got {noise_mode!r}")
     if batch_size < 1:
@@ -98,9 +106,9 @@ def generate_from_seeds(
         ws = G.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
         if noise_mode == "random":
             imgs = torch.cat([synthesize(G, ws[i:i + 1], "random", precision,
-                                         torch.Generator(device).manual_seed(s)) for i, s in enumerate(chunk)])
+                                         torch.Generator(device).manual_seed(s), fused) for i, s in enumerate(chunk)])
         else:
-            imgs = synthesize(G, ws, noise_mode, precision)
+            imgs = synthesize(G, ws, noise_mode, precision, fused=fused)
         for s, img in zip(chunk, to_uint8(imgs)):
             yield Sample(f"seed{s:04d}", img.cpu())
 

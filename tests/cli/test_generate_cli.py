@@ -38,7 +38,7 @@ def test_batch_size_does_not_change_images(ckpt):
     _, G = ckpt
     for mode in ("const", "random"):
         a = [s.image for s in generate_from_seeds(G, range(5), noise_mode=mode, batch_size=1)]
-        b = [s.image for s in generate_from_seeds(G, range(5), noise_mode=mode, batch_size=5)]
+        b = [s.image for s in generate_from_seeds(G, range(5), noise_mode=mode, batch_size=5, exact=False)]
         for x, y in zip(a, b):
             assert (x.int() - y.int()).abs().max() <= 1  # grouped (N=1) vs batched form, float rounding
 

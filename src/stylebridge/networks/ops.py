@@ -45,15 +45,6 @@ def _separable_taps(f: torch.Tensor) -> torch.Tensor | None:
     return None
 
 
-def _fir_1d(x: torch.Tensor, taps: list[float], dim: int) -> torch.Tensor:
-    """Correlate along `dim` with len(taps) taps (valid mode: length shrinks by len-1)."""
-    n = x.shape[dim] - len(taps) + 1
-    out = x.narrow(dim, 0, n) * taps[0]
-    for i in range(1, len(taps)):
-        out = out.add(x.narrow(dim, i, n), alpha=taps[i])
-    return out
-
-
 def upfirdn2d(
     x: torch.Tensor,                  # [N, C, H, W]
     f: torch.Tensor,                  # [fh, fw] filter (as stored in `resample_filter`)
@@ -75,11 +66,14 @@ def upfirdn2d(
     px0, px1, py0, py1 = padding
     x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
     x = x[:, :, max(-py0, 0): x.shape[2] - max(-py1, 0), max(-px0, 0): x.shape[3] - max(-px1, 0)]
-    f = f.to(torch.float32) * gain
+    f = f.to(device=x.device, dtype=torch.float32) * gain
     taps = _separable_taps(f)
     if taps is not None:
-        t = taps.tolist()
-        x = _fir_1d(_fir_1d(x, t, 3), t, 2)
+        # Two depthwise 1-D convolutions: faster on CPU than a 2-D depthwise filter or
+        # shifted-slice sums, and exact to float rounding.
+        t = taps.flip(0).to(x.dtype).to(x.device)
+        x = F.conv2d(x, t.reshape(1, 1, 1, -1).repeat(C, 1, 1, 1), groups=C)
+        x = F.conv2d(x, t.reshape(1, 1, -1, 1).repeat(C, 1, 1, 1), groups=C)
     else:
         w = f.flip([0, 1])[None, None].repeat(C, 1, 1, 1).to(x.dtype)
         x = F.conv2d(x, w, groups=C)
@@ -232,3 +226,62 @@ def modulated_conv2d(
 
 def normalize_2nd_moment(x: torch.Tensor, dim: int = 1, eps: float = 1e-8) -> torch.Tensor:
     return x * (x.square().mean(dim=dim, keepdim=True) + eps).rsqrt()
+
+
+def _needs_grad(*tensors: torch.Tensor | None) -> bool:
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+
+
+def modulated_conv_lrelu(
+    x: torch.Tensor,                    # [N, I, H, W]
+    weight: torch.Tensor,               # [O, I, 3, 3] shared weight
+    styles: torch.Tensor,               # [N, I]
+    bias: torch.Tensor,                 # [O]
+    noise: torch.Tensor | None,         # [N or 1, 1, H', W'] (already scaled by its strength)
+    up: int = 1,
+    resample_filter: torch.Tensor | None = None,
+    gain: float = SQRT2,
+    clamp: float | None = None,
+) -> torch.Tensor:
+    """A whole synthesis layer in the batched form: modulate, one shared convolution,
+    demodulate, add noise and bias, leaky ReLU times `gain`, clamp.
+
+    Equal (to float rounding) to `bias_act(modulated_conv2d(..., fused=False), ...)`, with
+    fewer passes over memory: the gain is folded into the demodulation coefficients and the
+    bias (lrelu(v) * g == lrelu(v * g) for g > 0), and without autograd the elementwise
+    steps run in place, which avoids allocating a fresh full-size tensor for each.
+    """
+    N, I = styles.shape
+    O = weight.shape[0]
+    assert x.shape[:2] == (N, I), f"x {tuple(x.shape)} does not match styles {tuple(styles.shape)}"
+    y = conv2d_resample(x * styles.to(x.dtype).reshape(N, I, 1, 1), weight.to(x.dtype), resample_filter, up=up)
+    wsq = weight.to(torch.float32).square().sum(dim=[2, 3])                       # [O, I]
+    d = (styles.to(torch.float32).square() @ wsq.t() + 1e-8).rsqrt() * gain      # [N, O]
+    d = d.to(y.dtype).reshape(N, O, 1, 1)
+    b = (bias.to(torch.float32) * gain).to(y.dtype).reshape(1, O, 1, 1)
+    if not _needs_grad(x, weight, styles, bias, noise):
+        y.mul_(d).add_(b)
+        if noise is not None:
+            y.add_(noise.to(y.dtype), alpha=gain)
+        F.leaky_relu_(y, 0.2)
+        return y.clamp_(-clamp, clamp) if clamp is not None else y
+    nb = b if noise is None else b + noise.to(y.dtype) * gain
+    y = torch.addcmul(nb, y, d)
+    y = F.leaky_relu_(y, 0.2)  # addcmul's backward does not need its output: in place is safe
+    return y.clamp(-clamp, clamp) if clamp is not None else y
+
+
+def modulated_torgb(
+    x: torch.Tensor,          # [N, I, H, W]
+    weight: torch.Tensor,     # [O, I, 1, 1]
+    styles: torch.Tensor,     # [N, I] (already scaled by the weight gain)
+    bias: torch.Tensor,       # [O]
+    clamp: float | None = None,
+) -> torch.Tensor:
+    """toRGB in the batched form: a 1x1 modulated conv without demodulation is one batched
+    matrix product with per-sample weights [N, O, I] (no pass over x to modulate it)."""
+    N, I, H, W = x.shape
+    wm = weight.reshape(1, -1, I).to(torch.float32) * styles.to(torch.float32).reshape(N, 1, I)  # [N, O, I]
+    y = torch.baddbmm(bias.to(x.dtype).reshape(1, -1, 1), wm.to(x.dtype), x.reshape(N, I, H * W))
+    y = y.reshape(N, -1, H, W)
+    return y.clamp(-clamp, clamp) if clamp is not None else y

@@ -201,8 +201,11 @@ class SynthesisLayer(nn.Module):
             noise = self.noise_const * self.noise_strength
         elif noise_mode not in ("random", "const", "none"):
             raise ValueError(f"noise_mode must be 'const', 'random' or 'none', got {noise_mode!r}")
+        if not fused:
+            return ops.modulated_conv_lrelu(x, self.weight, styles, self.bias, noise, up=self.up,
+                                            resample_filter=self.resample_filter, clamp=self.conv_clamp)
         x = ops.modulated_conv2d(x, self.weight, styles, noise=noise, up=self.up,
-                                 resample_filter=self.resample_filter, fused=fused)
+                                 resample_filter=self.resample_filter, fused=True)
         return ops.bias_act(x, self.bias, act="lrelu", clamp=self.conv_clamp)
 
     def extra_repr(self) -> str:
@@ -226,7 +229,9 @@ class ToRGBLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, fused: bool = True) -> torch.Tensor:
         styles = self.affine(w) * self.weight_gain
-        x = ops.modulated_conv2d(x, self.weight, styles, demodulate=False, fused=fused)
+        if not fused:
+            return ops.modulated_torgb(x, self.weight, styles, self.bias, clamp=self.conv_clamp)
+        x = ops.modulated_conv2d(x, self.weight, styles, demodulate=False, fused=True)
         return ops.bias_act(x, self.bias, clamp=self.conv_clamp)
 
 
