@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
+import copyreg
 import io
 import json
 import pickle
@@ -198,15 +199,11 @@ def nvidia_pickle_bytes(name: str, src: str = DUMMY_SRC, classes_g=None, drop=()
 # TensorFlow pickles
 
 
-class _TFNet:
-    """Pickles as a `dnnlib.tflib.network.Network` object (NEWOBJ + BUILD with its state)."""
+class _TFNetworkBase:
+    """Instances pickle like `dnnlib.tflib.network.Network`: NEWOBJ(cls) + BUILD(__getstate__())."""
 
-    def __init__(self, state: dict[str, Any]) -> None:
-        self.state = state
-
-    def __reduce_ex__(self, protocol):
-        cls = sys.modules["dnnlib.tflib.network"].Network
-        return (cls.__new__, (cls,), self.state)
+    def __getstate__(self):
+        return self._state
 
 
 def tf_pickle_bytes(name: str = "tf16") -> bytes:
@@ -217,14 +214,16 @@ def tf_pickle_bytes(name: str = "tf16") -> bytes:
             comp, var = k[3:].split(".", 1)
             arrays.setdefault(comp, {})[var] = v.numpy()
 
-    class Network:
+    class Network(_TFNetworkBase):
         pass
 
     with stand_in_modules({"dnnlib.tflib": {}, "dnnlib.tflib.network": {"Network": Network}}):
         def net(nm, kw, comp, comps):
             variables = [(k, np.array(a)) for k, a in arrays[comp].items()]
-            return _TFNet({"version": 4, "name": nm, "static_kwargs": kw, "components": comps,
-                           "build_module_src": DUMMY_SRC, "build_func_name": "G_main", "variables": variables})
+            obj = Network()
+            obj._state = {"version": 4, "name": nm, "static_kwargs": kw, "components": comps,
+                           "build_module_src": DUMMY_SRC, "build_func_name": "G_main", "variables": variables}
+            return obj
         G = net("G", json.loads(meta["G_static_kwargs"]), "G",
                 {"mapping": net("G_mapping", {}, "G/mapping", {}), "synthesis": net("G_synthesis", {}, "G/synthesis", {})})
         D = net("D", json.loads(meta["D_static_kwargs"]), "D", {})

@@ -116,7 +116,7 @@ def _fill(rules: list[tuple[str, Callable[..., Any] | None]], shapes: dict[str, 
                     value = _filter() if fn is None else fn(*m.groups())
                 except KeyError as e:
                     raise CheckpointError(f"{what}: TensorFlow variable {e.args[0]} (for {key}) is missing") from None
-                t = torch.from_numpy(np.ascontiguousarray(np.asarray(value, dtype=np.float32)))
+                t = torch.from_numpy(np.array(value, dtype=np.float32, order="C"))  # a copy; keeps 0-d shapes
                 if tuple(t.shape) != tuple(shape):
                     raise CheckpointError(f"{what}: {key} has shape {tuple(t.shape)} in the checkpoint but the "
                                           f"architecture needs {tuple(shape)}")
