@@ -1,0 +1,39 @@
+"""Model transformation: fine-tuning (frozen mapping, FreezeD, ADA / DiffAugment),
+training from scratch, exact resume, multi-process training, and layer swap.
+
+    from stylebridge.train import TrainOptions, finetune, train, swap_layers
+    finetune(TrainOptions(base="ffhq.pkl", data="anime/", outdir="runs/anime", iters=12000))
+    G_ts = swap_layers(G_s, G_t, resolution=16)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stylebridge.train.options import TrainOptions
+from stylebridge.train.swap import ls_to_resolution, swap_checkpoints, swap_layers
+
+
+def finetune(options: TrainOptions) -> Path:
+    """Fine-tune `options.base` on `options.data`; returns the last snapshot's path.
+    The mapping network is frozen unless `options.freeze_mapping` is False."""
+    from stylebridge.train.loop import run
+
+    return run(options)
+
+
+def train(options: TrainOptions) -> Path:
+    """Train the architecture `options.config` from random initialisation."""
+    from stylebridge.train.loop import run
+
+    return run(options)
+
+
+def finetune_options(**kwargs) -> TrainOptions:
+    """TrainOptions with fine-tuning defaults (frozen mapping)."""
+    kwargs.setdefault("freeze_mapping", True)
+    return TrainOptions(**kwargs)
+
+
+__all__ = ["TrainOptions", "finetune", "train", "finetune_options", "swap_layers", "swap_checkpoints",
+           "ls_to_resolution"]

@@ -1,0 +1,424 @@
+"""The training loop shared by `finetune` and `train`: StyleGAN2 phases (G main, lazy
+path-length reg, D main, lazy R1), EMA, augmentation with ADA's p controller, snapshots
+that hold everything needed to continue bit for bit, and multi-process data parallelism.
+
+Random streams: `gen` (CPU, identical on every process) draws the global batch (image
+indices, flips, z, style mixing) and each process uses its slice, so N processes see
+exactly the batches one process would; `local_gen` (per process, on the device) draws
+per-pixel noise, augmentation and path-length noise. All their states, the global
+torch / numpy / python states, both optimizers, EMA, ADA p and the path-length mean are
+saved in every snapshot.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import random
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from stylebridge.data.dataset import ImageDataset
+from stylebridge.data.images import make_grid, save_image
+from stylebridge.errors import CheckpointError, StylebridgeError
+from stylebridge.formats.base import NetworkState
+from stylebridge.formats.loader import build_network, load_checkpoint
+from stylebridge.formats.native import read_native, save_checkpoint
+from stylebridge.networks.config import GeneratorConfig
+from stylebridge.networks.registry import CONFIGS, create_discriminator, get_config
+from stylebridge.networks.stylegan2 import Generator, z_from_seed
+from stylebridge.train import ddp, losses
+from stylebridge.train.augment import Augmenter
+from stylebridge.train.options import TrainOptions
+from stylebridge.utils.io import atomic_write_text
+
+SNAPSHOT_RE = re.compile(r"network-snapshot-(\d+)\.safetensors$")
+RESUME_KEEP = ("iters", "snap", "log_every", "progress", "device", "resume", "data", "data_array")
+
+
+def parse_config(text: str) -> GeneratorConfig:
+    """A registry name ('tiny-16'), a JSON object, or a path to a .json file."""
+    if text in CONFIGS:
+        return get_config(text)
+    try:
+        if text.lstrip().startswith("{"):
+            d = json.loads(text)
+        elif Path(text).is_file():
+            d = json.loads(Path(text).read_text())
+        else:
+            raise StylebridgeError(f"unknown architecture {text!r}; give one of {', '.join(sorted(CONFIGS))}, "
+                                   "a JSON object or a .json file")
+    except json.JSONDecodeError as e:
+        raise StylebridgeError(f"--config is not valid JSON: {e}") from None
+    name = d.pop("name", None)
+    return get_config(name, **d) if name else GeneratorConfig.from_dict(d)
+
+
+def find_snapshot(path: str | Path) -> Path:
+    """A snapshot file, or the latest `network-snapshot-*.safetensors` in a run folder."""
+    path = Path(path)
+    if path.is_dir():
+        snaps = sorted((int(m.group(1)), p) for p in path.iterdir() if (m := SNAPSHOT_RE.search(p.name)))
+        if not snaps:
+            raise CheckpointError(f"{path}: no network-snapshot-*.safetensors to resume from")
+        return snaps[-1][1]
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such run folder or snapshot")
+    return path
+
+
+def _np_state() -> dict[str, Any]:
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return {"name": name, "keys": keys.astype(np.int64), "pos": int(pos), "has_gauss": int(has_gauss),
+            "cached": float(cached)}
+
+
+def _set_np_state(d: dict[str, Any]) -> None:
+    np.random.set_state((d["name"], np.asarray(d["keys"]).astype(np.uint32), d["pos"], d["has_gauss"], d["cached"]))
+
+
+def _py_state() -> list:
+    v, st, g = random.getstate()
+    return [v, list(st), g]
+
+
+class Trainer:
+    """Builds networks, data and optimizers from options (or a snapshot) and runs steps."""
+
+    def __init__(self, opts: TrainOptions, dist_info: ddp.DistInfo | None = None):
+        from stylebridge.cli.common import resolve_device
+
+        snapshot = None
+        if opts.resume is not None:
+            snapshot = find_snapshot(opts.resume)
+            raw = read_native(snapshot)
+            saved = raw.extra.get("options")
+            if not isinstance(saved, dict) or "training" not in raw.extra:
+                raise CheckpointError(f"{snapshot}: not a training snapshot (no options / training state); "
+                                      "to start a new run from it, pass it as --base instead")
+            merged = {k: v for k, v in saved.items() if k not in RESUME_KEEP}
+            merged.update({k: getattr(opts, k) for k in RESUME_KEEP})
+            if merged.get("data") is None and merged.get("data_array") is None:
+                merged["data"] = saved.get("data")
+            merged["outdir"] = opts.outdir or str(snapshot.parent)
+            opts = TrainOptions.from_dict(merged)
+        elif not opts.outdir:
+            raise StylebridgeError("give an output folder (--outdir RUN)")
+        opts.validate()
+        self.opts = opts
+        dev = resolve_device(opts.device)
+        self.info = dist_info or ddp.init_from_env(dev.type)
+        if dev.type == "cuda" and self.info.enabled:
+            dev = torch.device("cuda", self.info.local_rank)
+        self.device = dev
+        if opts.batch % self.info.world_size:
+            raise StylebridgeError(f"--batch {opts.batch} must be divisible by the number of processes "
+                                   f"({self.info.world_size})")
+        self.local_batch = opts.batch // self.info.world_size
+        self.outdir = Path(opts.outdir)
+
+        torch.manual_seed(opts.seed)
+        np.random.seed(opts.seed % 2**32)
+        random.seed(opts.seed)
+        if snapshot is not None:
+            G, G_ema, D = (build_network(getattr(raw, n), f"{snapshot.name} [{n}]") for n in ("G", "G_ema", "D"))
+            self.base_desc = str(snapshot)
+        else:
+            G, G_ema, D = self._build_fresh()
+        if G.c_dim > 0:
+            raise StylebridgeError("training class-conditional generators is not supported")
+        self.G, self.G_ema, self.D = G.to(dev).train(), G_ema.to(dev).eval(), D.to(dev).train()
+        self.G_ema.requires_grad_(False)
+        self.dataset = ImageDataset(opts.data_array if opts.data_array is not None else opts.data,
+                                    G.img_resolution, G.img_channels, square=opts.square)
+
+        # Trainable parameters: frozen ones get requires_grad False and stay out of the optimizers.
+        self.G.requires_grad_(True)
+        if opts.freeze_mapping:
+            self.G.mapping.requires_grad_(False)
+        self.D.requires_grad_(True)
+        d_blocks = [res for res, _ in self.D.blocks()]
+        if opts.freeze_d > len(d_blocks):
+            raise StylebridgeError(f"--freeze-d {opts.freeze_d}: the discriminator has only {len(d_blocks)} blocks")
+        for res in d_blocks[:opts.freeze_d]:
+            getattr(self.D, f"b{res}").requires_grad_(False)
+        self.G_params = [p for p in self.G.parameters() if p.requires_grad]
+        self.D_params = [p for p in self.D.parameters() if p.requires_grad]
+        ddp.broadcast_module(self.G, self.info)
+        ddp.broadcast_module(self.G_ema, self.info)
+        ddp.broadcast_module(self.D, self.info)
+        # Lazy regularisation corrects lr and betas (NVIDIA: ratio = interval / (interval + 1)).
+        lazy_g = opts.g_reg_interval if (opts.lazy_reg and opts.pl_weight > 0) else None
+        self.G_opt = self._adam(self.G_params, opts.lr_g, lazy_g)
+        self.D_opt = self._adam(self.D_params, opts.lr_d, opts.d_reg_interval if opts.lazy_reg else None)
+
+        self.gamma = opts.gamma if opts.gamma is not None else losses.default_gamma(G.img_resolution, opts.batch)
+        self.ema_beta = losses.ema_beta(opts.batch, opts.ema_kimg)
+        self.augment = Augmenter(opts.aug, opts.aug_p, opts.diffaug_policy)
+        self.gen = torch.Generator().manual_seed(opts.seed)
+        self.local_gen = torch.Generator(device=dev).manual_seed(opts.seed * 1_000_003 + 7919 * (self.info.rank + 1))
+        self.iteration, self.images_seen = 0, 0
+        self.pl_mean = torch.zeros([], device=dev)
+        self.ada_stat = torch.zeros([2], dtype=torch.float64, device=dev)
+        self._sums: dict[str, float] = {}
+        self._count = 0
+        if snapshot is not None:
+            self._restore(raw.extra)
+        self.snapshot_path = snapshot
+
+    # ------------------------------------------------------------------ setup
+    def _build_fresh(self):
+        opts = self.opts
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(opts.seed)
+            if opts.config is not None:
+                cfg = parse_config(opts.config)
+                G = Generator(cfg)
+                G_ema = copy.deepcopy(G)
+                D = create_discriminator(cfg)
+                self.base_desc = f"config {opts.config}"
+                return G, G_ema, D
+            ckpt = load_checkpoint(opts.base)
+            G = ckpt.G if ckpt.G is not None else copy.deepcopy(ckpt.G_ema)
+            if G is None:
+                raise CheckpointError(f"{opts.base}: holds no generator to fine-tune")
+            G_ema = ckpt.G_ema if ckpt.G_ema is not None else copy.deepcopy(G)
+            D = ckpt.D
+            if D is None:
+                if not opts.new_d:
+                    raise CheckpointError(f"{opts.base}: holds no discriminator, and fine-tuning needs one; pass "
+                                          "--new-d to start a fresh discriminator (expect a slower start)")
+                D = create_discriminator(G.config)
+            self.base_desc = str(opts.base)
+            return G, G_ema, D
+
+    @staticmethod
+    def _adam(params, lr: float, reg_interval: int | None) -> torch.optim.Adam:
+        ratio = reg_interval / (reg_interval + 1) if reg_interval else 1.0
+        return torch.optim.Adam(params, lr=lr * ratio, betas=(0.0, 0.99 ** ratio), eps=1e-8)
+
+    # ------------------------------------------------------------------ sampling the batch
+    def _slice(self, t: torch.Tensor) -> torch.Tensor:
+        r, b = self.info.rank, self.local_batch
+        return t[r * b:(r + 1) * b]
+
+    def _draw_reals(self) -> torch.Tensor:
+        B = self.opts.batch
+        idx = torch.randint(len(self.dataset), (B,), generator=self.gen)
+        flip = torch.rand([B], generator=self.gen) < 0.5
+        flip = self._slice(flip) if self.opts.mirror else None
+        return self.dataset.batch(self._slice(idx), flip).to(self.device)
+
+    def _draw_latents(self) -> tuple[torch.Tensor, torch.Tensor, int | None]:
+        B, G = self.opts.batch, self.G
+        z = torch.randn([B, G.z_dim], generator=self.gen)
+        z2 = torch.randn([B, G.z_dim], generator=self.gen)
+        u = float(torch.rand([], generator=self.gen))
+        cut = int(torch.randint(1, G.num_ws, (), generator=self.gen))
+        cutoff = cut if u < self.opts.style_mixing else None
+        return self._slice(z).to(self.device), self._slice(z2).to(self.device), cutoff
+
+    def _run_G(self, z, z2, cutoff, update_w_avg: bool) -> torch.Tensor:
+        ws = losses.run_mapping(self.G, z, None, z2, cutoff, update_w_avg and not self.opts.freeze_mapping)
+        return ws
+
+    def _synth(self, ws) -> torch.Tensor:
+        return self.G.synthesis(ws, noise_mode="random", fused=self.opts.fused_modconv, generator=self.local_gen)
+
+    def _aug(self, x: torch.Tensor) -> torch.Tensor:
+        return self.augment(x, self.local_gen)
+
+    def _step(self, opt: torch.optim.Optimizer, params, loss: torch.Tensor) -> None:
+        loss.backward()
+        ddp.all_reduce_grads(params, self.info)
+        for p in params:
+            if p.grad is not None:
+                torch.nan_to_num(p.grad, nan=0, posinf=1e5, neginf=-1e5, out=p.grad)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    def _acc(self, **vals: float) -> None:
+        for k, v in vals.items():
+            self._sums[k] = self._sums.get(k, 0.0) + float(v)
+
+    # ------------------------------------------------------------------ one iteration
+    def step(self) -> None:
+        o, it = self.opts, self.iteration
+        lazy = o.lazy_reg
+        # G main (+ path length every step in naive mode).
+        self.D.requires_grad_(False)
+        z, z2, cutoff = self._draw_latents()
+        ws = self._run_G(z, z2, cutoff, update_w_avg=True)
+        if self.info.enabled and not o.freeze_mapping:
+            self.G.mapping.w_avg.copy_(ddp.all_reduce_mean(self.G.mapping.w_avg, self.info))
+        loss_g = losses.g_main_loss(self.D(self._aug(self._synth(ws))))
+        self._acc(loss_G=loss_g.item())
+        do_pl = o.pl_weight > 0 and (not lazy or it % o.g_reg_interval == 0)
+        if do_pl and not lazy:
+            loss_g = loss_g + self._pl_loss(z, z2, cutoff, 1)
+        self._step(self.G_opt, self.G_params, loss_g)
+        if do_pl and lazy:
+            z, z2, cutoff = self._draw_latents()
+            self._step(self.G_opt, self.G_params, self._pl_loss(z, z2, cutoff, o.g_reg_interval))
+
+        # D main (+ R1 every step in naive mode).
+        for p in self.D_params:
+            p.requires_grad_(True)
+        z, z2, cutoff = self._draw_latents()
+        with torch.no_grad():
+            fake = self._synth(self._run_G(z, z2, cutoff, update_w_avg=False))
+        real = self._draw_reals()
+        fake_logits = self.D(self._aug(fake))
+        do_r1 = self.gamma > 0 and (not lazy or it % o.d_reg_interval == 0)
+        if do_r1 and not lazy:
+            pen, real_logits = losses.r1_penalty(self.D, real, None, self._aug)
+            loss_d = losses.d_main_loss(fake_logits, real_logits) + pen.mean() * (self.gamma / 2)
+            self._acc(r1=pen.mean().item())
+        else:
+            real_logits = self.D(self._aug(real))
+            loss_d = losses.d_main_loss(fake_logits, real_logits)
+        self._acc(loss_D=loss_d.item(), D_real=real_logits.mean().item(), D_fake=fake_logits.mean().item())
+        self.ada_stat += torch.stack([real_logits.detach().sign().sum().double(),
+                                      torch.tensor(float(real_logits.numel()), dtype=torch.float64, device=self.device)])
+        self._step(self.D_opt, self.D_params, loss_d)
+        if do_r1 and lazy:
+            pen, _ = losses.r1_penalty(self.D, real, None, self._aug)
+            self._acc(r1=pen.mean().item())
+            self._step(self.D_opt, self.D_params, pen.mean() * (self.gamma / 2 * o.d_reg_interval))
+
+        # EMA of the trainable parameters; frozen ones stay bit-identical; buffers copied.
+        with torch.no_grad():
+            for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
+                if p.requires_grad:
+                    p_ema.copy_(p.lerp(p_ema, self.ema_beta))
+            for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
+                b_ema.copy_(b)
+
+        self.iteration += 1
+        self.images_seen += o.batch
+        self._count += 1
+        if o.aug == "ada" and o.ada_target is not None and self.iteration % o.ada_interval == 0:
+            stat = self.ada_stat.clone()
+            if self.info.enabled:
+                torch.distributed.all_reduce(stat)
+            rt = float(stat[0] / max(float(stat[1]), 1.0))
+            adjust = math.copysign(1.0, rt - o.ada_target) * (o.batch * o.ada_interval) / (o.ada_kimg * 1000)
+            self.augment.p = float(min(max(self.augment.p + adjust, 0.0), 1.0))
+            self.ada_stat.zero_()
+            self._acc(rt=rt)
+
+    def _pl_loss(self, z, z2, cutoff, weight_mult: int) -> torch.Tensor:
+        o = self.opts
+        n = max(self.local_batch // o.pl_batch_shrink, 1)
+        ws = self._run_G(z[:n], z2[:n], cutoff, update_w_avg=False)
+        pen, self.pl_mean = losses.path_length_penalty(self.G, ws, self.pl_mean, o.pl_decay,
+                                                       o.fused_modconv, self.local_gen)
+        self.pl_mean = ddp.all_reduce_mean(self.pl_mean, self.info)
+        self._acc(pl=pen.mean().item())
+        return pen.mean() * (o.pl_weight * weight_mult)
+
+    # ------------------------------------------------------------------ state
+    def state(self) -> dict[str, Any]:
+        local_states = ddp.gather_objects(self.local_gen.get_state().cpu(), self.info)
+        return {
+            "G_opt": self.G_opt.state_dict(),
+            "D_opt": self.D_opt.state_dict(),
+            "training": {"iteration": self.iteration, "images_seen": self.images_seen, "aug_p": self.augment.p,
+                         "ada_stat": self.ada_stat.cpu(), "pl_mean": self.pl_mean.cpu(),
+                         "world_size": self.info.world_size, "base": self.base_desc},
+            "rng": {"torch": torch.get_rng_state(), "numpy": _np_state(), "python": _py_state(),
+                    "gen": self.gen.get_state(), "local_gens": local_states},
+            "options": self.opts.to_dict(),
+        }
+
+    def _restore(self, extra: dict[str, Any]) -> None:
+        tr, rng = extra["training"], extra["rng"]
+        try:
+            self.G_opt.load_state_dict(extra["G_opt"])
+            self.D_opt.load_state_dict(extra["D_opt"])
+        except (ValueError, KeyError) as e:
+            raise CheckpointError(f"optimizer state in the snapshot does not fit: {e}") from None
+        self.iteration, self.images_seen = int(tr["iteration"]), int(tr["images_seen"])
+        self.augment.p = float(tr["aug_p"])
+        self.ada_stat = tr["ada_stat"].to(self.device, torch.float64)
+        self.pl_mean = tr["pl_mean"].to(self.device)
+        self.base_desc = tr.get("base", self.base_desc)
+        torch.set_rng_state(rng["torch"])
+        _set_np_state(rng["numpy"])
+        v, st, g = rng["python"]
+        random.setstate((v, tuple(st), g))
+        self.gen.set_state(rng["gen"])
+        locals_ = rng["local_gens"]
+        if len(locals_) == self.info.world_size:
+            self.local_gen.set_state(locals_[self.info.rank])
+        else:  # another number of processes: a deterministic fresh stream per process
+            self.local_gen.manual_seed(self.opts.seed * 1_000_003 + 7919 * (self.info.rank + 1) + self.iteration)
+
+    def save_snapshot(self) -> Path | None:
+        state = self.state()  # every process takes part (gathers the RNG states)
+        if not self.info.is_main:
+            return None
+        path = self.outdir / f"network-snapshot-{self.iteration:06d}.safetensors"
+        save_checkpoint(path, G=self.G, G_ema=self.G_ema, D=self.D, extra=state)
+        self.save_samples(self.outdir / f"samples-{self.iteration:06d}.png")
+        return path
+
+    @torch.no_grad()
+    def save_samples(self, path: Path) -> Path:
+        G = self.G_ema
+        z = torch.cat([z_from_seed(s, G.z_dim) for s in range(self.opts.grid_seeds)]).float().to(self.device)
+        img = G.synthesis(G.mapping(z, None), noise_mode="const")
+        return save_image(make_grid(img.clamp(-1, 1).cpu()), path)
+
+    def pop_log(self, sec_per_iter: float) -> dict[str, Any]:
+        n = max(self._count, 1)
+        rec = {"iteration": self.iteration, "images_seen": self.images_seen, "aug_p": round(self.augment.p, 6),
+               "sec_per_iter": round(sec_per_iter, 5)}
+        rec.update({k: v / n for k, v in self._sums.items()})
+        self._sums, self._count = {}, 0
+        return rec
+
+
+def run(opts: TrainOptions) -> Path:
+    """Train until `opts.iters` iterations are done; returns the last snapshot's path."""
+    from tqdm import tqdm
+
+    tr = Trainer(opts)
+    o, main = tr.opts, tr.info.is_main
+    log_path = tr.outdir / "log.jsonl"
+    if main:
+        tr.outdir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(tr.outdir / "options.json", o.to_json() + "\n")
+        with open(log_path, "a") as f:
+            f.write(json.dumps({"event": "resume" if tr.snapshot_path else "start", "iteration": tr.iteration,
+                                "base": tr.base_desc, "dataset": tr.dataset.describe(),
+                                "skipped_files": len(tr.dataset.skipped), "processes": tr.info.world_size,
+                                "gamma": tr.gamma, "ema_beta": tr.ema_beta}) + "\n")
+    last = tr.snapshot_path
+    bar = tqdm(total=o.iters, initial=tr.iteration, disable=not (o.progress and main), unit="it", dynamic_ncols=True)
+    t0, logged = time.perf_counter(), tr.iteration
+    try:
+        while tr.iteration < o.iters:
+            tr.step()
+            bar.update(1)
+            done = tr.iteration
+            if done % o.log_every == 0 or done % o.snap == 0 or done == o.iters:
+                t1 = time.perf_counter()
+                rec = tr.pop_log((t1 - t0) / max(done - logged, 1))
+                t0, logged = t1, done
+                if main:
+                    with open(log_path, "a") as f:
+                        f.write(json.dumps(rec) + "\n")
+                    bar.set_postfix(G=f"{rec.get('loss_G', 0):.3f}", D=f"{rec.get('loss_D', 0):.3f}", p=f"{tr.augment.p:.3f}")
+            if done % o.snap == 0 or done == o.iters:
+                last = tr.save_snapshot() or last
+                ddp.barrier(tr.info)
+    finally:
+        bar.close()
+    return last

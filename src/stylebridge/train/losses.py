@@ -1,0 +1,67 @@
+"""The StyleGAN2 objective: non-saturating logistic loss, R1 on reals, path-length
+regularisation, plus style mixing when generating. Pure functions over the networks;
+the loop decides when each runs (lazy regularisation) and how it is weighted."""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from stylebridge.networks.stylegan2 import Discriminator, Generator
+
+
+def default_gamma(resolution: int, batch: int) -> float:
+    """NVIDIA's heuristic R1 weight (stylegan2-ada 'auto' config): 0.0002 * res^2 / batch."""
+    return 0.0002 * resolution**2 / batch
+
+
+def ema_beta(batch: int, ema_kimg: float | None) -> float:
+    """Per-step EMA decay for a half-life of `ema_kimg` thousand images (default batch*10/32)."""
+    kimg = batch * 10 / 32 if ema_kimg is None else ema_kimg
+    return 0.5 ** (batch / max(kimg * 1000, 1e-8))
+
+
+def run_mapping(G: Generator, z: torch.Tensor, c: torch.Tensor | None, mix_z: torch.Tensor | None,
+                cutoff: int | None, update_w_avg: bool) -> torch.Tensor:
+    """ws for z; with `cutoff`, the ws from index `cutoff` on come from `mix_z` (style mixing)."""
+    ws = G.mapping(z, c, update_w_avg=update_w_avg)
+    if cutoff is not None and mix_z is not None:
+        ws2 = G.mapping(mix_z, c, update_w_avg=False)
+        ws = torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)
+    return ws
+
+
+def g_main_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Non-saturating logistic loss of G: softplus(-D(G(z)))."""
+    return F.softplus(-fake_logits).mean()
+
+
+def d_main_loss(fake_logits: torch.Tensor, real_logits: torch.Tensor) -> torch.Tensor:
+    """Logistic loss of D: softplus(D(G(z))) + softplus(-D(x))."""
+    return F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
+
+
+def r1_penalty(D: Discriminator, real: torch.Tensor, c: torch.Tensor | None,
+               augment: Callable[[torch.Tensor], torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-sample squared gradient norm of D's logits w.r.t. the (un-augmented) reals, and
+    the logits. The graph is kept so that the penalty can be back-propagated into D."""
+    real = real.detach().requires_grad_(True)
+    logits = D(augment(real), c)
+    (grad,) = torch.autograd.grad(logits.sum(), real, create_graph=True, only_inputs=True)
+    return grad.square().sum(dim=[1, 2, 3]), logits
+
+
+def path_length_penalty(G: Generator, ws: torch.Tensor, pl_mean: torch.Tensor, pl_decay: float,
+                        fused: bool | None, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """StyleGAN2 path-length regulariser: (|J_w^T y| - a)^2 with y ~ N(0, I) / sqrt(HW) and a
+    the running mean of the lengths. Returns (per-sample penalty, updated pl_mean)."""
+    ws = ws.detach().requires_grad_(True) if not ws.requires_grad else ws
+    img = G.synthesis(ws, noise_mode="random", fused=fused, generator=gen)
+    noise = torch.randn(img.shape, generator=gen, device=gen.device).to(img.device) / math.sqrt(img.shape[2] * img.shape[3])
+    (grad,) = torch.autograd.grad((img * noise).sum(), ws, create_graph=True, only_inputs=True)
+    lengths = grad.square().sum(dim=2).mean(dim=1).sqrt()
+    new_mean = pl_mean.lerp(lengths.mean().detach(), pl_decay)
+    return (lengths - new_mean).square(), new_mean

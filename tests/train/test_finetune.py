@@ -1,0 +1,68 @@
+"""Frozen mapping (FC) and FreezeD after real optimisation steps."""
+
+from __future__ import annotations
+
+import torch
+
+from stylebridge.formats import load_checkpoint
+from stylebridge.train import TrainOptions
+from stylebridge.train.loop import Trainer
+from tests.train.helpers import disc_images, make_base
+
+
+def _trainer(tmp_path, **kw):
+    base = make_base(tmp_path / "base.safetensors")
+    opts = TrainOptions(base=str(base), data_array=disc_images(), outdir=str(tmp_path / "run"), batch=4,
+                        progress=False, gamma=0.1, d_reg_interval=2, **kw)
+    return Trainer(opts), load_checkpoint(base)
+
+
+def test_frozen_mapping_bit_identical_after_steps(tmp_path):
+    tr, base = _trainer(tmp_path, freeze_mapping=True, pl_weight=1.0, g_reg_interval=2, aug="ada", aug_p=0.5)
+    opt_ids = {id(p) for g in tr.G_opt.param_groups for p in g["params"]}
+    for _, p in tr.G.mapping.named_parameters():
+        assert not p.requires_grad and id(p) not in opt_ids
+    for _ in range(4):
+        tr.step()
+    for name, ref in base.G.mapping.state_dict().items():   # parameters and w_avg
+        assert torch.equal(tr.G.mapping.state_dict()[name], ref), name
+        assert torch.equal(tr.G_ema.mapping.state_dict()[name], ref), name
+    moved = [k for k, v in tr.G.synthesis.state_dict().items()
+             if not torch.equal(v, base.G.synthesis.state_dict()[k])]
+    assert len(moved) > 10  # the synthesis network did train
+    assert not torch.equal(tr.G_ema.synthesis.b16.conv1.weight, base.G_ema.synthesis.b16.conv1.weight)
+
+
+def test_train_mapping_changes_it(tmp_path):
+    tr, base = _trainer(tmp_path, freeze_mapping=False)
+    for _ in range(2):
+        tr.step()
+    assert not torch.equal(tr.G.mapping.fc0.weight, base.G.mapping.fc0.weight)
+
+
+def test_freeze_d_blocks_unchanged(tmp_path):
+    tr, base = _trainer(tmp_path, freeze_mapping=True, freeze_d=1)
+    for _ in range(3):
+        tr.step()
+    d, d0 = tr.D.state_dict(), base.D.state_dict()
+    for k in d:
+        if k.startswith("b16."):
+            assert torch.equal(d[k], d0[k]), k
+    assert not torch.equal(d["b8.conv0.weight"], d0["b8.conv0.weight"])
+    assert not torch.equal(d["b4.out.weight"], d0["b4.out.weight"])
+
+
+def test_lazy_regularisation_corrects_adam(tmp_path):
+    tr, _ = _trainer(tmp_path, freeze_mapping=True)
+    g = tr.D_opt.param_groups[0]
+    assert abs(g["lr"] - 0.002 * 2 / 3) < 1e-12 and abs(g["betas"][1] - 0.99 ** (2 / 3)) < 1e-12
+    assert tr.gamma == 0.1
+
+
+def test_defaults_follow_nvidia():
+    from stylebridge.train.losses import default_gamma, ema_beta
+
+    assert abs(default_gamma(256, 4) - 3.2768) < 1e-9
+    # half-life batch*10/32 kimg: after that many images, the weight of the old value is 1/2.
+    b = ema_beta(32, None)
+    assert abs(b ** (10_000 / 32) - 0.5) < 1e-9
