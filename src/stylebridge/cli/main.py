@@ -30,8 +30,9 @@ def _register() -> None:
     from stylebridge.cli import generate, info, convert
     from stylebridge.cli import invert, factorize, edit
     from stylebridge.cli import evaluate, weights
+    from stylebridge.cli import train as train_cli, finetune, swap
 
-    for module in (generate, info, convert, invert, factorize, edit, evaluate, weights):
+    for module in (generate, info, convert, invert, factorize, edit, evaluate, weights, train_cli, finetune, swap):
         cli.add_command(module.command)
 
 
