@@ -27,6 +27,7 @@ from stylebridge.errors import DataError, StylebridgeError
 from stylebridge.invert.perceptual import make_perceptual
 from stylebridge.invert.projector import (LatentStats, ProjectorConfig, latent_stats, per_image_noise, project)
 from stylebridge.invert.sefa import factorize
+from stylebridge.metrics.ssim import ssim
 from stylebridge.networks.stylegan2 import Generator
 from stylebridge.utils.io import atomic_path, atomic_write_text
 
@@ -129,33 +130,6 @@ def render_saved(G: Generator, path: str | Path) -> torch.Tensor:
     """Re-render NAME.npz exactly as NAME.png was rendered -> uint8 [C, H, W]."""
     ws, noise = load_code(path)
     return to_uint8(render(G, ws, noise))[0]
-
-
-def ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Per-image SSIM of [-1, 1] images (Gaussian 11x11, sigma 1.5, on [0, 1], channel mean)."""
-    try:
-        from stylebridge.metrics.ssim import ssim as shared_ssim  # the metrics issue's SSIM when present
-        return shared_ssim(x, y).reshape(-1)
-    except ImportError:
-        return _ssim(x, y)
-
-
-def _ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    x, y = (x.double() + 1) / 2, (y.double() + 1) / 2
-    c = x.shape[1]
-    g = torch.exp(-(torch.arange(11, dtype=torch.float64) - 5) ** 2 / (2 * 1.5**2))
-    g = g / g.sum()
-    k = (g[:, None] * g[None, :]).expand(c, 1, 11, 11)
-    ks = min(11, x.shape[-1])
-    if ks < 11:
-        k = k[..., (11 - ks) // 2:(11 - ks) // 2 + ks, (11 - ks) // 2:(11 - ks) // 2 + ks]
-        k = k / k.sum(dim=[2, 3], keepdim=True)
-    f = lambda t: torch.nn.functional.conv2d(t, k, groups=c)  # noqa: E731
-    mx, my = f(x), f(y)
-    sxx, syy, sxy = f(x * x) - mx**2, f(y * y) - my**2, f(x * y) - mx * my
-    c1, c2 = 0.01**2, 0.03**2
-    s = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx**2 + my**2 + c1) * (sxx + syy + c2))
-    return s.mean(dim=[1, 2, 3]).float()
 
 
 def _lpips_metric(device):
@@ -285,7 +259,7 @@ def invert_folder(G: Generator, inputs: str | Path | Sequence[str | Path], outdi
         target = torch.stack(imgs)
         rec_q = to_uint8(res.reconstruction).float() / 127.5 - 1  # metrics on what is saved
         mse = (rec_q - target).square().mean(dim=[1, 2, 3])
-        ss = ssim(rec_q, target)
+        ss = ssim(rec_q, target).float()
         lp = metric_lpips(rec_q, target) if metric_lpips is not None else None
         for j, (f, n) in enumerate(batch):
             noise = {k: t[j:j + 1] for k, t in res.noise.items()} if res.noise else None
