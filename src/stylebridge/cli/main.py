@@ -30,9 +30,10 @@ def _register() -> None:
     from stylebridge.cli import generate, info, convert
     from stylebridge.cli import invert, factorize, edit
     from stylebridge.cli import evaluate, weights
+    from stylebridge.cli import data as data_cli
     from stylebridge.cli import train as train_cli, finetune, swap
 
-    for module in (generate, info, convert, invert, factorize, edit, evaluate, weights, train_cli, finetune, swap):
+    for module in (generate, info, convert, invert, factorize, edit, data_cli, evaluate, weights, train_cli, finetune, swap):
         cli.add_command(module.command)
 
 

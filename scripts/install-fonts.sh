@@ -1,0 +1,137 @@
+#!/bin/sh
+# Install the Debian font packages the glyph domains of the embedded font demo are rendered
+# from (`stylebridge data glyphs`, src/stylebridge/data/glyph_fonts.py). Pinned for Debian 12
+# (bookworm); idempotent: packages already installed are left alone and nothing runs when all
+# are present. Needs root (or sudo) and a reachable apt mirror. About 60 MB on disk.
+#
+#   sh scripts/install-fonts.sh            # install what is missing
+#   sh scripts/install-fonts.sh --check    # only report what is missing (exit 1 if any)
+set -eu
+
+PACKAGES="
+    fonts-adf-accanthis
+    fonts-adf-baskervald
+    fonts-adf-berenis
+    fonts-adf-gillius
+    fonts-adf-irianis
+    fonts-adf-libris
+    fonts-adf-romande
+    fonts-adf-switzera
+    fonts-adf-tribun
+    fonts-adf-universalis
+    fonts-adf-verana
+    fonts-aenigma
+    fonts-amiga
+    fonts-arkpandora
+    fonts-atarismall
+    fonts-b612
+    fonts-blankenburg
+    fonts-breip
+    fonts-cabin
+    fonts-cantarell
+    fonts-cardo
+    fonts-century-catalogue
+    fonts-cherrybomb
+    fonts-clear-sans
+    fonts-comic-neue
+    fonts-croscore
+    fonts-crosextra-caladea
+    fonts-crosextra-carlito
+    fonts-dancingscript
+    fonts-dejavu-core
+    fonts-dejavu-extra
+    fonts-dkg-handwriting
+    fonts-dosis
+    fonts-dotgothic16
+    fonts-ebgaramond
+    fonts-ecolier-court
+    fonts-fantasma
+    fonts-fanwood
+    fonts-freefont-ttf
+    fonts-gamaliel
+    fonts-glasstty
+    fonts-go
+    fonts-gotico-antiqua
+    fonts-goudybookletter
+    fonts-havana
+    fonts-inter
+    fonts-isabella
+    fonts-junction
+    fonts-karla
+    fonts-kaushanscript
+    fonts-kristi
+    fonts-lato
+    fonts-leckerli-one
+    fonts-liberation2
+    fonts-lindenhill
+    fonts-linuxlibertine
+    fonts-lmodern
+    fonts-lobster
+    fonts-lobstertwo
+    fonts-manrope
+    fonts-national-park
+    fonts-noto-mono
+    fonts-oldstandard
+    fonts-open-sans
+    fonts-opendin
+    fonts-oxygen
+    fonts-paratype
+    fonts-pc
+    fonts-pc-extra
+    fonts-play
+    fonts-quattrocento
+    fonts-quicksand
+    fonts-rampart
+    fonts-roboto-slab
+    fonts-roboto-unhinted
+    fonts-rufscript
+    fonts-sil-andika
+    fonts-sil-charis
+    fonts-sil-gentiumplus
+    fonts-sixtyfour
+    fonts-sjfonts
+    fonts-sora
+    fonts-staypuft
+    fonts-stix
+    fonts-summersby
+    fonts-texgyre
+    fonts-tlwg-purisa-ttf
+    fonts-train
+    fonts-tuffy
+    fonts-unifont
+    fonts-urw-base35
+    fonts-vollkorn
+    fonts-yrsa-rasa
+"
+
+missing=""
+for p in $PACKAGES; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+
+if [ -z "$missing" ]; then
+    echo "install-fonts: all $(echo $PACKAGES | wc -w) font packages are installed"
+    exit 0
+fi
+if [ "${1:-}" = "--check" ]; then
+    echo "install-fonts: missing:$missing"
+    exit 1
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "install-fonts: run as root (or install sudo)" >&2; exit 2; }
+    SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+echo "install-fonts: installing$missing"
+# Update the package lists only when an install fails for want of them.
+# shellcheck disable=SC2086
+$SUDO apt-get install -y --no-install-recommends $missing || {
+    $SUDO apt-get update
+    # shellcheck disable=SC2086
+    $SUDO apt-get install -y --no-install-recommends $missing
+}
+echo "install-fonts: done"
