@@ -1,0 +1,62 @@
+"""Bad data folder, bad checkpoint, wrong options: one clear line on stderr, exit 2."""
+
+from __future__ import annotations
+
+import pytest
+
+from stylebridge.cli.main import main
+from tests.train.helpers import disc_images, make_base, write_folder
+
+
+def _run(capsys, args):
+    rc = main(args)
+    err = capsys.readouterr().err.strip()
+    return rc, err
+
+
+def test_bad_data_folder(tmp_path, capsys):
+    base = make_base(tmp_path / "base.safetensors")
+    rc, err = _run(capsys, ["finetune", "--base", str(base), "--data", str(tmp_path / "nope"),
+                            "--outdir", str(tmp_path / "r"), "--iters", "1", "--no-progress"])
+    assert rc == 2 and err.count("\n") == 0 and "does not exist" in err
+
+
+def test_bad_checkpoint(tmp_path, capsys):
+    data = write_folder(tmp_path / "d", disc_images(4))
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"garbage garbage garbage")
+    rc, err = _run(capsys, ["finetune", "--base", str(bad), "--data", str(data), "--outdir", str(tmp_path / "r"),
+                            "--iters", "1", "--no-progress"])
+    assert rc == 2 and err.count("\n") == 0 and "unknown checkpoint format" in err
+
+
+def test_base_without_d_needs_new_d(tmp_path, capsys):
+    data = write_folder(tmp_path / "d", disc_images(4))
+    base = make_base(tmp_path / "g_only.safetensors", with_d=False)
+    args = ["finetune", "--base", str(base), "--data", str(data), "--outdir", str(tmp_path / "r"),
+            "--iters", "1", "--no-progress"]
+    rc, err = _run(capsys, args)
+    assert rc == 2 and "--new-d" in err and err.count("\n") == 0
+    assert main(args + ["--new-d"]) == 0
+    assert (tmp_path / "r" / "network-snapshot-000001.safetensors").is_file()
+    assert (tmp_path / "r" / "samples-000001.png").is_file()
+
+
+@pytest.mark.parametrize("extra, needle", [
+    (["--batch", "0"], "--batch must be at least 1"),
+    (["--freeze-d", "9"], "only 2 blocks"),
+    (["--aug-p", "1.5"], "--aug-p"),
+    (["--config", "tiny-99"], "unknown architecture"),
+])
+def test_wrong_options(tmp_path, capsys, extra, needle):
+    data = write_folder(tmp_path / "d", disc_images(4))
+    args = ["train", "--data", str(data), "--outdir", str(tmp_path / "r"), "--iters", "1", "--no-progress"]
+    if "--config" not in extra:
+        args += ["--config", "tiny-16"]
+    rc, err = _run(capsys, args + extra)
+    assert rc == 2 and err.count("\n") == 0 and needle in err, err
+
+
+def test_missing_base(tmp_path, capsys):
+    rc, err = _run(capsys, ["finetune", "--data", "x", "--outdir", str(tmp_path)])
+    assert rc == 2 and "--base" in err

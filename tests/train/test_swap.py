@@ -1,0 +1,91 @@
+"""Layer swap: tensors from the right parent, output equals block-by-block composition,
+refusal of unrelated models, CLI."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from stylebridge.cli.main import main
+from stylebridge.errors import StylebridgeError
+from stylebridge.formats import load_checkpoint, save_checkpoint
+from stylebridge.networks import create_generator
+from stylebridge.train import ls_to_resolution, swap_layers
+from tests.conftest import randomize_
+
+
+def _pair(seed_t: int = 1):
+    G_s = randomize_(create_generator("tiny-16"), seed=0)
+    G_t = copy.deepcopy(G_s)
+    randomize_(G_t.synthesis, seed=seed_t)          # "fine-tuned": synthesis moved, mapping shared
+    G_t.mapping.w_avg.add_(0.5)                     # a different tracked mean (a statistic, not a weight)
+    return G_s, G_t
+
+
+@pytest.mark.parametrize("res", [4, 8, 16])
+def test_tensors_come_from_the_right_parent(res):
+    G_s, G_t = _pair()
+    out = swap_layers(G_s, G_t, res)
+    s, t, o = G_s.state_dict(), G_t.state_dict(), out.state_dict()
+    for k, v in o.items():
+        from_src = k.startswith("mapping.") or any(k.startswith(f"synthesis.b{r}.") for r in (4, 8, 16) if r <= res)
+        assert torch.equal(v, s[k] if from_src else t[k]), k
+    assert not torch.equal(s["synthesis.b16.conv1.weight"], t["synthesis.b16.conv1.weight"])
+
+
+def _compose(G_s, G_t, res, ws):
+    x = img = None
+    for r, _ in G_t.synthesis.blocks():
+        block = getattr((G_s if r <= res else G_t).synthesis, f"b{r}")
+        i = G_t.synthesis.ws_index(r)
+        x, img = block(x, img, ws.narrow(1, i, block.num_conv + block.num_torgb), noise_mode="const")
+    return img
+
+
+@torch.no_grad()
+def test_swapped_file_generates_the_composition(tmp_path):
+    G_s, G_t = _pair()
+    for name, G in (("s", G_s), ("t", G_t)):
+        save_checkpoint(tmp_path / f"{name}.safetensors", G=G, G_ema=G)
+    rc = main(["swap", "--source", str(tmp_path / "s.safetensors"), "--target", str(tmp_path / "t.safetensors"),
+               "--ls", "1", "--out", str(tmp_path / "ts.safetensors")])
+    assert rc == 0
+    G_ts = load_checkpoint(tmp_path / "ts.safetensors").G_ema
+    z = torch.randn(3, G_s.z_dim, generator=torch.Generator().manual_seed(3))
+    ws = G_s.mapping(z)
+    expect = _compose(G_s, G_t, 8, ws)
+    got = G_ts.synthesis(ws, noise_mode="const", fused=False)
+    assert torch.allclose(got, expect, atol=1e-5)
+    assert torch.equal(G_ts.mapping(z), ws)
+    assert not torch.allclose(got, G_t.synthesis(ws, noise_mode="const"), atol=1e-3)
+
+
+def test_refuses_unrelated_models_unless_forced():
+    G_s, G_t = _pair()
+    with torch.no_grad():
+        G_t.mapping.fc1.weight.add_(1e-3)
+    with pytest.raises(StylebridgeError, match="mapping networks .* differ"):
+        swap_layers(G_s, G_t, 8)
+    out = swap_layers(G_s, G_t, 8, force=True)
+    assert torch.equal(out.mapping.fc1.weight, G_s.mapping.fc1.weight)
+    with pytest.raises(StylebridgeError, match="different architectures"):
+        swap_layers(G_s, create_generator("tiny-32"), 8, force=True)
+    with pytest.raises(StylebridgeError, match="resolution"):
+        swap_layers(G_s, G_s, 12)
+
+
+def test_ls_index():
+    assert [ls_to_resolution(i) for i in (1, 3, 5)] == [8, 16, 32]
+    with pytest.raises(StylebridgeError):
+        ls_to_resolution(2)
+
+
+def test_cli_refusal_is_one_line(tmp_path, capsys):
+    save_checkpoint(tmp_path / "a.safetensors", G=create_generator("tiny-16"))
+    save_checkpoint(tmp_path / "b.safetensors", G=create_generator("tiny-16"))  # another random init
+    rc = main(["swap", "--source", str(tmp_path / "a.safetensors"), "--target", str(tmp_path / "b.safetensors"),
+               "--resolution", "8", "--out", str(tmp_path / "o.safetensors")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err.count("\n") == 0 and "--force" in err
