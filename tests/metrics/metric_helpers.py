@@ -6,7 +6,7 @@ import pytest
 
 from stylebridge.metrics.weights import WeightsMissingError, find_weights
 
-REFERENCE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "reference", "lpips")
+REFERENCE = os.path.join(os.path.dirname(__file__), "fixtures", "lpips")  # copy of ../shared/reference/lpips
 
 
 def require_weights(*names):
