@@ -32,8 +32,10 @@ def _register() -> None:
     from stylebridge.cli import evaluate, weights
     from stylebridge.cli import data as data_cli
     from stylebridge.cli import train as train_cli, finetune, swap
+    from stylebridge.cli import zoo as zoo_cli, translate
 
-    for module in (generate, info, convert, invert, factorize, edit, data_cli, evaluate, weights, train_cli, finetune, swap):
+    for module in (generate, info, convert, invert, factorize, edit, data_cli, evaluate, weights, train_cli, finetune, swap,
+                   zoo_cli, translate):
         cli.add_command(module.command)
 
 

@@ -38,7 +38,7 @@ class Checkpoint:
 
     def contents(self) -> list[str]:
         out = [n for n in ("G", "G_ema", "D") if getattr(self, n) is not None]
-        out += sorted(k for k in self.extra if k.endswith("opt") or k.startswith("opt"))
+        out += sorted(k for k in self.extra if "opt" in k.lower())  # opt_G, g_optim, ...
         return out
 
 

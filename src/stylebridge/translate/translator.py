@@ -1,0 +1,135 @@
+"""Translation (Eq. 4 and Eq. 10 of the paper): invert with the source model, generate with
+the target models.
+
+* plain: I_t = G_t(Inv(I_s, G_s)), the full inverted code in every layer;
+* multi-modal: content code w_c (inverted) in the first k style inputs, appearance code
+  w_a = mapping(z) truncated toward the TARGET's mean w in the rest, one z per seed;
+* reference-guided: w_a = Inv(reference, G_t). Codes from an inversion are already in W
+  and are never sent through the mapping network again;
+* multi-domain: each input is inverted once, then rendered by every target.
+
+If the inversion optimised per-image noise maps, they are part of the code and are used
+by every target too (so G_s -> G_s reproduces the reconstruction exactly).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from stylebridge.errors import StylebridgeError
+from stylebridge.invert.api import InversionResult, invert, render
+from stylebridge.networks.stylegan2 import Generator
+from stylebridge.translate.zoo import Zoo
+
+DEFAULT_TRUNCATION = 0.5  # the paper's code sampled appearance codes at psi 0.5 (there hard-coded)
+
+
+def default_content_layers(G: Generator) -> int:
+    """Content code in every style input except the last block's (its two convolutions and
+    its toRGB): the paper puts w_c in "most generator layers" and w_a in "the last few"."""
+    return G.num_ws - 3 if G.num_ws > 3 else 1
+
+
+@dataclass
+class TranslationResult:
+    source: str
+    inputs: torch.Tensor                          # [N, C, H, W] in [-1, 1] (model resolution)
+    inversion: InversionResult                    # ws [N, num_ws, w_dim], reconstruction, noise
+    outputs: dict[str, torch.Tensor] = field(default_factory=dict)   # target -> [N, K, C, H, W]
+    labels: dict[str, list[str]] = field(default_factory=dict)       # target -> K column names
+    content_layers: int = 0
+
+
+def appearance_codes(G: Generator, seeds: Sequence[int], truncation_psi: float) -> torch.Tensor:
+    """w_a = mapping(z) for z = RandomState(seed).randn(1, z_dim), truncated toward G's mean w."""
+    device = G.mapping.w_avg.device
+    z = torch.cat([torch.from_numpy(np.random.RandomState(s).randn(1, G.z_dim)) for s in seeds]).to(device)
+    with torch.no_grad():
+        return G.mapping(z.float(), None, truncation_psi=truncation_psi).cpu()
+
+
+def mix(content: torch.Tensor, appearance: torch.Tensor, k: int) -> torch.Tensor:
+    """content [num_ws, w_dim] in the first k inputs, appearance [M, num_ws, w_dim] elsewhere."""
+    out = appearance.clone()
+    out[:, :k] = content[:k]
+    return out
+
+
+class Translator:
+    """`Translator(zoo).translate(images, to="all", modes=3)`; the CLI and the app use it."""
+
+    def __init__(self, zoo: Zoo, method: str = "sefa", perceptual: str = "auto", batch_size: int = 8,
+                 **invert_options):
+        self.zoo = zoo
+        self.method, self.perceptual, self.batch_size = method, perceptual, batch_size
+        self.invert_options = invert_options
+
+    def invert(self, model: str, images: torch.Tensor, callback=None) -> InversionResult:
+        G = self.zoo[model]
+        self._check_images(G, images)
+        return invert(G, images, self.method, D=self.zoo.discriminator(model), perceptual=self.perceptual,
+                      batch_size=self.batch_size, callback=callback, **self.invert_options)
+
+    @staticmethod
+    def _check_images(G: Generator, images: torch.Tensor) -> None:
+        want = (G.img_channels, G.img_resolution, G.img_resolution)
+        if images.ndim != 4 or tuple(images.shape[1:]) != want:
+            raise StylebridgeError(f"images have shape {tuple(images.shape)}; this model takes [N, {want[0]}, "
+                                   f"{want[1]}, {want[2]}] (load them with stylebridge.data.images.load_image)")
+
+    def translate(
+        self,
+        images: torch.Tensor,                          # [N, C, H, W] in [-1, 1]
+        to: str | Sequence[str] = "all",               # target model names, 'a,b' or 'all'
+        source: str | None = None,                     # source model (default: the zoo's base)
+        modes: int = 0,                                # multi-modal variants per input and target
+        seed: int = 0,                                 # first appearance seed (seeds seed..seed+modes-1)
+        content_layers: int | None = None,             # k; default: all but the last block's inputs
+        truncation_psi: float = DEFAULT_TRUNCATION,    # of the appearance codes, toward the target's mean w
+        reference: torch.Tensor | None = None,         # [R, C, H, W] reference images of the target domain
+        inversion: InversionResult | None = None,      # reuse a finished inversion of `images`
+        callback=None,
+    ) -> TranslationResult:
+        source = source or self.zoo.base
+        targets = self.zoo.resolve(to)
+        for t in targets:
+            self.zoo.check_pair(source, t)
+        Gs = self.zoo[source]
+        self._check_images(Gs, images)
+        if modes < 0:
+            raise StylebridgeError(f"modes must be >= 0, got {modes}")
+        k = default_content_layers(Gs) if content_layers is None else content_layers
+        if not 1 <= k <= Gs.num_ws:
+            raise StylebridgeError(f"content layers must be between 1 and {Gs.num_ws} for this model, got {k}")
+        if not 0.0 <= truncation_psi <= 1.0:
+            raise StylebridgeError(f"truncation must be between 0 and 1, got {truncation_psi}")
+        if inversion is None:
+            inversion = self.invert(source, images, callback)
+        result = TranslationResult(source, images, inversion, content_layers=k)
+        seeds = list(range(seed, seed + modes))
+        for t in targets:
+            Gt = self.zoo[t]
+            columns, labels = [render(Gt, inversion.ws, inversion.noise)], ["translation"]
+            if modes:
+                wa = appearance_codes(Gt, seeds, truncation_psi)
+                columns += [self._render_mixed(Gt, inversion, wa, k, i) for i in range(modes)]
+                labels += [f"seed {s}" for s in seeds]
+            if reference is not None:
+                self._check_images(Gt, reference)
+                ref_ws = self.invert(t, reference).ws  # already in W: used as is, never re-mapped
+                columns += [self._render_mixed(Gt, inversion, ref_ws, k, i) for i in range(ref_ws.shape[0])]
+                labels += [f"reference {i}" for i in range(ref_ws.shape[0])]
+            result.outputs[t] = torch.stack(columns, dim=1)
+            result.labels[t] = labels
+        return result
+
+    @staticmethod
+    def _render_mixed(Gt: Generator, inversion: InversionResult, wa: torch.Tensor, k: int, i: int) -> torch.Tensor:
+        """Column i: every input's content code with appearance code wa[i]."""
+        n = inversion.ws.shape[0]
+        ws = torch.stack([mix(inversion.ws[j], wa[i:i + 1], k)[0] for j in range(n)])
+        return render(Gt, ws, inversion.noise)

@@ -1,0 +1,171 @@
+"""Translation: reproduction, multi-modal code sharing, reference without re-mapping,
+multi-domain inverting once, refusal of unrelated models, folder jobs and CLI errors."""
+
+import copy
+import json
+
+import pytest
+import torch
+
+import stylebridge.translate.translator as translator_mod
+from stylebridge.cli.main import main
+from stylebridge.data.images import save_image
+from stylebridge.errors import CheckpointError, StylebridgeError
+from stylebridge.formats import save_checkpoint
+from stylebridge.networks import create_generator
+from stylebridge.translate import Translator, Zoo
+from tests.conftest import randomize_
+
+FAST = dict(steps=4, perceptual="pixel")
+
+
+def derived(G, seed):
+    """A 'fine-tuned' model: same mapping, perturbed synthesis."""
+    Gt = copy.deepcopy(G)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in Gt.synthesis.parameters():
+            p.add_(torch.randn(p.shape, generator=g) * 0.2)
+    return Gt
+
+
+@pytest.fixture
+def zoo():
+    torch.manual_seed(0)
+    base = randomize_(create_generator("tiny-16")).eval()
+    other = randomize_(create_generator("tiny-16"), seed=5).eval()  # a different base
+    return Zoo.from_models({"base": base, "anime": derived(base, 1), "sketch": derived(base, 2),
+                            "unrelated": other}, base="base")
+
+
+@pytest.fixture
+def images(zoo):
+    with torch.no_grad():
+        return zoo["base"](torch.randn(2, 16), noise_mode="const").clamp(-1, 1)
+
+
+def test_identity_translation_reproduces_reconstruction(zoo, images):
+    tr = Translator(zoo, **FAST)
+    res = tr.translate(images, to="base")
+    assert torch.equal(res.outputs["base"][:, 0], res.inversion.reconstruction)
+
+
+def test_multimodal_shares_content_code_and_differs_elsewhere(zoo, images, monkeypatch):
+    seen = []
+    real = translator_mod.render
+    monkeypatch.setattr(translator_mod, "render", lambda G, ws, noise=None: seen.append(ws.clone()) or real(G, ws, noise))
+    tr = Translator(zoo, **FAST)
+    res = tr.translate(images, to="anime", modes=3, content_layers=4)
+    out = res.outputs["anime"]
+    assert out.shape == (2, 4, 3, 16, 16) and res.labels["anime"] == ["translation", "seed 0", "seed 1", "seed 2"]
+    plain, modes = seen[0], seen[1:]
+    for m in modes:
+        assert torch.equal(m[:, :4], plain[:, :4])           # content layers: the inverted code, exactly
+        assert not torch.allclose(m[:, 4:], plain[:, 4:])    # appearance layers: from the seeds
+    assert not torch.allclose(modes[0][:, 4:], modes[1][:, 4:])
+    assert not torch.allclose(out[:, 1], out[:, 2])
+    # the same input with the same seeds gives the same outputs (reproducible)
+    again = tr.translate(images, to="anime", modes=3, content_layers=4, inversion=res.inversion)
+    assert torch.equal(again.outputs["anime"], out)
+
+
+def test_appearance_truncation_goes_toward_target_mean(zoo):
+    Gt = zoo["anime"]
+    wa0 = translator_mod.appearance_codes(Gt, [3], 0.0)
+    assert torch.allclose(wa0[0, 0], Gt.mapping.w_avg)
+
+
+def test_reference_code_is_not_mapped_again(zoo, images, monkeypatch):
+    tr = Translator(zoo, **FAST)
+    ref = images[:1].flip(-1)
+    ref_inv = tr.invert("anime", ref)
+    src_inv = tr.invert("base", images)
+    seen = []
+    real = translator_mod.render
+    monkeypatch.setattr(translator_mod, "render", lambda G, ws, noise=None: seen.append(ws.clone()) or real(G, ws, noise))
+    monkeypatch.setattr(tr, "invert", lambda model, imgs, callback=None: ref_inv)
+
+    def no_mapping(*a, **k):
+        raise AssertionError("codes already in W were sent through the mapping network")
+    for name in ("base", "anime"):
+        monkeypatch.setattr(zoo[name].mapping, "forward", no_mapping)
+    res = tr.translate(images, to="anime", reference=ref, content_layers=3, inversion=src_inv)
+    assert res.labels["anime"] == ["translation", "reference 0"]
+    assert torch.equal(seen[1][:, 3:], ref_inv.ws[:, 3:].expand(2, -1, -1))
+    assert torch.equal(seen[1][:, :3], src_inv.ws[:, :3])
+
+
+def test_multi_domain_inverts_each_input_once(zoo, images, monkeypatch):
+    calls = []
+    real = translator_mod.invert
+    monkeypatch.setattr(translator_mod, "invert", lambda G, imgs, *a, **k: calls.append(imgs.shape[0]) or real(G, imgs, *a, **k))
+    res = Translator(zoo, **FAST).translate(images, to="anime,sketch,base")
+    assert calls == [2]
+    assert set(res.outputs) == {"anime", "sketch", "base"}
+
+
+def test_unrelated_models_are_refused(zoo, images):
+    with pytest.raises(CheckpointError, match="do not share a mapping network"):
+        Translator(zoo, **FAST).translate(images, to="unrelated")
+    with pytest.raises(StylebridgeError, match="unknown model"):
+        Translator(zoo, **FAST).translate(images, to="nope")
+    with pytest.raises(StylebridgeError, match="content layers"):
+        Translator(zoo, **FAST).translate(images, to="anime", content_layers=99)
+
+
+@pytest.fixture
+def zoo_dir(zoo, tmp_path):
+    d = tmp_path / "zoo"
+    for n in ("base", "anime", "sketch", "unrelated"):
+        save_checkpoint(d / f"{n}.safetensors", G_ema=zoo[n])
+    (d / "zoo.json").write_text(json.dumps({"name": "t", "base": "base", "models": {
+        n: {"file": f"{n}.safetensors"} for n in ("base", "anime", "sketch", "unrelated")}}))
+    return d
+
+
+def test_zoo_cli_lists_and_flags_unrelated(zoo_dir, capsys):
+    assert main(["zoo", str(zoo_dir)]) == 2
+    out, err = capsys.readouterr()
+    assert "anime" in out and "DIFFERENT MAPPING" in out and "unrelated" in err
+    (zoo_dir / "unrelated.safetensors").unlink()
+    data = json.loads((zoo_dir / "zoo.json").read_text())
+    del data["models"]["unrelated"]
+    (zoo_dir / "zoo.json").write_text(json.dumps(data))
+    assert main(["zoo", str(zoo_dir)]) == 0
+
+
+def test_translate_folder_cli_resumes(zoo_dir, images, tmp_path, capsys):
+    src = tmp_path / "in"
+    for i, im in enumerate(images):
+        save_image(im, src / f"img{i}.png")
+    (src / "broken.png").write_bytes(b"not a png")
+    out = tmp_path / "out"
+    args = ["translate", str(src), "--zoo", str(zoo_dir), "--to", "anime,sketch", "--modes", "2", "--steps", "3",
+            "--perceptual", "pixel", "--outdir", str(out)]
+    assert main(args) == 0
+    for n in ("img0", "img1"):
+        assert (out / n / "grid.png").exists() and (out / n / "anime_seed1.png").exists()
+    assert "img0/grid.png" in (out / "index.html").read_text()
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "0 image(s)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["translate", "x.png", "--zoo", "{missing}", "--outdir", "{out}"], "does not exist"),
+    (["translate", "x.png", "--zoo", "{broken}", "--outdir", "{out}"], "broken zoo manifest"),
+    (["translate", "{img}", "--zoo", "{zoo}", "--to", "unrelated", "--outdir", "{out}"], "do not share"),
+    (["translate", "{img}", "--zoo", "{zoo}", "--to", "cats", "--outdir", "{out}"], "unknown model"),
+    (["translate", "{img}", "--source", "{zoo}/base.safetensors", "--outdir", "{out}"], "--source and at least one"),
+])
+def test_translate_cli_errors(zoo_dir, images, tmp_path, capsys, args, needle):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "zoo.json").write_text("{not json")
+    save_image(images[0], tmp_path / "img.png")
+    subs = {"{missing}": str(tmp_path / "nozoo"), "{broken}": str(broken), "{zoo}": str(zoo_dir),
+            "{out}": str(tmp_path / "o"), "{img}": str(tmp_path / "img.png")}
+    args = [a.replace("{zoo}", str(zoo_dir)) if a.startswith("{zoo}/") else subs.get(a, a) for a in args]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
