@@ -44,3 +44,26 @@ def test_weights_list(no_weights, capsys):
     assert "| inception | no | (missing) |" in cap.out and "stylebridge weights install" in cap.err
     assert main(["weights", "list", "--json"]) == 0
     assert {r["name"] for r in json.loads(capsys.readouterr().out)} >= {"vgg16", "alexnet", "inception"}
+
+
+def test_evaluate_distance_with_checkpoints(tmp_path, capsys):
+    from metric_helpers import require_weights
+
+    require_weights("alexnet", "lpips_alex")
+    import torch
+
+    from stylebridge.formats.native import save_checkpoint
+    from stylebridge.networks import create_generator
+
+    torch.manual_seed(0)
+    G = create_generator("tiny-32")
+    save_checkpoint(tmp_path / "a.safetensors", G_ema=G)
+    assert main(["evaluate", "distance", str(tmp_path / "a.safetensors"), str(tmp_path / "a.safetensors"),
+                 "--samples", "3", "--net", "alex", "--json", str(tmp_path / "d.json")]) == 0
+    r = json.loads((tmp_path / "d.json").read_text())
+    assert r["distance"] == 0.0 and r["n"] == 3 and r["noise_mode"] == "const"
+    assert "| distance | 0 |" in capsys.readouterr().out
+    save_checkpoint(tmp_path / "s.safetensors", G_ema=create_generator("tiny-16"))
+    assert main(["evaluate", "distance", str(tmp_path / "s.safetensors"), str(tmp_path / "s.safetensors"),
+                 "--samples", "2", "--net", "alex"]) == 2
+    assert "at least 31x31" in capsys.readouterr().err

@@ -25,6 +25,7 @@ NETS = {"vgg": ("vgg16", "lpips_vgg", VGG16Features), "alex": ("alexnet", "lpips
 # LPIPS's ScalingLayer: maps [-1, 1] images to ImageNet-normalised inputs.
 LPIPS_SHIFT = (-0.030, -0.088, -0.188)
 LPIPS_SCALE = (0.458, 0.448, 0.450)
+MIN_SIZE = {"vgg": 16, "alex": 31}  # smallest image side the backbone's pools accept
 
 
 def _unit_normalize(x: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
@@ -82,6 +83,11 @@ class LPIPS(nn.Module):
 
     def forward(self, a: torch.Tensor, b: torch.Tensor, spatial: bool = False) -> torch.Tensor:
         assert a.ndim == 4 and a.shape == b.shape, f"LPIPS needs two equal batches, got {tuple(a.shape)} and {tuple(b.shape)}"
+        if min(a.shape[2:]) < MIN_SIZE[self.net_name]:
+            raise StylebridgeError(
+                f"LPIPS-{self.net_name} needs images of at least {MIN_SIZE[self.net_name]}x{MIN_SIZE[self.net_name]} "
+                f"pixels, got {a.shape[2]}x{a.shape[3]}; resize them or use " + ("net 'vgg'" if self.net_name == "alex" else "larger images")
+            )
         fa, fb = self.features(a), self.features(b)
         total = 0
         for lin, x, y in zip(self.lins, fa, fb):
