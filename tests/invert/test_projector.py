@@ -26,7 +26,7 @@ def test_topk_and_clamp_hold_at_every_step(G, targets):
 
 @pytest.mark.parametrize("method", ["sefa", "w", "wplus"])
 def test_batch_independence(G, targets, method):
-    kw = dict(steps=30, perceptual="pixel", optimize_noise=True, latent_noise=0.05, early_stop=False)
+    kw = dict(steps=30, perceptual="pixel", optimize_noise=True, latent_noise=0.05, early_stop=False, precision="fp32")
     # Exact: other images in the batch change, the image's result does not change one bit.
     swapped = targets.clone()
     swapped[0], swapped[2] = targets[2], -targets[0]
@@ -48,7 +48,7 @@ def test_batch_independence(G, targets, method):
 
 
 def test_returns_best_evaluated_code_and_it_reproduces(G, targets):
-    r = invert(G, targets, "wplus", steps=25, perceptual="pixel", early_stop=False)
+    r = invert(G, targets, "wplus", steps=25, perceptual="pixel", early_stop=False, precision="fp32")
     for h, loss in zip(r.history, r.losses):
         assert len(h) == 25
         assert float(loss) <= min(h) + 1e-7  # best over all evaluated codes (incl. the final one)
@@ -56,7 +56,7 @@ def test_returns_best_evaluated_code_and_it_reproduces(G, targets):
     cfg = ProjectorConfig()
     again = (r.reconstruction - targets).abs().mean(dim=[1, 2, 3]) + perc.pixel_gradient_distance(r.reconstruction, targets)
     assert torch.allclose(again, r.losses, atol=1e-4)
-    assert cfg.steps == 1000
+    assert cfg.steps == 300
 
 
 def test_early_stopping_stops_converged_images(G, targets):
