@@ -1,4 +1,5 @@
-"""`stylebridge evaluate fid|kid|lpips|ssim|distance`: the paper's metrics from the command line."""
+"""`stylebridge evaluate fid|kid|lpips|ssim|distance|translation|inversion|lpips-d`: the paper's
+metrics and tables from the command line."""
 
 from __future__ import annotations
 
@@ -47,8 +48,10 @@ _json_option = click.option("--json", "json_path", default=None,
 @click.group("evaluate")
 def command():
     """Compute metrics: FID / KID between image folders or generators, LPIPS / SSIM between
-    paired folders, and the model distance of Eq. 1. Results print as a markdown table;
-    --json writes them as JSON. Weights: `stylebridge weights install`.
+    paired folders, the model distance of Eq. 1, and the paper's tables: `translation`
+    (Table II: FID, LPIPS_d, LPIPS_s) and `inversion` (Table III: SSIM, LPIPS, time).
+    Results print as a markdown table; --json writes them as JSON.
+    Weights: `stylebridge weights install`.
     """
 
 
@@ -147,3 +150,113 @@ def distance_cmd(g_a, g_b, samples, seed, batch_size, net, truncation_psi, devic
     r = model_distance(_source(g_a, dev), _source(g_b, dev), samples=samples, seed=seed, batch_size=batch_size,
                        lpips_net=net, truncation_psi=truncation_psi, progress=True)
     _emit(r, "model distance", json_path)
+
+
+def _emit_table(text: str, result: dict, json_path: str | None) -> None:
+    click.echo(text)
+    if json_path == "-":
+        click.echo(json.dumps(result, indent=2))
+    elif json_path:
+        from stylebridge.utils.io import atomic_write_text
+
+        atomic_write_text(json_path, json.dumps(result, indent=2) + "\n")
+
+
+@command.command("translation")
+@click.argument("input_dir", type=click.Path(exists=True))
+@click.option("--zoo", "zoo_dir", type=click.Path(file_okay=False), required=True, help="Zoo folder.")
+@click.option("--from", "source", default=None, help="Source domain (default: the zoo's base).")
+@click.option("--to", "target", required=True, help="Target domain (one name).")
+@click.option("--reference-dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Real images of the target domain; needed for FID (and KID).")
+@click.option("--modes", type=click.IntRange(min=0), default=5, show_default=True,
+              help="Multi-modal outputs per input (LPIPS_d needs 2 or more).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Input k gets appearance seeds SEED + k*MODES ... + MODES-1.")
+@click.option("--content-layers", type=click.IntRange(min=1), default=None,
+              help="k: style inputs taking the content code (default: all but the last block's).")
+@click.option("--trunc", "truncation_psi", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Truncation of the appearance codes toward the target's mean w.")
+@click.option("--method", type=click.Choice(["sefa", "w", "wplus"]), default="sefa", show_default=True,
+              help="Inversion method of the source model.")
+@click.option("--steps", type=click.IntRange(min=1), default=None, help="Inversion steps (default: the inverter's).")
+@click.option("--perceptual", type=click.Choice(["auto", "lpips", "discriminator", "pixel"]), default="auto",
+              show_default=True, help="Perceptual loss of the inversion.")
+@click.option("--outdir", type=click.Path(file_okay=False), default=None,
+              help="Keep latents/ (resumable) and NAME/TARGET*.png here (translate's layout).")
+@click.option("--latents", type=click.Path(file_okay=False), default=None,
+              help="Reuse the NAME.npz codes of an earlier `stylebridge invert` with the source model.")
+@click.option("--net", type=click.Choice(["vgg", "alex"]), default="vgg", show_default=True, help="LPIPS network.")
+@click.option("--kid/--no-kid", default=None, help="Force KID on or off (default: on below 2048 images).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--no-cache", is_flag=True, help="Do not read or write cached reference features.")
+@device_option
+@_json_option
+def translation_cmd(input_dir, zoo_dir, source, target, reference_dir, modes, seed, content_layers, truncation_psi,
+                    method, steps, perceptual, outdir, latents, net, kid, batch_size, no_cache, device, json_path):
+    """Table II row: translate INPUT_DIR from --from to --to and report FID (plain and
+    multi-modal outputs vs --reference-dir, plus KID for small sets), LPIPS_d (diversity of
+    the modes of one input) and LPIPS_s (input vs translation).
+
+    \b
+    Example: stylebridge evaluate translation --zoo zoo/ --from faces --to anime photos/ \\
+               --reference-dir anime_real/ --modes 5 --outdir eval/ --json row.json
+    """
+    from stylebridge.metrics.tables import evaluate_translation, translation_table
+    from stylebridge.translate.zoo import Zoo
+
+    zoo = Zoo.from_dir(zoo_dir, device=resolve_device(device))
+    opts = {"steps": steps} if steps else {}
+    row = evaluate_translation(zoo, input_dir, target, source=source, reference_dir=reference_dir, modes=modes,
+                               seed=seed, content_layers=content_layers, truncation_psi=truncation_psi,
+                               method=method, perceptual=perceptual, batch_size=batch_size, outdir=outdir,
+                               latents=latents, lpips_net=net, kid=kid, use_cache=not no_cache, progress=True,
+                               log=lambda m: click.echo(m, err=True), **opts)
+    _emit_table(translation_table(row), row, json_path)
+
+
+@command.command("inversion")
+@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False))
+@click.argument("image_dir", type=click.Path(exists=True))
+@click.option("--methods", default="sefa,w,wplus", show_default=True, help="Comma-separated inversion methods.")
+@click.option("--steps", type=click.IntRange(min=1), default=None, help="Inversion steps (default: the inverter's).")
+@click.option("--perceptual", type=click.Choice(["auto", "lpips", "discriminator", "pixel"]), default="auto",
+              show_default=True, help="Perceptual loss of the inversion.")
+@click.option("--outdir", type=click.Path(file_okay=False), default=None,
+              help="Keep OUTDIR/METHOD/NAME.npz|png (re-runs reuse finished images and their timings).")
+@click.option("--net", type=click.Choice(["vgg", "alex"]), default="vgg", show_default=True, help="LPIPS network.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
+@device_option
+@_json_option
+def inversion_cmd(checkpoint, image_dir, methods, steps, perceptual, outdir, net, batch_size, device, json_path):
+    """Table III: SSIM and LPIPS (mean ± standard error) of each method's reconstructions of
+    IMAGE_DIR, and seconds per image.
+
+    \b
+    Example: stylebridge evaluate inversion ffhq.pkl photos/ --methods sefa,w,wplus --steps 1000
+    """
+    from stylebridge.formats import load_checkpoint
+    from stylebridge.metrics.tables import evaluate_inversion, inversion_table
+
+    ckpt = load_checkpoint(checkpoint, device=resolve_device(device))
+    opts = {"steps": steps} if steps else {}
+    r = evaluate_inversion(ckpt.generator, image_dir, methods, D=ckpt.D, perceptual=perceptual, batch_size=batch_size,
+                           outdir=outdir, lpips_net=net, progress=True, log=lambda m: click.echo(m, err=True), **opts)
+    _emit_table(inversion_table(r), r, json_path)
+
+
+@command.command("lpips-d")
+@click.argument("root", type=click.Path(exists=True, file_okay=False))
+@click.option("--pattern", default="*.png", show_default=True,
+              help="Files of each sub-folder that are one input's modes, e.g. 'anime_seed*.png' in "
+                   "translate's --outdir.")
+@click.option("--net", type=click.Choice(["vgg", "alex"]), default="vgg", show_default=True)
+@click.option("--resolution", type=int, default=None, help="Resize the images to this square size first.")
+@device_option
+@_json_option
+def lpips_d_cmd(root, pattern, net, resolution, device, json_path):
+    """LPIPS_d of saved outputs: mean pairwise LPIPS within each sub-folder of ROOT, averaged.
+    (LPIPS_s of two paired folders: `stylebridge evaluate lpips`.)"""
+    from stylebridge.metrics.tables import folder_diversity
+
+    _emit(folder_diversity(root, pattern, net, resolve_device(device), resolution), f"LPIPS_d ({net})", json_path)
