@@ -33,9 +33,10 @@ def _register() -> None:
     from stylebridge.cli import data as data_cli
     from stylebridge.cli import train as train_cli, finetune, swap
     from stylebridge.cli import zoo as zoo_cli, translate
+    from stylebridge.cli import app as app_cli
 
     for module in (generate, info, convert, invert, factorize, edit, data_cli, evaluate, weights, train_cli, finetune, swap,
-                   zoo_cli, translate):
+                   zoo_cli, translate, app_cli):
         cli.add_command(module.command)
 
 

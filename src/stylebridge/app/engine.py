@@ -1,0 +1,340 @@
+"""What the web app does, without the web: check and decode inputs (uploads, examples, text for
+glyph zoos) within limits, turn a request into validated options, and run one translation job
+(invert with the source model, then render every target), reporting progress, a live preview of
+the reconstruction and each output file as soon as it exists.
+
+Every user mistake raises `StylebridgeError` with a message for the page; the server turns it
+into a 400 answer and the job queue into a failed job, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import secrets
+import tempfile
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from stylebridge.app.jobs import Job, OutputFile
+from stylebridge.data.images import IMAGE_EXTENSIONS, list_images, load_image, make_grid, to_uint8
+from stylebridge.errors import DataError, StylebridgeError
+from stylebridge.invert.projector import METHODS
+from stylebridge.translate.translator import DEFAULT_TRUNCATION, Translator, default_content_layers
+from stylebridge.translate.zoo import Zoo
+
+PERCEPTUAL = ("auto", "lpips", "discriminator", "pixel")
+
+
+@dataclass
+class Limits:
+    max_upload_bytes: int = 10 * 2**20   # one uploaded file
+    max_pixels: int = 25_000_000         # width x height of an uploaded image (checked before decoding)
+    max_text: int = 12                   # characters in text mode
+    max_steps: int = 2000                # inversion steps
+    max_modes: int = 8                   # multi-modal outputs per target
+    max_uploads: int = 64                # decoded uploads kept in memory (oldest dropped)
+
+
+def png_bytes(img: torch.Tensor) -> bytes:
+    """float [C, H, W] in [-1, 1] or uint8 -> PNG bytes."""
+    t = img if img.dtype == torch.uint8 else to_uint8(img.float())
+    a = t.detach().cpu().permute(1, 2, 0).numpy()
+    im = Image.fromarray(np.ascontiguousarray(a[..., 0] if a.shape[2] == 1 else a))
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def strip(images: torch.Tensor) -> torch.Tensor:
+    """[N, C, H, W] -> one [C, H, N*W] image (the characters of a text side by side)."""
+    return images[0] if images.shape[0] == 1 else make_grid(images, nrow=images.shape[0], padding=0)
+
+
+def latent_npz(ws: torch.Tensor, v: torch.Tensor | None, method: str, noise: dict | None, source: str) -> bytes:
+    """The inversion's codes in the layout of `stylebridge invert` (NVIDIA's projected_w:
+    'w' [N, num_ws, w_dim]) plus 'v', 'method', 'source' and 'noise/<layer>'."""
+    arrays: dict[str, np.ndarray] = {"w": ws.float().numpy(), "method": np.asarray(method),
+                                     "source": np.asarray(source)}
+    if v is not None:
+        arrays["v"] = v.float().numpy()
+    for k, t in (noise or {}).items():
+        arrays[f"noise/{k}"] = t.float().numpy()
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+@dataclass
+class Upload:
+    id: str
+    image: torch.Tensor      # [C, H, W] in [-1, 1] at the model's resolution (what the model sees)
+    preview: bytes           # PNG of `image`
+    width: int
+    height: int
+    note: str = ""
+
+
+class _ProgressTranslator(Translator):
+    """A Translator whose every inversion (source and references) reports to `self.on_step`."""
+
+    on_step = None
+
+    def invert(self, model, images, callback=None):
+        return super().invert(model, images, callback or self.on_step)
+
+
+class Studio:
+    """The app's model side: one zoo, its examples, uploads, and the job work function."""
+
+    def __init__(self, zoo: Zoo, limits: Limits | None = None, default_steps: int = 150,
+                 default_perceptual: str | None = None, examples_dir: str | Path | None = None,
+                 num_examples: int = 6):
+        self.zoo, self.limits = zoo, limits or Limits()
+        G = zoo[zoo.base]  # load the base now: a broken zoo fails at start, not in the page
+        self.resolution, self.channels, self.num_ws = G.img_resolution, G.img_channels, G.num_ws
+        self.kind = str(zoo.meta.get("kind", "")) if zoo.meta else ""
+        self.default_steps = min(int(default_steps), self.limits.max_steps)
+        # LPIPS-VGG16 costs ~0.1 s a step on a CPU core even for tiny images: pixel + gradient
+        # loss keeps CPU requests to seconds; 'auto' (LPIPS when installed) on a GPU.
+        if default_perceptual is None:
+            default_perceptual = "auto" if zoo.device.type == "cuda" else "pixel"
+        if default_perceptual not in PERCEPTUAL:
+            raise StylebridgeError(f"unknown perceptual loss {default_perceptual!r}; use {', '.join(PERCEPTUAL)}")
+        self.default_perceptual = default_perceptual
+        self._uploads: collections.OrderedDict[str, Upload] = collections.OrderedDict()
+        self._lock = threading.Lock()
+        self.examples = self._make_examples(examples_dir, num_examples)
+
+    # ------------------------------------------------------------------ info
+
+    @property
+    def is_glyphs(self) -> bool:
+        return self.kind == "glyphs"
+
+    def info(self) -> dict[str, Any]:
+        models = []
+        for n in self.zoo.names:
+            e = self.zoo.entries[n].info
+            models.append({"name": n, "description": str(e.get("description", "")),
+                           "recipe": str(e.get("recipe", "")), "base": n == self.zoo.base})
+        lim = self.limits
+        return {"zoo": self.zoo.name, "kind": self.kind, "base": self.zoo.base, "models": models,
+                "resolution": self.resolution, "channels": self.channels, "num_ws": self.num_ws,
+                "text_input": self.is_glyphs, "examples": [f"api/examples/{n}" for n in self.examples],
+                "methods": list(METHODS), "perceptual": list(PERCEPTUAL),
+                "defaults": {"method": "sefa", "steps": self.default_steps, "perceptual": self.default_perceptual, "modes": 0,
+                             "seed": 0, "truncation": DEFAULT_TRUNCATION,
+                             "content_layers": default_content_layers(self.zoo[self.zoo.base])},
+                "limits": {"max_upload_bytes": lim.max_upload_bytes, "max_pixels": lim.max_pixels,
+                           "max_text": lim.max_text, "max_steps": lim.max_steps, "max_modes": lim.max_modes}}
+
+    def _make_examples(self, examples_dir, n: int) -> dict[str, bytes]:
+        """Images of the zoo's `examples/` folder, else samples of the base model (seeds 1..n)."""
+        folder = Path(examples_dir) if examples_dir else (self.zoo.root / "examples" if self.zoo.root else None)
+        out: dict[str, bytes] = {}
+        if folder is not None and folder.is_dir():
+            try:
+                files = list_images(folder)[:24]
+            except DataError:
+                files = []
+            for i, f in enumerate(files):
+                try:
+                    img = load_image(f, self.resolution, self.channels)
+                except DataError:
+                    continue
+                out[f"example{i}.png"] = png_bytes(img)
+        if not out:
+            G = self.zoo[self.zoo.base]
+            z = torch.cat([torch.from_numpy(np.random.RandomState(s).randn(1, G.z_dim)) for s in range(1, n + 1)])
+            with torch.no_grad():
+                ws = G.mapping(z.float().to(G.mapping.w_avg.device), None, truncation_psi=0.7)
+                imgs = G.synthesis(ws, noise_mode="const").float().cpu().clamp(-1, 1)
+            out = {f"sample{i + 1}.png": png_bytes(im) for i, im in enumerate(imgs)}
+        return out
+
+    # ------------------------------------------------------------------ inputs
+
+    def add_upload(self, data: bytes, filename: str = "") -> Upload:
+        """Check and decode an uploaded file; keep it (at the model's resolution) by id."""
+        lim = self.limits
+        what = f"'{filename}'" if filename else "the file"
+        if not data:
+            raise DataError(f"{what} is empty")
+        if len(data) > lim.max_upload_bytes:
+            raise DataError(f"{what} is {len(data) / 2**20:.1f} MB; the limit is {lim.max_upload_bytes / 2**20:.0f} MB")
+        try:
+            with Image.open(io.BytesIO(data)) as im:  # reads the header only
+                w, h = im.size
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            raise DataError(f"{what} is not an image this app can read (use PNG, JPEG, WebP, BMP, GIF or TIFF)") \
+                from None
+        if w * h > lim.max_pixels:
+            raise DataError(f"{what} is {w}x{h} = {w * h / 1e6:.1f} megapixels; the limit is "
+                            f"{lim.max_pixels / 1e6:.0f} megapixels (scale it down first)")
+        with tempfile.TemporaryDirectory(prefix="stylebridge-app-") as tmp:
+            suffix = Path(filename).suffix.lower()
+            path = Path(tmp) / ("upload" + (suffix if suffix in IMAGE_EXTENSIONS else ".img"))
+            path.write_bytes(data)
+            try:
+                img = load_image(path, self.resolution, self.channels)
+            except DataError:
+                raise DataError(f"{what} could not be decoded as an image (damaged or unsupported)") from None
+        note = ""
+        if self.is_glyphs and float(img.mean()) > 0:
+            img = -img  # glyph domains draw light ink on black
+            note = "colours inverted: the glyph models draw light letters on black"
+        up = Upload(secrets.token_hex(8), img, png_bytes(img), w, h, note)
+        with self._lock:
+            self._uploads[up.id] = up
+            while len(self._uploads) > lim.max_uploads:
+                self._uploads.popitem(last=False)
+        return up
+
+    def upload(self, upload_id: str) -> Upload:
+        with self._lock:
+            up = self._uploads.get(str(upload_id))
+        if up is None:
+            raise DataError("that upload is no longer on the server (it keeps the latest ones only); "
+                            "choose the image again")
+        return up
+
+    def text_images(self, text: str) -> torch.Tensor:
+        if not self.is_glyphs:
+            raise StylebridgeError(f"text input needs a glyph zoo; zoo {self.zoo.name!r} is not one")
+        text = str(text).strip()
+        if len(text.replace(" ", "")) > self.limits.max_text:
+            raise StylebridgeError(f"the text has more than {self.limits.max_text} characters; shorten it")
+        from stylebridge.data.glyphs import render_text_glyphs, to_unit_range
+
+        arr, _ = render_text_glyphs(text, size=self.resolution)
+        img = torch.from_numpy(to_unit_range(arr))
+        return img.expand(-1, self.channels, -1, -1).contiguous() if self.channels != 1 else img
+
+    def example_image(self, name: str) -> torch.Tensor:
+        data = self.examples.get(str(name))
+        if data is None:
+            raise StylebridgeError(f"unknown example {name!r}; choose one of {', '.join(self.examples)}")
+        a = np.asarray(Image.open(io.BytesIO(data)))
+        a = a[..., None] if a.ndim == 2 else a
+        return torch.from_numpy(a.copy()).permute(2, 0, 1).float() / 127.5 - 1
+
+    # ------------------------------------------------------------------ requests
+
+    def parse_request(self, req: dict[str, Any]) -> dict[str, Any]:
+        """A job request (JSON) -> validated options with the input tensors; raises StylebridgeError."""
+        if not isinstance(req, dict):
+            raise StylebridgeError("the request must be a JSON object")
+        lim = self.limits
+        src = req.get("input") or {}
+        kind = src.get("type") if isinstance(src, dict) else None
+        if kind == "upload":
+            images = self.upload(src.get("id", "")).image[None]
+        elif kind == "example":
+            images = self.example_image(src.get("name", ""))[None]
+        elif kind == "text":
+            images = self.text_images(src.get("text", ""))
+        else:
+            raise StylebridgeError("choose an input image first (upload one, pick an example"
+                                   + (" or type some text)" if self.is_glyphs else ")"))
+        source = str(req.get("source") or self.zoo.base)
+        if source not in self.zoo.entries:
+            raise StylebridgeError(f"unknown source model {source!r}; known: {', '.join(self.zoo.names)}")
+        targets = req.get("targets") or "all"
+        targets = self.zoo.resolve(targets if isinstance(targets, (str, list)) else str(targets), exclude=source)
+
+        def number(key, cast, lo, hi, default):
+            v = req.get(key, default)
+            if v is None or v == "":
+                return default
+            try:
+                v = cast(v)
+            except (TypeError, ValueError):
+                raise StylebridgeError(f"{key.replace('_', ' ')} must be a number, got {v!r}") from None
+            if not lo <= v <= hi:
+                raise StylebridgeError(f"{key.replace('_', ' ')} must be between {lo} and {hi}, got {v}")
+            return v
+
+        method = str(req.get("method") or "sefa")
+        if method not in METHODS:
+            raise StylebridgeError(f"unknown inversion method {method!r}; use one of {', '.join(METHODS)}")
+        perceptual = str(req.get("perceptual") or self.default_perceptual)
+        if perceptual not in PERCEPTUAL:
+            raise StylebridgeError(f"unknown perceptual loss {perceptual!r}; use one of {', '.join(PERCEPTUAL)}")
+        reference = None
+        if req.get("reference"):
+            reference = self.upload(req["reference"]).image[None]
+        return {"images": images, "source": source, "targets": targets, "method": method, "perceptual": perceptual,
+                "steps": number("steps", int, 1, lim.max_steps, self.default_steps),
+                "modes": number("modes", int, 0, lim.max_modes, 0),
+                "seed": number("seed", int, 0, 2**31 - 1, 0),
+                "content_layers": number("content_layers", int, 1, self.num_ws, None),
+                "truncation": number("truncation", float, 0.0, 1.0, DEFAULT_TRUNCATION),
+                "reference": reference}
+
+    # ------------------------------------------------------------------ the job
+
+    def run(self, job: Job) -> None:
+        """The work of one job (in the queue's worker thread)."""
+        p = job.params
+        images, source, targets, steps = p["images"], p["source"], p["targets"], p["steps"]
+        tr = _ProgressTranslator(self.zoo, method=p["method"], perceptual=p["perceptual"], batch_size=8, steps=steps)
+        n_refs = 0 if p["reference"] is None else len(targets)
+        span = 0.75 if n_refs == 0 else 0.5  # share of the progress bar for the source inversion
+        last_preview = [0.0]
+
+        def on_step(lo, hi, label, preview):
+            def cb(step, active, x, img):
+                job.check_cancelled()
+                job.report(lo + (hi - lo) * (step + 1) / steps, f"{label}: step {step + 1} of at most {steps}")
+                now = time.monotonic()
+                if preview and (now - last_preview[0] > 0.3 or step + 1 == steps):
+                    last_preview[0] = now
+                    job.set_preview(png_bytes(strip(img.clamp(-1, 1).cpu())))
+            return cb
+
+        job.add_file(OutputFile("input.png", png_bytes(strip(images)), "image/png", "input", "input"))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            tr.on_step = on_step(0.02, span, f"inverting with {source}", True)
+            job.report(0.01, f"loading {source}")
+            inv = tr.invert(source, images)
+        for w in caught:
+            job.note(str(w.message))
+        job.check_cancelled()
+        job.add_file(OutputFile("reconstruction.png", png_bytes(strip(inv.reconstruction)), "image/png",
+                                f"reconstruction ({source})", "reconstruction"))
+        job.add_file(OutputFile("latent.npz", latent_npz(inv.ws, inv.v, inv.method, inv.noise, source),
+                                "application/octet-stream", "latent code (.npz)", "latent"))
+        ok, failed = 0, []
+        for i, t in enumerate(targets):
+            job.check_cancelled()
+            lo = span + (1 - span) * i / len(targets)
+            hi = span + (1 - span) * (i + 1) / len(targets)
+            job.report(lo, f"translating into {t} ({i + 1} of {len(targets)})")
+            tr.on_step = on_step(lo, hi, f"inverting the reference with {t}", False)
+            try:
+                res = tr.translate(images, to=[t], source=source, modes=p["modes"], seed=p["seed"],
+                                   content_layers=p["content_layers"], truncation_psi=p["truncation"],
+                                   reference=p["reference"], inversion=inv)
+            except StylebridgeError as e:
+                failed.append(f"{t}: {e}")
+                job.note(f"{t} skipped: {e}")
+                continue
+            for k, label in enumerate(res.labels[t]):
+                suffix = "" if k == 0 else "_" + label.replace("seed ", "seed").replace("reference ", "ref")
+                caption = t if k == 0 else f"{t}, {label}"
+                job.add_file(OutputFile(f"{t}{suffix}.png", png_bytes(strip(res.outputs[t][:, k])), "image/png",
+                                        caption, "translation", t))
+            ok += 1
+            job.report(hi)
+        if not ok:
+            raise StylebridgeError("no translation succeeded: " + "; ".join(failed))
