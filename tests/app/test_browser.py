@@ -165,3 +165,25 @@ def test_text_input_for_glyph_zoo(server, browser):
     img = browser.find_element(By.CSS_SELECTOR, "#outputs img[data-name='bold.png']")
     with Image.open(io.BytesIO(_get(img.get_attribute("src"))[1])) as im:
         assert im.size == (48, 16)  # three characters side by side
+
+
+def test_cancel_button_stops_a_long_inversion(server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    _open(browser, server)
+    browser.find_element(By.ID, "tab-examples").click()
+    browser.find_element(By.CSS_SELECTOR, "#examples .example").click()
+    browser.find_element(By.CSS_SELECTOR, "#options summary").click()
+    Select(browser.find_element(By.ID, "method")).select_by_value("wplus")
+    steps = browser.find_element(By.ID, "steps")
+    steps.clear()
+    steps.send_keys("2000")
+    browser.find_element(By.ID, "run").click()
+    _wait(browser, lambda d: "step" in d.find_element(By.ID, "stage").text, what="inversion steps reported")
+    assert browser.find_element(By.ID, "run").get_attribute("disabled")
+    browser.find_element(By.ID, "cancel").click()
+    _wait(browser, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-job-state") == "cancelled",
+          what="cancelled")
+    assert browser.find_element(By.ID, "message").text == "Cancelled."
+    assert browser.find_element(By.ID, "run").get_attribute("disabled") is None  # ready for the next request
