@@ -1,0 +1,171 @@
+"""Reproduce the shipped glyph zoo from scratch (issue 8): one base generator trained on
+ordinary text fonts, then every target domain by the paper's transformation (fine-tune with
+the mapping network frozen = FC-FT, then layer swap), plus the ablation variants (FT with
+the mapping trained; FC-FT + LS at each swap resolution) for the README's table.
+
+Every stage is resumable: runs continue from their last snapshot, finished stages are
+skipped. Run it in chunks (`--minutes`) where a session or machine is time-limited.
+
+    python scripts/train_zoo.py data   --work runs/zoo            # render the glyph datasets (needs fonts)
+    python scripts/train_zoo.py base   --work runs/zoo --minutes 8
+    python scripts/train_zoo.py finetune --work runs/zoo --minutes 8
+    python scripts/train_zoo.py swap   --work runs/zoo
+    python scripts/train_zoo.py package --work runs/zoo --variant script=ls8 ...
+
+On a CPU (2 cores) the same commands work; each model takes longer (see TRAINING.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from stylebridge.train import TrainOptions, finetune, swap_checkpoints, train
+from stylebridge.train.loop import find_snapshot
+
+DOMAINS = ("script", "pixel", "outline", "blackletter")
+ARCH = "glyph-32"
+BASE_ITERS = 8000
+FT_ITERS = 1500
+BATCH = 32
+SWAP_RESOLUTIONS = (4, 8, 16)
+
+
+def load_array(work: Path, style: str, split: str = "train") -> np.ndarray:
+    path = work / "data" / f"{style}_{split}.npz"
+    if not path.exists():
+        raise SystemExit(f"{path} missing: run `python scripts/train_zoo.py data --work {work}` first "
+                         "(needs `bash scripts/install-fonts.sh`)")
+    with np.load(path) as d:
+        return d["images"]
+
+
+def stage_data(work: Path) -> None:
+    from stylebridge.data.glyphs import render_domain
+
+    (work / "data").mkdir(parents=True, exist_ok=True)
+    for style in ("base",) + DOMAINS:
+        for split in ("train", "heldout"):
+            out = work / "data" / f"{style}_{split}.npz"
+            if out.exists():
+                continue
+            gs = render_domain(style, split)
+            np.savez_compressed(out, images=gs.images, labels=gs.labels, font_ids=gs.font_ids,
+                                fonts=np.array(gs.fonts))
+            print(f"{style} {split}: {len(gs)} glyphs from {len(gs.fonts)} fonts")
+
+
+def _done(run: Path, iters: int) -> bool:
+    try:
+        snap = find_snapshot(run)
+    except Exception:
+        return False
+    return int(snap.stem.split("-")[-1]) >= iters
+
+
+def _run_chunked(opts: TrainOptions, deadline: float, chunk: int, fn) -> bool:
+    """Train in chunks of `chunk` iterations until done or past the deadline. True if done."""
+    run = Path(opts.outdir)
+    total = opts.iters
+    while not _done(run, total):
+        if time.time() > deadline:
+            return False
+        try:
+            cur = int(find_snapshot(run).stem.split("-")[-1])
+        except Exception:
+            cur = 0
+        target = min(total, (cur // chunk + 1) * chunk)
+        kw = dict(vars(opts))
+        kw.update(iters=target)
+        if cur > 0:
+            kw.update(resume=str(run), base=None, config=None)
+        fn(TrainOptions(**kw))
+    return True
+
+
+def stage_base(work: Path, device: str, minutes: float, iters: int) -> None:
+    opts = TrainOptions(outdir=str(work / "base"), config=ARCH, data_array=load_array(work, "base"), iters=iters,
+                        batch=BATCH, snap=500, lr_g=0.0025, lr_d=0.0025, aug="ada", device=device, seed=0,
+                        grid_seeds=32, log_every=50)
+    done = _run_chunked(opts, time.time() + 60 * minutes, 500, train)
+    print("base:", "done" if done else "not finished (run again to continue)")
+
+
+def stage_finetune(work: Path, device: str, minutes: float, iters: int, variants: list[str]) -> None:
+    deadline = time.time() + 60 * minutes
+    base = find_snapshot(work / "base")
+    for style in DOMAINS:
+        for variant in variants:
+            opts = TrainOptions(outdir=str(work / f"{style}-{variant}"), base=str(base),
+                                data_array=load_array(work, style), iters=iters, batch=BATCH, snap=250,
+                                lr_g=0.002, lr_d=0.002, aug="ada", freeze_mapping=(variant == "fcft"),
+                                device=device, seed=1, grid_seeds=32, log_every=50)
+            done = _run_chunked(opts, deadline, 250, finetune)
+            print(f"{style}-{variant}:", "done" if done else "not finished")
+
+
+def stage_swap(work: Path) -> None:
+    base = find_snapshot(work / "base")
+    for style in DOMAINS:
+        ft = find_snapshot(work / f"{style}-fcft")
+        for r in SWAP_RESOLUTIONS:
+            out = work / "swapped" / f"{style}-ls{r}.safetensors"
+            if not out.exists():
+                swap_checkpoints(base, ft, out, r)
+                print("wrote", out)
+
+
+def stage_package(work: Path, variants: dict[str, str], dest: Path) -> None:
+    """Write G_ema of the base and the chosen variant per domain in fp16, plus zoo.json."""
+    from stylebridge.formats import load_checkpoint, save_checkpoint
+
+    dest.mkdir(parents=True, exist_ok=True)
+    models = {"base": {"file": "base.safetensors", "description": "ordinary text fonts (serif, sans, mono)",
+                       "source": str(find_snapshot(work / "base").name)}}
+    save_checkpoint(dest / "base.safetensors", G_ema=load_checkpoint(find_snapshot(work / "base")).G_ema,
+                    dtype=torch.float16)
+    for style in DOMAINS:
+        v = variants.get(style, "fcft")
+        src = find_snapshot(work / f"{style}-fcft") if v == "fcft" else work / "swapped" / f"{style}-{v}.safetensors"
+        ck = load_checkpoint(src)
+        save_checkpoint(dest / f"{style}.safetensors", G_ema=ck.generator, dtype=torch.float16)
+        models[style] = {"file": f"{style}.safetensors", "recipe": "FC-FT" + ("" if v == "fcft" else f" + LS {v[2:]} px"),
+                         "source": src.name}
+    manifest = {"name": "glyphs", "kind": "glyphs", "base": "base", "resolution": 32, "models": models}
+    (dest / "zoo.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    print("packaged", dest, sum(p.stat().st_size for p in dest.glob("*.safetensors")) / 1e6, "MB")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("stage", choices=["data", "base", "finetune", "swap", "package"])
+    ap.add_argument("--work", default="runs/zoo")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--minutes", type=float, default=1e9, help="stop starting new chunks after this long")
+    ap.add_argument("--base-iters", type=int, default=BASE_ITERS)
+    ap.add_argument("--ft-iters", type=int, default=FT_ITERS)
+    ap.add_argument("--variants", default="fcft,ft", help="fine-tuning variants: fcft (frozen mapping), ft")
+    ap.add_argument("--choose", default="", help="package: STYLE=VARIANT,... (fcft or ls4/ls8/ls16)")
+    ap.add_argument("--dest", default="src/stylebridge/zoo/glyphs")
+    args = ap.parse_args()
+    work = Path(args.work)
+    if args.stage == "data":
+        stage_data(work)
+    elif args.stage == "base":
+        stage_base(work, args.device, args.minutes, args.base_iters)
+    elif args.stage == "finetune":
+        stage_finetune(work, args.device, args.minutes, args.ft_iters, args.variants.split(","))
+    elif args.stage == "swap":
+        stage_swap(work)
+    else:
+        choice = dict(kv.split("=") for kv in args.choose.split(",") if kv)
+        stage_package(work, choice, Path(args.dest))
+
+
+if __name__ == "__main__":
+    main()
