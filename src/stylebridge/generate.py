@@ -3,6 +3,7 @@ precision choice, W / W+ input and style mixing."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -15,6 +16,21 @@ from stylebridge.errors import StylebridgeError
 from stylebridge.networks.stylegan2 import Generator, z_from_seed
 
 PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+@contextlib.contextmanager
+def exact_fp32(device: torch.device | str):
+    """On CUDA, turn off TF32 in convolutions and matmuls for the duration (PyTorch enables it
+    for cuDNN convolutions by default, which changes fp32 results in the 3rd decimal)."""
+    if torch.device(device).type != "cuda":
+        yield
+        return
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 def precision_dtype(precision: str, device: torch.device | str) -> torch.dtype:
@@ -103,14 +119,18 @@ def generate_from_seeds(
         chunk = seeds[start:start + batch_size]
         z = torch.cat([z_from_seed(s, G.z_dim) for s in chunk]).to(device)
         c = class_vector(G, class_idx, len(chunk), device)
-        ws = G.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
-        if noise_mode == "random":
-            imgs = torch.cat([synthesize(G, ws[i:i + 1], "random", precision,
-                                         torch.Generator(device).manual_seed(s), fused) for i, s in enumerate(chunk)])
-        else:
-            imgs = synthesize(G, ws, noise_mode, precision, fused=fused)
+        with exact_fp32(device) if exact else contextlib.nullcontext():
+            ws = G.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
+            imgs = _synth_chunk(G, ws, chunk, noise_mode, precision, fused, device)
         for s, img in zip(chunk, to_uint8(imgs)):
             yield Sample(f"seed{s:04d}", img.cpu())
+
+
+def _synth_chunk(G, ws, chunk, noise_mode, precision, fused, device) -> torch.Tensor:
+    if noise_mode == "random":
+        return torch.cat([synthesize(G, ws[i:i + 1], "random", precision, torch.Generator(device).manual_seed(s),
+                                     fused) for i, s in enumerate(chunk)])
+    return synthesize(G, ws, noise_mode, precision, fused=fused)
 
 
 def load_projected_w(path: str | Path, G: Generator) -> torch.Tensor:

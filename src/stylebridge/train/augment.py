@@ -22,6 +22,46 @@ import torch.nn.functional as F
 _LUMA = torch.tensor([1.0, 1.0, 1.0]) / math.sqrt(3.0)
 
 
+
+# Bilinear resampling is linear in the image, so the gradient of its input-gradient with
+# respect to the upstream gradient is the resampling itself. PyTorch implements no double
+# backward for grid_sample on CUDA, which the R1 penalty through ADA's geometric ops needs
+# (the gradient of D w.r.t. the un-augmented reals); these two functions supply it.
+_BILINEAR, _REFLECTION = 0, 2
+
+
+class _GridSample(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x, grid)
+        return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+
+    @staticmethod
+    def backward(ctx, grad_out: torch.Tensor):
+        x, grid = ctx.saved_tensors
+        return _GridSampleBackward.apply(grad_out, x, grid), None
+
+
+class _GridSampleBackward(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, grad_out: torch.Tensor, x: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(grid)
+        grad_x, _ = torch.ops.aten.grid_sampler_2d_backward(grad_out, x, grid, _BILINEAR, _REFLECTION, False,
+                                                            (True, False))
+        return grad_x
+
+    @staticmethod
+    def backward(ctx, grad2: torch.Tensor):
+        (grid,) = ctx.saved_tensors
+        return _GridSample.apply(grad2, grid), None, None
+
+
+def grid_sample_reflect(x: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    """F.grid_sample(bilinear, reflection, align_corners=False) with double backward w.r.t.
+    x on every device (the sampling grid itself gets no gradient)."""
+    return _GridSample.apply(x, grid)
+
+
 def _rand(gen: torch.Generator, n: int) -> torch.Tensor:
     return torch.rand([n], generator=gen, device=gen.device)
 
@@ -93,7 +133,7 @@ def ada_augment(x: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor
     M = M @ _trans(torch.where(m, t[0], 0 * one), torch.where(m, t[1], 0 * one))
     if not torch.equal(M, _eye(N, 3, dev)):
         grid = F.affine_grid(M[:, :2, :].to(x.dtype), [N, C, H, W], align_corners=False)
-        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+        x = grid_sample_reflect(x, grid)
 
     # Colour: a 4x4 homogeneous matrix on RGB (brightness and contrast only for 1 / 4 channels).
     A = _eye(N, 4, dev)
