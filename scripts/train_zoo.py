@@ -31,8 +31,10 @@ from stylebridge.train.loop import find_snapshot
 DOMAINS = ("script", "pixel", "outline", "blackletter")
 ARCH = "glyph-32"
 BASE_ITERS = 8000
-FT_ITERS = 1500
+FT_ITERS = 500
 BATCH = 32
+BASE_BATCH = 64
+GAMMA = 0.1  # NVIDIA's heuristic (0.0002 * 32^2 / batch = 0.006) let the first base run collapse to one glyph
 SWAP_RESOLUTIONS = (4, 8, 16)
 
 
@@ -90,7 +92,7 @@ def _run_chunked(opts: TrainOptions, deadline: float, chunk: int, fn) -> bool:
 
 def stage_base(work: Path, device: str, minutes: float, iters: int) -> None:
     opts = TrainOptions(outdir=str(work / "base"), config=ARCH, data_array=load_array(work, "base"), iters=iters,
-                        batch=BATCH, snap=500, lr_g=0.0025, lr_d=0.0025, aug="ada", device=device, seed=0,
+                        batch=BASE_BATCH, snap=500, lr_g=0.0025, lr_d=0.0025, gamma=GAMMA, aug="ada", device=device, seed=0,
                         grid_seeds=32, log_every=50)
     done = _run_chunked(opts, time.time() + 60 * minutes, 500, train)
     print("base:", "done" if done else "not finished (run again to continue)")
@@ -98,12 +100,12 @@ def stage_base(work: Path, device: str, minutes: float, iters: int) -> None:
 
 def stage_finetune(work: Path, device: str, minutes: float, iters: int, variants: list[str]) -> None:
     deadline = time.time() + 60 * minutes
-    base = find_snapshot(work / "base")
+    base = find_snapshot(work / "base") if (work / "base").is_dir() else work / "base.safetensors"
     for style in DOMAINS:
         for variant in variants:
             opts = TrainOptions(outdir=str(work / f"{style}-{variant}"), base=str(base),
                                 data_array=load_array(work, style), iters=iters, batch=BATCH, snap=250,
-                                lr_g=0.002, lr_d=0.002, aug="ada", freeze_mapping=(variant == "fcft"),
+                                lr_g=0.002, lr_d=0.002, gamma=GAMMA, aug="ada", freeze_mapping=(variant == "fcft"),
                                 device=device, seed=1, grid_seeds=32, log_every=50)
             done = _run_chunked(opts, deadline, 250, finetune)
             print(f"{style}-{variant}:", "done" if done else "not finished")
