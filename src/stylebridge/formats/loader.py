@@ -55,11 +55,13 @@ def detect_format(path: str | Path) -> str:
         raise CheckpointError(f"{path}: file is empty or truncated ({path.stat().st_size} bytes)")
     if head[:4] == b"PK\x03\x04":
         return "torch_zip"
-    if head[0] == 0x80:  # pickle protocol 2+
-        return "pickle"
+    # safetensors: 8-byte little-endian header length, then the JSON header. Checked before
+    # pickles: a header length whose low byte is 0x80 looks like a pickle's PROTO opcode.
     n = int.from_bytes(head[:8], "little")
     if head[8:9] == b"{" and 0 < n < 100_000_000:
         return "native"
+    if head[0] == 0x80 and 2 <= head[1] <= 5:  # pickle PROTO opcode, protocols 2..5
+        return "pickle"
     raise CheckpointError(f"{path}: unknown checkpoint format (expected a stylebridge .safetensors, "
                           "an NVIDIA .pkl or a rosinality .pt)")
 
