@@ -47,7 +47,7 @@ def test_weights_list(no_weights, capsys):
 
 
 def test_evaluate_distance_with_checkpoints(tmp_path, capsys):
-    from metric_helpers import require_weights
+    from tests.metrics.metric_helpers import require_weights
 
     require_weights("alexnet", "lpips_alex")
     import torch

@@ -7,7 +7,7 @@ from stylebridge.data.images import load_image, to_uint8
 from stylebridge.metrics.inception import InceptionConfig, InceptionV3, tf1_resize_bilinear
 from stylebridge.metrics.stats import load_inception
 
-from metric_helpers import REFERENCE, require_weights
+from tests.metrics.metric_helpers import REFERENCE, require_weights
 
 
 def _grid_sample_resize(x, size):

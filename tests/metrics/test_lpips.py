@@ -7,7 +7,7 @@ from stylebridge.data.images import load_image
 from stylebridge.metrics.lpips import LPIPS, load_lpips, load_vgg16
 from stylebridge.metrics.weights import WeightsMissingError
 
-from metric_helpers import REFERENCE, require_weights
+from tests.metrics.metric_helpers import REFERENCE, require_weights
 
 # Published LPIPS v0.1 distances (see ../shared/reference/lpips/README.md).
 PUBLISHED = {"alex": (0.722, 0.138), "vgg": (0.569, 0.422)}

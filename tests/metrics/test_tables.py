@@ -27,7 +27,7 @@ from stylebridge.networks import create_generator
 from stylebridge.translate import Zoo
 from tests.conftest import randomize_
 
-from metric_helpers import require_weights
+from tests.metrics.metric_helpers import require_weights
 
 FAST = dict(steps=3, perceptual="pixel")
 

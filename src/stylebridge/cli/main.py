@@ -32,11 +32,11 @@ def _register() -> None:
     from stylebridge.cli import evaluate, weights
     from stylebridge.cli import data as data_cli
     from stylebridge.cli import train as train_cli, finetune, swap
-    from stylebridge.cli import zoo as zoo_cli, translate
+    from stylebridge.cli import zoo as zoo_cli, translate, demo
     from stylebridge.cli import app as app_cli
 
     for module in (generate, info, convert, invert, factorize, edit, data_cli, evaluate, weights, train_cli, finetune, swap,
-                   zoo_cli, translate, app_cli):
+                   zoo_cli, translate, demo, app_cli):
         cli.add_command(module.command)
 
 

@@ -1,0 +1,111 @@
+"""The embedded demo: text (or glyph images) -> inverted with the shipped base glyph model ->
+translated into every shipped style. Needs nothing beyond the package: no fonts, no network,
+no metric weights (the inversion uses the pixel + gradient loss)."""
+
+from __future__ import annotations
+
+import html
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+
+from stylebridge.data.images import load_image, make_grid, save_image, to_uint8
+from stylebridge.translate import Translator, Zoo
+from stylebridge.utils.io import atomic_write_text
+
+DEMO_STEPS = 200          # W+ inversion steps (early stopping ends most glyphs sooner)
+DEMO_METHOD = "wplus"     # measured best for glyph reconstruction (see scripts/eval_zoo.py)
+
+
+@dataclass
+class DemoResult:
+    grid: Path
+    page: Path
+    rows: list[str]
+    seconds: dict[str, float] = field(default_factory=dict)
+    content_accuracy: dict[str, float] = field(default_factory=dict)
+
+
+def glyph_inputs(text: str | None, images: Sequence[str | Path] | None, resolution: int) -> tuple[torch.Tensor, list[str]]:
+    if images:
+        x = torch.stack([load_image(p, resolution, 1) for p in images])
+        if x.mean() > 0:  # dark ink on light paper: the models draw light ink on black
+            x = -x
+        return x, [Path(p).stem for p in images]
+    from stylebridge.data.glyphs import render_text_glyphs, to_unit_range
+
+    arr, chars = render_text_glyphs(text or "Hello", size=resolution)
+    return torch.from_numpy(to_unit_range(arr)), chars
+
+
+def run_demo(zoo: Zoo, out: str | Path, text: str | None = "Hello", images: Sequence[str | Path] | None = None,
+             to="all", modes: int = 0, steps: int = DEMO_STEPS, seed: int = 0, scale: int = 3,
+             log: Callable[[str], None] = print) -> DemoResult:
+    out = Path(out)
+    t = {}
+    t0 = time.perf_counter()
+    G = zoo[zoo.base]
+    targets = zoo.resolve(to, exclude=zoo.base)
+    for name in targets:
+        zoo[name]
+    t["load models"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    x, labels = glyph_inputs(text, images, G.img_resolution)
+    t["render input"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    tr = Translator(zoo, method=DEMO_METHOD, perceptual="pixel", batch_size=len(x), steps=steps, seed=seed)
+    inversion = tr.invert(zoo.base, x)
+    t["invert"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    res = tr.translate(x, to=targets, modes=modes, seed=seed, inversion=inversion)
+    t["translate"] = time.perf_counter() - t0
+    rows, names = [x, inversion.reconstruction], ["input", "reconstruction"]
+    for name in targets:
+        for j, label in enumerate(res.labels[name]):
+            rows.append(res.outputs[name][:, j])
+            names.append(name if j == 0 else f"{name} ({label})")
+    grid = make_grid(torch.cat([r.clamp(-1, 1) for r in rows]), nrow=len(x), padding=1, pad_value=-0.6)
+    img = to_uint8(grid)
+    if scale > 1:
+        img = img.repeat_interleave(scale, dim=1).repeat_interleave(scale, dim=2)
+    grid_path = save_image(img, out)
+    page = out.with_suffix(".html")
+    atomic_write_text(page, _page(grid_path.name, names, labels, t))
+    res_acc = _content_accuracy(res, labels, targets, inversion.reconstruction)
+    for k, v in t.items():
+        log(f"{k:>15s}: {v:6.2f} s")
+    return DemoResult(grid_path, page, names, t, res_acc)
+
+
+def _content_accuracy(res, labels, targets, recon) -> dict[str, float]:
+    """Share of outputs the shipped glyph classifier reads as the input character (merged
+    look-alike groups); only for inputs among the 62 known characters."""
+    from stylebridge.data.glyphs import CHAR_TO_LABEL
+    from stylebridge.metrics.glyph_classifier import accuracies, load_glyph_classifier
+
+    known = [i for i, c in enumerate(labels) if c in CHAR_TO_LABEL]
+    if not known:
+        return {}
+    clf = load_glyph_classifier()
+    y = [CHAR_TO_LABEL[labels[i]] for i in known]
+    acc = {"reconstruction": accuracies(clf.predict(recon[known].clamp(-1, 1)), y)["merged"]}
+    for name in targets:
+        acc[name] = accuracies(clf.predict(res.outputs[name][known, 0].clamp(-1, 1)), y)["merged"]
+    return acc
+
+
+def _page(grid: str, rows: list[str], labels: list[str], seconds: dict[str, float]) -> str:
+    row_list = "".join(f"<li>{html.escape(r)}</li>" for r in rows)
+    times = ", ".join(f"{html.escape(k)} {v:.1f} s" for k, v in seconds.items())
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>stylebridge demo</title>
+<style>body{{font-family:sans-serif;margin:1.5em;background:#fafafa}} img{{image-rendering:pixelated;border:1px solid #ccc}}</style>
+</head><body><h1>stylebridge demo: {html.escape("".join(labels))}</h1>
+<p>One base glyph model, several styles derived from it by fine-tuning with a frozen mapping network
+(and layer swap). Each input glyph is inverted once with the base model; the same latent code drawn
+by every style model gives the rows below.</p>
+<img src="{html.escape(grid)}" alt="demo grid"><ol>{row_list}</ol><p>Timings: {times}.</p></body></html>
+"""
