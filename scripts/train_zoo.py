@@ -9,8 +9,9 @@ skipped. Run it in chunks (`--minutes`) where a session or machine is time-limit
     python scripts/train_zoo.py data   --work runs/zoo            # render the glyph datasets (needs fonts)
     python scripts/train_zoo.py base   --work runs/zoo --minutes 8
     python scripts/train_zoo.py finetune --work runs/zoo --minutes 8
-    python scripts/train_zoo.py swap   --work runs/zoo
-    python scripts/train_zoo.py package --work runs/zoo --variant script=ls8 ...
+    python scripts/train_zoo.py export --work runs/zoo
+    python scripts/eval_zoo.py --models runs/zoo/models --data runs/zoo/data
+    python scripts/train_zoo.py package --work runs/zoo --choose script=ls16,...
 
 On a CPU (2 cores) the same commands work; each model takes longer (see TRAINING.md).
 """
@@ -25,17 +26,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from stylebridge.train import TrainOptions, finetune, swap_checkpoints, train
+from stylebridge.train import TrainOptions, finetune, train
 from stylebridge.train.loop import find_snapshot
 
 DOMAINS = ("script", "pixel", "outline", "blackletter")
 ARCH = "glyph-32"
-BASE_ITERS = 8000
+BASE_ITERS = 2000
 FT_ITERS = 500
 BATCH = 32
 BASE_BATCH = 64
 GAMMA = 0.1  # NVIDIA's heuristic (0.0002 * 32^2 / batch = 0.006) let the first base run collapse to one glyph
-SWAP_RESOLUTIONS = (4, 8, 16)
 
 
 def load_array(work: Path, style: str, split: str = "train") -> np.ndarray:
@@ -111,33 +111,39 @@ def stage_finetune(work: Path, device: str, minutes: float, iters: int, variants
             print(f"{style}-{variant}:", "done" if done else "not finished")
 
 
-def stage_swap(work: Path) -> None:
-    base = find_snapshot(work / "base")
-    for style in DOMAINS:
-        ft = find_snapshot(work / f"{style}-fcft")
-        for r in SWAP_RESOLUTIONS:
-            out = work / "swapped" / f"{style}-ls{r}.safetensors"
-            if not out.exists():
-                swap_checkpoints(base, ft, out, r)
-                print("wrote", out)
-
-
-def stage_package(work: Path, variants: dict[str, str], dest: Path) -> None:
-    """Write G_ema of the base and the chosen variant per domain in fp16, plus zoo.json."""
+def stage_export(work: Path) -> None:
+    """runs/zoo/models/: base.safetensors (G, G_ema, D) and STYLE-VARIANT.safetensors (G_ema,
+    fp16): what scripts/eval_zoo.py measures and `package` ships."""
     from stylebridge.formats import load_checkpoint, save_checkpoint
 
+    out = work / "models"
+    c = load_checkpoint(find_snapshot(work / "base"))
+    save_checkpoint(out / "base.safetensors", G=c.G, G_ema=c.G_ema, D=c.D)
+    for run in sorted(p for p in work.iterdir() if p.is_dir() and p.name.split("-")[0] in DOMAINS):
+        save_checkpoint(out / f"{run.name}.safetensors", G_ema=load_checkpoint(find_snapshot(run)).G_ema,
+                        dtype=torch.float16)
+        print("exported", run.name)
+
+
+def stage_package(work: Path, variants: dict[str, int], dest: Path) -> None:
+    """Ship G_ema of the base and, per domain, FC-FT swapped at the chosen resolution (fp16)."""
+    from stylebridge.formats import load_checkpoint, save_checkpoint
+    from stylebridge.train.swap import swap_layers
+
     dest.mkdir(parents=True, exist_ok=True)
-    models = {"base": {"file": "base.safetensors", "description": "ordinary text fonts (serif, sans, mono)",
-                       "source": str(find_snapshot(work / "base").name)}}
-    save_checkpoint(dest / "base.safetensors", G_ema=load_checkpoint(find_snapshot(work / "base")).G_ema,
-                    dtype=torch.float16)
+    base = load_checkpoint(work / "models" / "base.safetensors").G_ema
+    with torch.no_grad():  # the fine-tuned models come back in fp16: round the base alike
+        for t in list(base.parameters()) + list(base.buffers()):
+            if t.is_floating_point():
+                t.copy_(t.half().float())
+    save_checkpoint(dest / "base.safetensors", G_ema=base, dtype=torch.float16)
+    models = {"base": {"file": "base.safetensors", "description": "ordinary text fonts"}}
     for style in DOMAINS:
-        v = variants.get(style, "fcft")
-        src = find_snapshot(work / f"{style}-fcft") if v == "fcft" else work / "swapped" / f"{style}-{v}.safetensors"
-        ck = load_checkpoint(src)
-        save_checkpoint(dest / f"{style}.safetensors", G_ema=ck.generator, dtype=torch.float16)
-        models[style] = {"file": f"{style}.safetensors", "recipe": "FC-FT" + ("" if v == "fcft" else f" + LS {v[2:]} px"),
-                         "source": src.name}
+        r = variants.get(style, 0)
+        ft = load_checkpoint(work / "models" / f"{style}-fcft.safetensors").G_ema
+        G = swap_layers(base, ft, r) if r else ft
+        save_checkpoint(dest / f"{style}.safetensors", G_ema=G, dtype=torch.float16)
+        models[style] = {"file": f"{style}.safetensors", "recipe": "FC-FT" + (f" + LS {r} px" if r else "")}
     manifest = {"name": "glyphs", "kind": "glyphs", "base": "base", "resolution": 32, "models": models}
     (dest / "zoo.json").write_text(json.dumps(manifest, indent=2) + "\n")
     print("packaged", dest, sum(p.stat().st_size for p in dest.glob("*.safetensors")) / 1e6, "MB")
@@ -145,14 +151,14 @@ def stage_package(work: Path, variants: dict[str, str], dest: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("stage", choices=["data", "base", "finetune", "swap", "package"])
+    ap.add_argument("stage", choices=["data", "base", "finetune", "export", "package"])
     ap.add_argument("--work", default="runs/zoo")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--minutes", type=float, default=1e9, help="stop starting new chunks after this long")
     ap.add_argument("--base-iters", type=int, default=BASE_ITERS)
     ap.add_argument("--ft-iters", type=int, default=FT_ITERS)
     ap.add_argument("--variants", default="fcft,ft", help="fine-tuning variants: fcft (frozen mapping), ft")
-    ap.add_argument("--choose", default="", help="package: STYLE=VARIANT,... (fcft or ls4/ls8/ls16)")
+    ap.add_argument("--choose", default="", help="package: STYLE=lsR,... (swap resolution; ls0 = no swap)")
     ap.add_argument("--dest", default="src/stylebridge/zoo/glyphs")
     args = ap.parse_args()
     work = Path(args.work)
@@ -162,10 +168,10 @@ def main() -> None:
         stage_base(work, args.device, args.minutes, args.base_iters)
     elif args.stage == "finetune":
         stage_finetune(work, args.device, args.minutes, args.ft_iters, args.variants.split(","))
-    elif args.stage == "swap":
-        stage_swap(work)
+    elif args.stage == "export":
+        stage_export(work)
     else:
-        choice = dict(kv.split("=") for kv in args.choose.split(",") if kv)
+        choice = {k: int(v.removeprefix("ls")) for k, v in (kv.split("=") for kv in args.choose.split(",") if kv)}
         stage_package(work, choice, Path(args.dest))
 
 
