@@ -62,6 +62,10 @@ def main() -> None:
     torch.manual_seed(0)
     clf = load_glyph_classifier()
     base = load_checkpoint(models / "base.safetensors").G_ema
+    with torch.no_grad():  # the zoo ships in fp16 (as the fine-tuned models came back): round the base alike
+        for t in list(base.parameters()) + list(base.buffers()):
+            if t.is_floating_point():
+                t.copy_(t.half().float())
     variants: dict[str, torch.nn.Module] = {"base": base}
     for style in DOMAINS:
         for v in ("ft", "fcft"):
