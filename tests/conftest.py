@@ -23,3 +23,15 @@ def randomize_(module: torch.nn.Module, seed: int = 0, scale: float = 0.3) -> to
             if name.endswith("w_avg"):
                 b.copy_(torch.randn(b.shape, generator=g))
     return module
+
+
+def derived(G: torch.nn.Module, seed: int, scale: float = 0.2) -> torch.nn.Module:
+    """A stand-in for a fine-tuned model: the same mapping, a perturbed synthesis network."""
+    import copy
+
+    Gt = copy.deepcopy(G)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in Gt.synthesis.parameters():
+            p.add_(torch.randn(p.shape, generator=g) * scale)
+    return Gt

@@ -6,7 +6,6 @@ With the installed weights (skip, or fail under STYLEBRIDGE_REQUIRE_WEIGHTS=1): 
 verbs end to end. FID of a handful of images is biased; the tests only check plumbing.
 """
 
-import copy
 import json
 
 import numpy as np
@@ -27,18 +26,10 @@ from stylebridge.networks import create_generator
 from stylebridge.translate import Zoo
 from tests.conftest import randomize_
 
+from tests.conftest import derived
 from tests.metrics.metric_helpers import require_weights
 
 FAST = dict(steps=3, perceptual="pixel")
-
-
-def _derived(G, seed):
-    Gt = copy.deepcopy(G)
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in Gt.synthesis.parameters():
-            p.add_(torch.randn(p.shape, generator=g) * 0.2)
-    return Gt
 
 
 class PoolFeatures:
@@ -67,7 +58,7 @@ def base():
 
 @pytest.fixture
 def zoo(base):
-    return Zoo.from_models({"base": base, "anime": _derived(base, 1)}, base="base")
+    return Zoo.from_models({"base": base, "anime": derived(base, 1)}, base="base")
 
 
 def _folder(path, G, n, seed):

@@ -1,7 +1,6 @@
 """Translation: reproduction, multi-modal code sharing, reference without re-mapping,
 multi-domain inverting once, refusal of unrelated models, folder jobs and CLI errors."""
 
-import copy
 import json
 
 import pytest
@@ -14,19 +13,9 @@ from stylebridge.errors import CheckpointError, StylebridgeError
 from stylebridge.formats import save_checkpoint
 from stylebridge.networks import create_generator
 from stylebridge.translate import Translator, Zoo
-from tests.conftest import randomize_
+from tests.conftest import derived, randomize_
 
 FAST = dict(steps=4, perceptual="pixel")
-
-
-def derived(G, seed):
-    """A 'fine-tuned' model: same mapping, perturbed synthesis."""
-    Gt = copy.deepcopy(G)
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in Gt.synthesis.parameters():
-            p.add_(torch.randn(p.shape, generator=g) * 0.2)
-    return Gt
 
 
 @pytest.fixture
