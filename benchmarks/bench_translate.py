@@ -18,7 +18,6 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import print_table, timeit, write_json  # noqa: E402
 
-from stylebridge.invert.api import invert  # noqa: E402
 from stylebridge.translate import Translator, Zoo  # noqa: E402
 
 

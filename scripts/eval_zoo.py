@@ -27,7 +27,7 @@ import torch
 
 from stylebridge.formats import load_checkpoint
 from stylebridge.metrics.glyph_classifier import accuracies, load_glyph_classifier
-from stylebridge.metrics.stats import frechet_distance
+from stylebridge.metrics.stats import fid_from_features as fid
 from stylebridge.train.swap import swap_layers
 from stylebridge.translate import Translator, Zoo
 
@@ -43,10 +43,6 @@ def load(data: Path, style: str, split: str):
 def feats(clf, x: torch.Tensor) -> np.ndarray:
     with torch.no_grad():
         return torch.cat([clf.features(x[i:i + 512]) for i in range(0, len(x), 512)]).double().numpy()
-
-
-def fid(a: np.ndarray, b: np.ndarray) -> float:
-    return float(frechet_distance(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False)))
 
 
 def main() -> None:

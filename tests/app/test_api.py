@@ -15,7 +15,6 @@ import urllib.request
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from stylebridge.app.engine import Limits, Studio

@@ -120,7 +120,7 @@ def test_upload_translate_and_results_decode(server, browser, tmp_path):
     # the latent code is offered for download and loads as an .npz
     npz_href = browser.find_element(By.ID, "npz-link").get_attribute("href")
     with np.load(io.BytesIO(_get(npz_href)[1]), allow_pickle=False) as z:
-        assert z["w"].shape == (1, 6, 16) and str(z["method"]) == "sefa"
+        assert z["w"].shape == (1, 6, 16) and str(z["method"]) == "wplus"  # the page default for glyph zoos
     assert "done in" in browser.find_element(By.ID, "stage").text
 
 

@@ -4,8 +4,6 @@ Reference outputs come from rosinality's own Generator/Discriminator (channel ta
 32/16 for a 32 px model; see scripts/make_reference_fixtures.py).
 """
 
-import argparse
-import pickle
 
 import pytest
 import torch

@@ -6,8 +6,8 @@ import torch
 from PIL import Image
 
 from stylebridge.cli.main import main
-from stylebridge.data.images import load_image, save_image, to_uint8
-from stylebridge.formats import load_checkpoint, save_checkpoint
+from stylebridge.data.images import save_image
+from stylebridge.formats import save_checkpoint
 from stylebridge.generate import load_projected_w
 from stylebridge.invert.api import invert_folder, parse_shard, render_saved
 

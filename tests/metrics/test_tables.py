@@ -20,7 +20,7 @@ from stylebridge.errors import StylebridgeError
 from stylebridge.formats import save_checkpoint
 from stylebridge.metrics.lpips import LPIPS
 from stylebridge.metrics.ssim import ssim
-from stylebridge.metrics.stats import feature_moments, frechet_distance
+from stylebridge.metrics.stats import feature_moments, fid_from_features, frechet_distance
 from stylebridge.metrics.weights import WeightsMissingError
 from stylebridge.networks import create_generator
 from stylebridge.translate import Zoo
@@ -216,4 +216,4 @@ def test_low_rank_fid_equals_frechet_distance(na, nb, d):
     a, b = rng.randn(na, d) * 2, rng.randn(nb, d) + 0.5
     want = frechet_distance(*feature_moments(a), *feature_moments(b))
     # the eigen route adds sqrt(rounding noise) of the zero eigenvalues: agreement to ~1e-8 relative
-    assert tables.fid_from_features(a, b) == pytest.approx(want, rel=1e-7)
+    assert fid_from_features(a, b) == pytest.approx(want, rel=1e-7)

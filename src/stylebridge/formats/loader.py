@@ -11,7 +11,7 @@ import torch
 
 from stylebridge.errors import CheckpointError
 from stylebridge.formats.base import NetworkState, RawCheckpoint
-from stylebridge.networks.config import DiscriminatorConfig, GeneratorConfig
+from stylebridge.networks.config import DiscriminatorConfig
 from stylebridge.networks.stylegan2 import Discriminator, Generator
 
 W_AVG_SAMPLES = 10_000  # samples of the w_avg estimate when a checkpoint has none

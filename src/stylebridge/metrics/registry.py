@@ -22,8 +22,7 @@ from stylebridge.metrics.distance import _summary, lpips_diversity, lpips_semant
 from stylebridge.metrics.ssim import ssim as ssim_batch
 from stylebridge.metrics.stats import (
     cached_folder_features,
-    feature_moments,
-    frechet_distance,
+    fid_from_features,
     generator_features,
     kernel_inception_distance,
     load_inception,
@@ -52,7 +51,7 @@ def fid(a, b, num_gen: int = 50000, seed: int = 0, batch_size: int = 32, device=
     ext, name = _extractor(extractor, device)
     fa = _features(a, ext, name, num_gen, seed, batch_size, device, resolution, use_cache, progress)
     fb = _features(b, ext, name, num_gen, seed + 1, batch_size, device, resolution, use_cache, progress)
-    value = frechet_distance(*feature_moments(fa), *feature_moments(fb))
+    value = fid_from_features(fa, fb)
     return {"fid": value, "n_a": int(len(fa)), "n_b": int(len(fb))}
 
 

@@ -42,6 +42,23 @@ def frechet_distance(mu_a: np.ndarray, sigma_a: np.ndarray, mu_b: np.ndarray, si
     return float(diff @ diff + np.trace(sa) + np.trace(sb) - 2 * tr_covmean)
 
 
+
+def fid_from_features(fa: np.ndarray, fb: np.ndarray) -> float:
+    """FID of two feature sets. With fewer images than features on a side, the covariances
+    have low rank and tr((S_a S_b)^(1/2)) is the nuclear norm of X_a X_b^T / sqrt((n_a-1)(n_b-1))
+    (X centred features): the same value as `frechet_distance`, without d x d eigenproblems."""
+    a, b = np.asarray(fa, np.float64), np.asarray(fb, np.float64)
+    if min(len(a), len(b)) >= a.shape[1]:
+        return frechet_distance(*feature_moments(a), *feature_moments(b))
+    feature_moments(a[:2]), feature_moments(b[:2])  # the same checks (>= 2 vectors, 2-d)
+    if a.shape[1] != b.shape[1]:
+        raise StylebridgeError(f"feature statistics differ in size: {a.shape[1]} vs {b.shape[1]}")
+    xa, xb = a - a.mean(0), b - b.mean(0)
+    ca, cb = len(a) - 1, len(b) - 1
+    tr_covmean = np.linalg.svd(xa @ xb.T, compute_uv=False).sum() / np.sqrt(ca * cb)
+    diff = a.mean(0) - b.mean(0)
+    return float(diff @ diff + (xa * xa).sum() / ca + (xb * xb).sum() / cb - 2 * tr_covmean)
+
 def feature_moments(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     f = np.asarray(features, np.float64)
     if f.ndim != 2 or f.shape[0] < 2:

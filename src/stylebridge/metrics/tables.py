@@ -39,7 +39,7 @@ from stylebridge.data.images import from_uint8, list_images, load_image, save_im
 from stylebridge.errors import StylebridgeError
 from stylebridge.metrics.distance import _get_lpips, _summary
 from stylebridge.metrics.ssim import ssim as ssim_batch
-from stylebridge.metrics.stats import (cached_folder_features, feature_moments, frechet_distance,
+from stylebridge.metrics.stats import (cached_folder_features, fid_from_features,
                                        kernel_inception_distance, load_inception)
 
 KID_BELOW = 2048  # with fewer images on a side than Inception's 2048 features, also report KID
@@ -113,23 +113,6 @@ class _Features:
     def result(self) -> np.ndarray:
         self.flush()
         return np.concatenate(self.done) if self.done else np.zeros((0, 2048), np.float32)
-
-
-def fid_from_features(fa: np.ndarray, fb: np.ndarray) -> float:
-    """FID of two feature sets. With fewer images than features on a side, the covariances
-    have low rank and tr((S_a S_b)^(1/2)) is the nuclear norm of X_a X_b^T / sqrt((n_a-1)(n_b-1))
-    (X centred features): the same value as `frechet_distance`, without d x d eigenproblems."""
-    a, b = np.asarray(fa, np.float64), np.asarray(fb, np.float64)
-    if min(len(a), len(b)) >= a.shape[1]:
-        return frechet_distance(*feature_moments(a), *feature_moments(b))
-    feature_moments(a[:2]), feature_moments(b[:2])  # the same checks (>= 2 vectors, 2-d)
-    if a.shape[1] != b.shape[1]:
-        raise StylebridgeError(f"feature statistics differ in size: {a.shape[1]} vs {b.shape[1]}")
-    xa, xb = a - a.mean(0), b - b.mean(0)
-    ca, cb = len(a) - 1, len(b) - 1
-    tr_covmean = np.linalg.svd(xa @ xb.T, compute_uv=False).sum() / np.sqrt(ca * cb)
-    diff = a.mean(0) - b.mean(0)
-    return float(diff @ diff + (xa * xa).sum() / ca + (xb * xb).sum() / cb - 2 * tr_covmean)
 
 
 def _fid_kid(out: dict, key: str, feats: np.ndarray, ref: np.ndarray, kid: bool | None, seed: int) -> None:

@@ -27,7 +27,6 @@ import torch
 from stylebridge.data.dataset import ImageDataset
 from stylebridge.data.images import make_grid, save_image
 from stylebridge.errors import CheckpointError, StylebridgeError
-from stylebridge.formats.base import NetworkState
 from stylebridge.formats.loader import build_network, load_checkpoint
 from stylebridge.formats.native import read_native, save_checkpoint
 from stylebridge.networks.config import GeneratorConfig
