@@ -27,7 +27,7 @@ from PIL import Image, UnidentifiedImageError
 from stylebridge.app.jobs import Job, OutputFile
 from stylebridge.data.images import IMAGE_EXTENSIONS, list_images, load_image, make_grid, to_uint8
 from stylebridge.errors import DataError, StylebridgeError
-from stylebridge.invert.projector import METHODS
+from stylebridge.invert.projector import DEFAULT_METHOD, METHODS
 from stylebridge.translate.translator import DEFAULT_TRUNCATION, Translator, default_content_layers
 from stylebridge.translate.zoo import Zoo
 
@@ -122,9 +122,8 @@ class Studio:
 
     @property
     def default_method(self) -> str:
-        """W+ for glyph zoos (it reconstructed 98% of held-out glyphs recognisably vs 67% for
-        SeFa at 200 steps, benchmarks/bench_invert_glyphs.py); SeFa (the paper's) elsewhere."""
-        return "wplus" if self.is_glyphs else "sefa"
+        """The inverter's default (W+, chosen by measurement; see invert/projector.py)."""
+        return DEFAULT_METHOD
 
     def info(self) -> dict[str, Any]:
         models = []

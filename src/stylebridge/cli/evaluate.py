@@ -177,7 +177,7 @@ def _emit_table(text: str, result: dict, json_path: str | None) -> None:
               help="k: style inputs taking the content code (default: all but the last block's).")
 @click.option("--trunc", "truncation_psi", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Truncation of the appearance codes toward the target's mean w.")
-@click.option("--method", type=click.Choice(["sefa", "w", "wplus"]), default="sefa", show_default=True,
+@click.option("--method", type=click.Choice(["sefa", "w", "wplus"]), default="wplus", show_default=True,
               help="Inversion method of the source model.")
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="Inversion steps (default: the inverter's).")
 @click.option("--perceptual", type=click.Choice(["auto", "lpips", "discriminator", "pixel"]), default="auto",

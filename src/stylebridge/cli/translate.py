@@ -30,7 +30,7 @@ from stylebridge.cli.common import device_option, resolve_device
               help="Reference image(s) of the target domain: their inverted codes give the appearance.")
 @click.option("--latents", type=click.Path(file_okay=False), default=None,
               help="Reuse (and extend) the NAME.npz codes of an earlier `stylebridge invert` with the source model.")
-@click.option("--method", type=click.Choice(["sefa", "w", "wplus"]), default="sefa", show_default=True,
+@click.option("--method", type=click.Choice(["sefa", "w", "wplus"]), default="wplus", show_default=True,
               help="Inversion method.")
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="Inversion steps (default: the inverter's).")
 @click.option("--perceptual", type=click.Choice(["auto", "lpips", "discriminator", "pixel"]), default="auto",

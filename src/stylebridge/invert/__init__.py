@@ -1,7 +1,7 @@
 """Inversion: SeFa factorization and the batched projector (methods sefa, w, wplus).
 
     from stylebridge.invert import invert
-    res = invert(G, images, method="sefa", steps=300)   # images [N, C, H, W] in [-1, 1]
+    res = invert(G, images, method="wplus", steps=300)   # images [N, C, H, W] in [-1, 1]
     res.ws        # [N, num_ws, w_dim]; feed to any generator derived from G
 """
 

@@ -25,7 +25,7 @@ import torch
 from stylebridge.data.images import list_images, load_image, save_image, to_uint8
 from stylebridge.errors import DataError, StylebridgeError
 from stylebridge.invert.perceptual import make_perceptual
-from stylebridge.invert.projector import (LatentStats, ProjectorConfig, latent_stats, per_image_noise, project)
+from stylebridge.invert.projector import (DEFAULT_METHOD, LatentStats, ProjectorConfig, latent_stats, per_image_noise, project)
 from stylebridge.invert.sefa import factorize
 from stylebridge.metrics.ssim import ssim
 from stylebridge.networks.stylegan2 import Generator
@@ -41,7 +41,7 @@ class InversionResult:
     losses: torch.Tensor                   # [N] final reconstruction loss
     reconstruction: torch.Tensor           # [N, C, H, W] in [-1, 1], fp32 render of ws (+ noise)
     steps: torch.Tensor                    # [N] steps run per image
-    method: str = "sefa"
+    method: str = DEFAULT_METHOD
     perceptual: str = "none"               # which perceptual loss was used
     noise: dict[str, torch.Tensor] | None = None
     history: list[list[float]] = field(default_factory=list)
@@ -71,7 +71,7 @@ def render(G: Generator, ws: torch.Tensor, noise: dict[str, torch.Tensor] | None
     return torch.cat(out)
 
 
-def invert(G: Generator, images: torch.Tensor | Sequence[torch.Tensor], method: str = "sefa", *,
+def invert(G: Generator, images: torch.Tensor | Sequence[torch.Tensor], method: str = DEFAULT_METHOD, *,
            D: torch.nn.Module | None = None, perceptual: str = "auto", batch_size: int = 8,
            config: ProjectorConfig | None = None, callback=None, **overrides) -> InversionResult:
     """Invert images [N, C, H, W] in [-1, 1] (model resolution) into G's latent space.
@@ -199,7 +199,7 @@ def _write_summary(path: Path, rows: dict[str, dict]) -> None:
 
 
 def invert_folder(G: Generator, inputs: str | Path | Sequence[str | Path], outdir: str | Path, *,
-                  method: str = "sefa", D: torch.nn.Module | None = None, perceptual: str = "auto",
+                  method: str = DEFAULT_METHOD, D: torch.nn.Module | None = None, perceptual: str = "auto",
                   batch_size: int = 8, shard: str | None = None, config: ProjectorConfig | None = None,
                   save_video: bool = False, log=print, **overrides) -> dict:
     """Invert every image of a folder (or file list) that has no NAME.npz + NAME.png yet."""

@@ -128,7 +128,7 @@ def _fid_kid(out: dict, key: str, feats: np.ndarray, ref: np.ndarray, kid: bool 
 
 def evaluate_translation(zoo, inputs, target: str, *, source: str | None = None, reference_dir=None,
                          modes: int = 5, seed: int = 0, content_layers: int | None = None,
-                         truncation_psi: float | None = None, method: str = "sefa", perceptual: str = "auto",
+                         truncation_psi: float | None = None, method: str = "wplus", perceptual: str = "auto",
                          batch_size: int = 8, outdir=None, latents=None, lpips_net="vgg", kid: bool | None = None,
                          fid_batch_size: int = 32, use_cache: bool = True, extractor=None, progress: bool = False,
                          log: Callable[[str], None] = print, **invert_options) -> dict:

@@ -22,6 +22,7 @@ import torch
 
 from stylebridge.errors import StylebridgeError
 from stylebridge.invert.api import InversionResult, invert, render
+from stylebridge.invert.projector import DEFAULT_METHOD
 from stylebridge.networks.stylegan2 import Generator
 from stylebridge.translate.zoo import Zoo
 
@@ -62,7 +63,7 @@ def mix(content: torch.Tensor, appearance: torch.Tensor, k: int) -> torch.Tensor
 class Translator:
     """`Translator(zoo).translate(images, to="all", modes=3)`; the CLI and the app use it."""
 
-    def __init__(self, zoo: Zoo, method: str = "sefa", perceptual: str = "auto", batch_size: int = 8,
+    def __init__(self, zoo: Zoo, method: str = DEFAULT_METHOD, perceptual: str = "auto", batch_size: int = 8,
                  **invert_options):
         self.zoo = zoo
         self.method, self.perceptual, self.batch_size = method, perceptual, batch_size
