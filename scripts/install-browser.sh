@@ -9,34 +9,5 @@ set -eu
 
 PACKAGES="chromium chromium-driver"
 
-missing=""
-for p in $PACKAGES; do
-    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-        missing="$missing $p"
-    fi
-done
-
-if [ -z "$missing" ] && [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
-    echo "install-browser: chromium and chromedriver are installed"
-    exit 0
-fi
-if [ "${1:-}" = "--check" ]; then
-    echo "install-browser: missing:$missing"
-    exit 1
-fi
-
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null 2>&1 || { echo "install-browser: run as root (or install sudo)" >&2; exit 2; }
-    SUDO="sudo"
-fi
-export DEBIAN_FRONTEND=noninteractive
-echo "install-browser: installing$missing"
-# Update the package lists only when an install fails for want of them.
 # shellcheck disable=SC2086
-$SUDO apt-get install -y --no-install-recommends $missing || {
-    $SUDO apt-get update
-    # shellcheck disable=SC2086
-    $SUDO apt-get install -y --no-install-recommends $missing
-}
-echo "install-browser: done"
+exec sh "$(dirname "$0")/apt-install.sh" install-browser ${1:+"$1"} $PACKAGES

@@ -1,6 +1,5 @@
 """A tiny zoo folder of random models (no shipped zoo needed) and the app served from a thread."""
 
-import copy
 import json
 import os
 
@@ -9,7 +8,7 @@ import torch
 
 from stylebridge.formats import save_checkpoint
 from stylebridge.networks import create_generator
-from tests.conftest import randomize_
+from tests.conftest import derived, randomize_
 
 for _mod in ("starlette", "uvicorn"):
     try:
@@ -20,16 +19,6 @@ for _mod in ("starlette", "uvicorn"):
         pytest.skip(f"the web app needs {_mod}: pip install -e '.[app]'", allow_module_level=True)
 
 FAST = {"steps": 6, "perceptual": "pixel"}
-
-
-def derived(G, seed, scale=0.2):
-    """A 'fine-tuned' model: the same mapping network, a perturbed synthesis network."""
-    Gt = copy.deepcopy(G)
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in Gt.synthesis.parameters():
-            p.add_(torch.randn(p.shape, generator=g) * scale)
-    return Gt
 
 
 def make_zoo_dir(root, kind="glyphs", channels=1, preset="tiny-16", unrelated=False, name="testzoo"):
