@@ -17,7 +17,6 @@ from stylebridge.translate import Translator, Zoo
 from stylebridge.utils.io import atomic_write_text
 
 DEMO_STEPS = 200          # W+ inversion steps (early stopping ends most glyphs sooner)
-DEMO_METHOD = "wplus"     # measured best for glyph reconstruction (see scripts/eval_zoo.py)
 
 
 @dataclass
@@ -56,7 +55,7 @@ def run_demo(zoo: Zoo, out: str | Path, text: str | None = "Hello", images: Sequ
     x, labels = glyph_inputs(text, images, G.img_resolution)
     t["render input"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    tr = Translator(zoo, method=DEMO_METHOD, perceptual="pixel", batch_size=len(x), steps=steps, seed=seed)
+    tr = Translator(zoo, perceptual="pixel", batch_size=len(x), steps=steps, seed=seed)
     inversion = tr.invert(zoo.base, x)
     t["invert"] = time.perf_counter() - t0
     t0 = time.perf_counter()

@@ -63,6 +63,19 @@ def precision_option(f):
     )(f)
 
 
+def inversion_options(f):
+    """--method / --steps / --perceptual, shared by the verbs that invert images."""
+    from stylebridge.invert.projector import DEFAULT_METHOD
+
+    f = click.option("--perceptual", type=click.Choice(["auto", "lpips", "discriminator", "pixel"]), default="auto",
+                     show_default=True, help="Perceptual loss of the inversion: auto = LPIPS-VGG16 if installed, "
+                     "else the discriminator's features, else pixel + gradient.")(f)
+    f = click.option("--steps", type=click.IntRange(min=1), default=None,
+                     help="Inversion steps (default: the inverter's).")(f)
+    return click.option("--method", type=click.Choice(["sefa", "w", "wplus"]), default=DEFAULT_METHOD,
+                        show_default=True, help="Inversion method (sefa = the paper's SeFa basis).")(f)
+
+
 def resolve_device(name: str):
     import torch
 

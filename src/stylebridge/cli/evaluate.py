@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from stylebridge.cli.common import device_option, resolve_device
+from stylebridge.cli.common import device_option, inversion_options, resolve_device
 
 _GEN_SUFFIXES = (".pkl", ".pt", ".pth", ".safetensors")
 
@@ -177,11 +177,7 @@ def _emit_table(text: str, result: dict, json_path: str | None) -> None:
               help="k: style inputs taking the content code (default: all but the last block's).")
 @click.option("--trunc", "truncation_psi", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Truncation of the appearance codes toward the target's mean w.")
-@click.option("--method", type=click.Choice(["sefa", "w", "wplus"]), default="wplus", show_default=True,
-              help="Inversion method of the source model.")
-@click.option("--steps", type=click.IntRange(min=1), default=None, help="Inversion steps (default: the inverter's).")
-@click.option("--perceptual", type=click.Choice(["auto", "lpips", "discriminator", "pixel"]), default="auto",
-              show_default=True, help="Perceptual loss of the inversion.")
+@inversion_options
 @click.option("--outdir", type=click.Path(file_okay=False), default=None,
               help="Keep latents/ (resumable) and NAME/TARGET*.png here (translate's layout).")
 @click.option("--latents", type=click.Path(file_okay=False), default=None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stylebridge.cli.common import device_option, resolve_device
+from stylebridge.cli.common import device_option, inversion_options, resolve_device
 
 
 @click.command("translate")
@@ -30,11 +30,7 @@ from stylebridge.cli.common import device_option, resolve_device
               help="Reference image(s) of the target domain: their inverted codes give the appearance.")
 @click.option("--latents", type=click.Path(file_okay=False), default=None,
               help="Reuse (and extend) the NAME.npz codes of an earlier `stylebridge invert` with the source model.")
-@click.option("--method", type=click.Choice(["sefa", "w", "wplus"]), default="wplus", show_default=True,
-              help="Inversion method.")
-@click.option("--steps", type=click.IntRange(min=1), default=None, help="Inversion steps (default: the inverter's).")
-@click.option("--perceptual", type=click.Choice(["auto", "lpips", "discriminator", "pixel"]), default="auto",
-              show_default=True, help="Perceptual loss of the inversion.")
+@inversion_options
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--shard", default=None, help="i/n: this process takes every n-th image starting at i.")

@@ -198,21 +198,26 @@ def _write_summary(path: Path, rows: dict[str, dict]) -> None:
     atomic_write_text(path, buf.getvalue())
 
 
-def invert_folder(G: Generator, inputs: str | Path | Sequence[str | Path], outdir: str | Path, *,
-                  method: str = DEFAULT_METHOD, D: torch.nn.Module | None = None, perceptual: str = "auto",
-                  batch_size: int = 8, shard: str | None = None, config: ProjectorConfig | None = None,
-                  save_video: bool = False, log=print, **overrides) -> dict:
-    """Invert every image of a folder (or file list) that has no NAME.npz + NAME.png yet."""
-    outdir = Path(outdir)
+def shard_inputs(inputs: str | Path | Sequence[str | Path], shard: str | None) -> tuple[list[tuple[Path, str]], int, int]:
+    """The (file, output name) pairs of a folder or file list that shard `i/n` takes, with
+    (rank, world). Shared by inversion and translation jobs so both name files alike."""
     if isinstance(inputs, (str, Path)) and Path(inputs).is_dir():
         root: Path | None = Path(inputs)
         files = list_images(root)
     else:
         root = None
         files = list_images([inputs] if isinstance(inputs, (str, Path)) else inputs)
-    names = _names(files, root)
     rank, world = parse_shard(shard)
-    mine = [(f, n) for k, (f, n) in enumerate(zip(files, names)) if k % world == rank]
+    return [(f, n) for k, (f, n) in enumerate(zip(files, _names(files, root))) if k % world == rank], rank, world
+
+
+def invert_folder(G: Generator, inputs: str | Path | Sequence[str | Path], outdir: str | Path, *,
+                  method: str = DEFAULT_METHOD, D: torch.nn.Module | None = None, perceptual: str = "auto",
+                  batch_size: int = 8, shard: str | None = None, config: ProjectorConfig | None = None,
+                  save_video: bool = False, log=print, **overrides) -> dict:
+    """Invert every image of a folder (or file list) that has no NAME.npz + NAME.png yet."""
+    outdir = Path(outdir)
+    mine, rank, world = shard_inputs(inputs, shard)
     # Each shard writes its own summary file so processes never race on one file.
     summary = outdir / ("summary.csv" if world == 1 else f"summary.shard{rank}of{world}.csv")
     rows = _read_summary(summary)

@@ -37,6 +37,7 @@ import torch
 
 from stylebridge.data.images import from_uint8, list_images, load_image, save_image, to_uint8
 from stylebridge.errors import StylebridgeError
+from stylebridge.invert.projector import DEFAULT_METHOD
 from stylebridge.metrics.distance import _get_lpips, _summary
 from stylebridge.metrics.ssim import ssim as ssim_batch
 from stylebridge.metrics.stats import (cached_folder_features, fid_from_features,
@@ -128,7 +129,7 @@ def _fid_kid(out: dict, key: str, feats: np.ndarray, ref: np.ndarray, kid: bool 
 
 def evaluate_translation(zoo, inputs, target: str, *, source: str | None = None, reference_dir=None,
                          modes: int = 5, seed: int = 0, content_layers: int | None = None,
-                         truncation_psi: float | None = None, method: str = "wplus", perceptual: str = "auto",
+                         truncation_psi: float | None = None, method: str = DEFAULT_METHOD, perceptual: str = "auto",
                          batch_size: int = 8, outdir=None, latents=None, lpips_net="vgg", kid: bool | None = None,
                          fid_batch_size: int = 32, use_cache: bool = True, extractor=None, progress: bool = False,
                          log: Callable[[str], None] = print, **invert_options) -> dict:

@@ -20,7 +20,7 @@ from typing import Callable, Sequence
 import torch
 
 from stylebridge.data.images import load_image, make_grid, save_image, to_uint8
-from stylebridge.invert.api import InversionResult, invert_folder, load_code, parse_shard
+from stylebridge.invert.api import InversionResult, invert_folder, load_code, shard_inputs
 from stylebridge.translate.translator import Translator
 from stylebridge.utils.io import atomic_write_text
 
@@ -74,14 +74,7 @@ def translate_folder(translator: Translator, inputs: str | Path | Sequence[str |
     ref = None
     if reference:
         ref = torch.stack([load_image(r, Gs.img_resolution, Gs.img_channels) for r in reference])
-    from stylebridge.data.images import list_images
-    from stylebridge.invert.api import _names
-
-    root = Path(inputs) if isinstance(inputs, (str, Path)) and Path(inputs).is_dir() else None
-    files = list_images(root if root else ([inputs] if isinstance(inputs, (str, Path)) else inputs))
-    names = _names(files, root)
-    rank, world = parse_shard(shard)
-    mine = [(f, n) for k, (f, n) in enumerate(zip(files, names)) if k % world == rank]
+    mine, _, _ = shard_inputs(inputs, shard)
     done = skipped = 0
     finished = []
     for f, n in mine:
