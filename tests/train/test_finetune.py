@@ -52,6 +52,25 @@ def test_freeze_d_blocks_unchanged(tmp_path):
     assert not torch.equal(d["b4.out.weight"], d0["b4.out.weight"])
 
 
+def test_mbstd_group_option_changes_d_and_is_saved(tmp_path):
+    tr, base = _trainer(tmp_path, freeze_mapping=True, mbstd_group=2)
+    assert base.D.config.mbstd_group_size == 4 and tr.D.config.mbstd_group_size == 2
+    x = torch.randn(4, 3, 4, 4)
+    assert tr.D.b4.mbstd(x).shape == (4, 4, 4, 4)
+    assert not torch.allclose(tr.D.b4.mbstd(x), base.D.b4.mbstd(x))  # the group size reaches D's forward
+    tr.step()
+    snap = load_checkpoint(tr.save_snapshot())
+    assert snap.D.config.mbstd_group_size == 2 and snap.D.b4.mbstd.group_size == 2
+
+
+def test_mbstd_group_must_divide_batch(tmp_path):
+    import pytest
+
+    from stylebridge.errors import StylebridgeError
+    with pytest.raises(StylebridgeError, match="multiple"):
+        _trainer(tmp_path, freeze_mapping=True, mbstd_group=3)
+
+
 def test_lazy_regularisation_corrects_adam(tmp_path):
     tr, _ = _trainer(tmp_path, freeze_mapping=True)
     g = tr.D_opt.param_groups[0]

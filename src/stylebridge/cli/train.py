@@ -42,6 +42,9 @@ def shared_options(f):
         click.option("--mirror/--no-mirror", default=False, show_default=True, help="Flip training images left-right at random."),
         click.option("--freeze-d", type=int, default=0, show_default=True,
                      help="FreezeD: freeze the first K discriminator blocks (from the input side)."),
+        click.option("--mbstd-group", type=int, default=None,
+                     help="Discriminator minibatch-stddev group size. Default: the model's (4 when new). Larger groups "
+                          "(NVIDIA's CIFAR config: 32) help D see a lack of variety; use it against mode collapse."),
         click.option("--square", type=click.Choice(["crop", "pad"]), default="crop", show_default=True,
                      help="Make non-square images square by center crop or by padding with white."),
         click.option("--grid-seeds", type=int, default=16, show_default=True, help="Seeds 0..N-1 in the sample grids."),
@@ -72,7 +75,7 @@ def build_options(kw: dict, **specific):
         outdir=kw["outdir"], data=kw["data"], batch=kw["batch"], seed=kw["seed"], lr_g=kw["lr"], lr_d=kw["lr"],
         gamma=kw["gamma"], pl_weight=kw["pl_weight"], style_mixing=kw["style_mixing"], ema_kimg=kw["ema_kimg"],
         aug=kw["aug"], aug_p=kw["aug_p"], ada_target=kw["ada_target"], ada_kimg=kw["ada_kimg"], mirror=kw["mirror"],
-        freeze_d=kw["freeze_d"], square=kw["square"], grid_seeds=kw["grid_seeds"], resume=resume,
+        freeze_d=kw["freeze_d"], mbstd_group=kw["mbstd_group"], square=kw["square"], grid_seeds=kw["grid_seeds"], resume=resume,
         progress=not kw["no_progress"], device=kw["device"],
         **{k: (kw[k] if kw[k] is not None else v) for k, v in defaults.items()},
     )

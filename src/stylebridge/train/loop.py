@@ -13,6 +13,7 @@ saved in every snapshot.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 import random
@@ -31,7 +32,7 @@ from stylebridge.formats.loader import build_network, load_checkpoint
 from stylebridge.formats.native import read_native, save_checkpoint
 from stylebridge.networks.config import GeneratorConfig
 from stylebridge.networks.registry import CONFIGS, create_discriminator, get_config
-from stylebridge.networks.stylegan2 import Generator, z_from_seed
+from stylebridge.networks.stylegan2 import Discriminator, Generator, z_from_seed
 from stylebridge.train import ddp, losses
 from stylebridge.train.augment import Augmenter
 from stylebridge.train.options import TrainOptions
@@ -57,6 +58,19 @@ def parse_config(text: str) -> GeneratorConfig:
         raise StylebridgeError(f"--config is not valid JSON: {e}") from None
     name = d.pop("name", None)
     return get_config(name, **d) if name else GeneratorConfig.from_dict(d)
+
+
+def set_mbstd_group(D: Discriminator, group: int, local_batch: int) -> Discriminator:
+    """D with its minibatch-stddev group size set to `group` (the weights do not depend on it);
+    the new size is stored in D's config, so snapshots keep it."""
+    if D.b4.mbstd is None:
+        raise StylebridgeError("--mbstd-group: this discriminator has no minibatch-stddev layer")
+    if local_batch % min(group, local_batch):
+        raise StylebridgeError(f"--mbstd-group {group}: the batch per process ({local_batch}) must be a multiple "
+                               f"of it (or smaller)")
+    D.config = dataclasses.replace(D.config, mbstd_group_size=group)
+    D.b4.mbstd.group_size = group
+    return D
 
 
 def find_snapshot(path: str | Path) -> Path:
@@ -132,6 +146,8 @@ class Trainer:
             G, G_ema, D = self._build_fresh()
         if G.c_dim > 0:
             raise StylebridgeError("training class-conditional generators is not supported")
+        if opts.mbstd_group is not None:
+            D = set_mbstd_group(D, opts.mbstd_group, self.local_batch)
         self.G, self.G_ema, self.D = G.to(dev).train(), G_ema.to(dev).eval(), D.to(dev).train()
         self.G_ema.requires_grad_(False)
         self.dataset = ImageDataset(opts.data_array if opts.data_array is not None else opts.data,

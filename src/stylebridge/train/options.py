@@ -37,6 +37,8 @@ class TrainOptions:
     freeze_mapping: bool = False      # FC: mapping gets no gradient, is not optimised, w_avg kept
     freeze_d: int = 0                 # FreezeD: freeze the first K discriminator blocks (input side)
     new_d: bool = False               # start a fresh discriminator when the base has none
+    mbstd_group: int | None = None    # D's minibatch-stddev group size; None keeps the model's (new: 4).
+                                      # NVIDIA's CIFAR config uses 32 against mode collapse on many classes
     aug: str = "none"                 # 'none', 'ada' (adaptive) or 'diffaug'
     aug_p: float = 0.0                # initial ADA probability (or fixed p with ada_target None)
     ada_target: float | None = 0.6    # ADA r_t target; None keeps p fixed
@@ -71,6 +73,8 @@ class TrainOptions:
             bad(f"--aug must be one of {', '.join(AUGMENTS)}, got {self.aug!r}")
         if not 0.0 <= self.aug_p < 1.0:
             bad(f"--aug-p must be in [0, 1), got {self.aug_p}")
+        if self.mbstd_group is not None and self.mbstd_group < 1:
+            bad(f"--mbstd-group must be >= 1, got {self.mbstd_group}")
         if self.gamma is not None and self.gamma < 0:
             bad(f"--gamma must be >= 0, got {self.gamma}")
         if self.pl_weight < 0:
