@@ -12,6 +12,8 @@ swap resolution, plus the model distances (Table I analogue).
 * realism: FID in the classifier's 128-d feature space between the translations and the
   target domain's held-out real glyphs; "real" is the FID between the domain's training
   and held-out real glyphs (the floor);
+* samples: the model's own random samples (characters seen, commonest share, FID against the
+  held-out real glyphs of its domain): whether the model itself learned its domain;
 * model distance: Eq. 1, LPIPS-VGG between base(z) and model(z) with the same z and noise.
 """
 
@@ -45,6 +47,44 @@ def feats(clf, x: torch.Tensor) -> np.ndarray:
         return torch.cat([clf.features(x[i:i + 512]) for i in range(0, len(x), 512)]).double().numpy()
 
 
+def sample_stats(G: torch.nn.Module, clf, f_heldout: np.ndarray, n: int = 1000) -> dict:
+    """The model's own random samples (psi 1, seeds fixed): how many of the 62 characters
+    the classifier sees among them, the commonest one's share (mode collapse shows here), and
+    their FID against the domain's held-out real glyphs."""
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        x = torch.cat([G(torch.randn(250, G.z_dim, generator=g), None, noise_mode="const").clamp(-1, 1)
+                       for _ in range(n // 250)])
+    _, counts = np.unique(np.asarray(clf.predict(x)), return_counts=True)
+    return {"chars": int(len(counts)), "top_share": float(counts.max() / counts.sum()),
+            "fid": fid(feats(clf, x), f_heldout)}
+
+
+def markdown_table(rows: dict) -> str:
+    """The README's ablation table from eval.json."""
+    out = ["| domain | variant | content acc. (merged) | realism FID (classifier space) | own samples: chars / FID "
+           "| model distance to base |", "|---|---|---|---|---|---|"]
+    names = {"ft": "FT (mapping trained)", "fcft": "FC-FT"}
+    for style in DOMAINS:
+        ref = None
+        for name, r in rows.items():
+            if not name.startswith(style + "-"):
+                continue
+            parts = name.split("-")[1:]
+            label = names[parts[0]] + (f" + LS {parts[1][2:]} px" if len(parts) > 1 else "")
+            d, smp = r["distance"], r["samples"]
+            out.append(f"| {style} | {label} | {r['content']['merged']:.3f} | {r['realism_fid']:.1f} "
+                       f"| {smp['chars']} / {smp['fid']:.1f} | {d['distance']:.4f} ± {d['sem']:.4f} |")
+            ref = r
+        if ref is not None:
+            out.append(f"| {style} | *reference* | ceiling {ref['classifier_ceiling']['merged']:.3f} "
+                       f"| real {ref['real_floor_fid']:.1f} / untranslated inputs {ref['source_fid']:.1f} | | |")
+    b = rows["base"]
+    out.append(f"| base | *base model* | reconstruction {b['content']['merged']:.3f} | | "
+               f"{b['samples']['chars']} / {b['samples']['fid']:.1f} | |")
+    return "\n".join(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", default="runs/zoo/models")
@@ -53,7 +93,11 @@ def main() -> None:
     ap.add_argument("--inputs", type=int, default=310, help="held-out base glyphs to translate")
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--distance-samples", type=int, default=500)
+    ap.add_argument("--table", action="store_true", help="print the README's markdown table from --out and exit")
     args = ap.parse_args()
+    if args.table:
+        print(markdown_table(json.loads(Path(args.out).read_text())))
+        return
     models, data = Path(args.models), Path(args.data)
     torch.manual_seed(0)
     clf = load_glyph_classifier()
@@ -92,10 +136,11 @@ def main() -> None:
         style = name.split("-")[0]
         out = render(G, inversion.ws, inversion.noise).clamp(-1, 1)
         row = {"content": accuracies(clf.predict(out), y)}
+        real_ho, y_ho = load(data, style, "heldout")
+        f_ho = feats(clf, real_ho)
+        row["samples"] = sample_stats(G, clf, f_ho)
         if style != "base":
             real_tr, _ = load(data, style, "train")
-            real_ho, y_ho = load(data, style, "heldout")
-            f_ho = feats(clf, real_ho)
             row["realism_fid"] = fid(feats(clf, out), f_ho)
             row["real_floor_fid"] = fid(feats(clf, real_tr), f_ho)
             row["source_fid"] = fid(feats(clf, x), f_ho)  # untranslated inputs vs the target domain

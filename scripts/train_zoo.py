@@ -31,11 +31,12 @@ from stylebridge.train.loop import find_snapshot
 
 DOMAINS = ("script", "pixel", "outline", "blackletter")
 ARCH = "glyph-32"
-BASE_ITERS = 2000
-FT_ITERS = 500
+BASE_ITERS_CPU = 3500  # phase 3 of the base (see BASE_PHASES)
+FT_ITERS = 600
 BATCH = 32
 BASE_BATCH = 64
-GAMMA = 0.1  # NVIDIA's heuristic (0.0002 * 32^2 / batch = 0.006) let the first base run collapse to one glyph
+GAMMA = 0.1  # R1 weight at batch 64 (2 * GAMMA at batch 32). NVIDIA's heuristic (0.0002 * 32^2 / 64 = 0.003)
+            # let the first base run collapse to one glyph
 
 
 def load_array(work: Path, style: str, split: str = "train") -> np.ndarray:
@@ -90,22 +91,47 @@ def _run_chunked(opts: TrainOptions, deadline: float, chunk: int, fn) -> bool:
     return True
 
 
-def stage_base(work: Path, device: str, minutes: float, iters: int) -> None:
-    opts = TrainOptions(outdir=str(work / "base"), config=ARCH, data_array=load_array(work, "base"), iters=iters,
-                        batch=BASE_BATCH, snap=500, lr_g=0.0025, lr_d=0.0025, gamma=GAMMA, aug="ada", device=device, seed=0,
-                        grid_seeds=32, log_every=50)
-    done = _run_chunked(opts, time.time() + 60 * minutes, 500, train)
-    print("base:", "done" if done else "not finished (run again to continue)")
+# The base is trained in phases; each continues from the previous phase's last snapshot (G, D
+# and G_ema; optimiser state and ADA p restart). Phase 1 ran on an H100, phases 2-3 on 2 CPU
+# cores: phase 1 alone left the base partly mode-collapsed (mostly '8'/'0'-like blobs), and
+# NVIDIA's CIFAR settings (minibatch-stddev over 32 samples, no style mixing) were added then.
+BASE_PHASES = (
+    dict(iters=2000, batch=BASE_BATCH, gamma=GAMMA, seed=0, mbstd_group=None, style_mixing=0.9),
+    dict(iters=500, batch=BATCH, gamma=2 * GAMMA, seed=2, mbstd_group=32, style_mixing=0.9),
+    dict(iters=BASE_ITERS_CPU, batch=BATCH, gamma=2 * GAMMA, seed=2, mbstd_group=32, style_mixing=0.0),
+)
+
+
+def stage_base(work: Path, device: str, minutes: float, phases=BASE_PHASES) -> None:
+    deadline = time.time() + 60 * minutes
+    prev = None
+    for i, ph in enumerate(phases):
+        run = work / ("base" if i == 0 else f"base-phase{i + 1}")
+        opts = TrainOptions(outdir=str(run), config=ARCH if prev is None else None,
+                            base=None if prev is None else str(find_snapshot(prev)),
+                            data_array=load_array(work, "base"), snap=250, lr_g=0.0025, lr_d=0.0025, aug="ada",
+                            device=device, grid_seeds=32, log_every=50, **ph)
+        done = _run_chunked(opts, deadline, 250, train if prev is None else finetune)
+        print(f"base phase {i + 1}:", "done" if done else "not finished (run again to continue)")
+        if not done:
+            return
+        prev = run
+
+
+def base_run(work: Path) -> Path:
+    """The run folder of the base's last phase."""
+    return work / f"base-phase{len(BASE_PHASES)}"
 
 
 def stage_finetune(work: Path, device: str, minutes: float, iters: int, variants: list[str]) -> None:
     deadline = time.time() + 60 * minutes
-    base = find_snapshot(work / "base") if (work / "base").is_dir() else work / "base.safetensors"
+    base = find_snapshot(base_run(work))
     for style in DOMAINS:
         for variant in variants:
             opts = TrainOptions(outdir=str(work / f"{style}-{variant}"), base=str(base),
                                 data_array=load_array(work, style), iters=iters, batch=BATCH, snap=250,
-                                lr_g=0.002, lr_d=0.002, gamma=GAMMA, aug="ada", freeze_mapping=(variant == "fcft"),
+                                lr_g=0.002, lr_d=0.002, gamma=2 * GAMMA, style_mixing=0.0, aug="ada",
+                                freeze_mapping=(variant == "fcft"),
                                 device=device, seed=1, grid_seeds=32, log_every=50)
             done = _run_chunked(opts, deadline, 250, finetune)
             print(f"{style}-{variant}:", "done" if done else "not finished")
@@ -117,7 +143,7 @@ def stage_export(work: Path) -> None:
     from stylebridge.formats import load_checkpoint, save_checkpoint
 
     out = work / "models"
-    c = load_checkpoint(find_snapshot(work / "base"))
+    c = load_checkpoint(find_snapshot(base_run(work)))
     save_checkpoint(out / "base.safetensors", G=c.G, G_ema=c.G_ema, D=c.D)
     for run in sorted(p for p in work.iterdir() if p.is_dir() and p.name.split("-")[0] in DOMAINS):
         save_checkpoint(out / f"{run.name}.safetensors", G_ema=load_checkpoint(find_snapshot(run)).G_ema,
@@ -155,7 +181,6 @@ def main() -> None:
     ap.add_argument("--work", default="runs/zoo")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--minutes", type=float, default=1e9, help="stop starting new chunks after this long")
-    ap.add_argument("--base-iters", type=int, default=BASE_ITERS)
     ap.add_argument("--ft-iters", type=int, default=FT_ITERS)
     ap.add_argument("--variants", default="fcft,ft", help="fine-tuning variants: fcft (frozen mapping), ft")
     ap.add_argument("--choose", default="", help="package: STYLE=lsR,... (swap resolution; ls0 = no swap)")
@@ -165,7 +190,7 @@ def main() -> None:
     if args.stage == "data":
         stage_data(work)
     elif args.stage == "base":
-        stage_base(work, args.device, args.minutes, args.base_iters)
+        stage_base(work, args.device, args.minutes)
     elif args.stage == "finetune":
         stage_finetune(work, args.device, args.minutes, args.ft_iters, args.variants.split(","))
     elif args.stage == "export":

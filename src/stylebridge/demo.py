@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 
 import torch
 
-from stylebridge.data.images import load_image, make_grid, save_image, to_uint8
+from stylebridge.data.images import label_rows, load_image, make_grid, save_image, to_uint8
 from stylebridge.translate import Translator, Zoo
 from stylebridge.utils.io import atomic_write_text
 
@@ -70,6 +70,8 @@ def run_demo(zoo: Zoo, out: str | Path, text: str | None = "Hello", images: Sequ
     img = to_uint8(grid)
     if scale > 1:
         img = img.repeat_interleave(scale, dim=1).repeat_interleave(scale, dim=2)
+    cell = G.img_resolution + 1
+    img = label_rows(img, names, pitch=scale * cell, offset=scale, font_size=4 * scale + 2)
     grid_path = save_image(img, out)
     page = out.with_suffix(".html")
     atomic_write_text(page, _page(grid_path.name, names, labels, t))
@@ -106,5 +108,5 @@ def _page(grid: str, rows: list[str], labels: list[str], seconds: dict[str, floa
 <p>One base glyph model, several styles derived from it by fine-tuning with a frozen mapping network
 (and layer swap). Each input glyph is inverted once with the base model; the same latent code drawn
 by every style model gives the rows below.</p>
-<img src="{html.escape(grid)}" alt="demo grid"><ol>{row_list}</ol><p>Timings: {times}.</p></body></html>
+<img src="{html.escape(grid)}" alt="demo grid"><p>Rows, top to bottom:</p><ol>{row_list}</ol><p>Timings: {times}.</p></body></html>
 """

@@ -134,3 +134,17 @@ def test_make_grid():
     assert g[0, 0, 0] == 0 and g[0, 0, 3] == 1 and g[0, 2, 0] == 2 and g[0, 4, 0] == 4 and g[0, 4, 3] == -1
     assert make_grid(list(imgs)).shape == (1, 4, 9)
     assert make_grid(imgs, nrow=5, padding=1).shape == (1, 4, 21)
+
+
+def test_label_rows_adds_a_margin_with_text_and_keeps_the_grid():
+    from stylebridge.data.images import label_rows
+
+    grid = torch.zeros(3, 40, 20, dtype=torch.uint8)
+    grid[:, :, 5] = 255
+    out = label_rows(grid, ["one", "two"], pitch=20, font_size=10)
+    m = out.shape[2] - 20
+    assert out.shape[:2] == (3, 40) and m > 10
+    assert torch.equal(out[:, :, m:], grid)
+    assert out[0, :20, :m].max() > 150 and out[0, 20:, :m].max() > 150  # both rows labelled
+    with pytest.raises(DataError, match="uint8"):
+        label_rows(grid.float(), ["x"], pitch=20)

@@ -4,6 +4,7 @@ to end offline, and a broken or missing zoo gives one clear line."""
 import json
 import shutil
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -27,9 +28,14 @@ def test_demo_runs_end_to_end_on_the_shipped_models(tmp_path, capsys):
     assert main(["demo", "--text", "Hi3", "--modes", "1", "--steps", "30", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "wrote" in text and "invert" in text
-    im = Image.open(out)
-    # rows: input, reconstruction, then each of 4 styles with 1 mode -> 10 rows of 3 glyphs
-    assert im.size == (3 * (3 * 33 + 1), 3 * (10 * 33 + 1))
+    im = np.asarray(Image.open(out))
+    # rows: input, reconstruction, then each of 4 styles with 1 mode -> 10 rows of 3 glyphs,
+    # and a margin on the left that names the rows
+    grid_w = 3 * (3 * 33 + 1)
+    assert im.shape[0] == 3 * (10 * 33 + 1) and im.shape[1] > grid_w
+    margin = im[:, :im.shape[1] - grid_w]
+    for row in range(10):  # every row has its label: ink in the margin beside it
+        assert margin[3 * (1 + 33 * row):3 * (33 * row + 33)].max() > 150, row
     assert "demo.png" in (tmp_path / "demo.html").read_text()
 
 

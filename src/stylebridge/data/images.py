@@ -229,3 +229,27 @@ def make_grid(images: torch.Tensor | Sequence[torch.Tensor], nrow: int | None = 
         y, x = padding + r * (h + padding), padding + col * (w + padding)
         grid[:, y:y + h, x:x + w] = images[i]
     return grid
+
+
+def label_rows(image: torch.Tensor, labels: Sequence[str], pitch: int, offset: int = 0,
+               font_size: int = 12, ink: int = 220, background: int | None = None) -> torch.Tensor:
+    """A uint8 grid [C, H, W] with a margin on the left naming its rows: row i spans
+    pixels offset + i * pitch .. offset + (i + 1) * pitch. Pillow's built-in font, so no font
+    files are needed. The margin takes the colour of the grid's top-left pixel by default."""
+    from PIL import ImageDraw, ImageFont
+
+    if image.dtype != torch.uint8 or image.ndim != 3:
+        raise DataError(f"label_rows expects a uint8 image [C, H, W], got {image.dtype} {tuple(image.shape)}")
+    c, h, w = image.shape
+    try:
+        font = ImageFont.load_default(size=font_size)
+    except (TypeError, OSError):  # Pillow without FreeType: the small bitmap font
+        font = ImageFont.load_default()
+    margin = max((int(font.getlength(t)) for t in labels), default=0) + font_size
+    bg = int(image[0, 0, 0]) if background is None else background
+    canvas = Image.new("L", (w + margin, h), bg)
+    draw = ImageDraw.Draw(canvas)
+    for i, text in enumerate(labels):
+        draw.text((font_size // 2, offset + i * pitch + pitch // 2), text, fill=ink, font=font, anchor="lm")
+    side = torch.from_numpy(np.asarray(canvas)[:, :margin].copy())[None].expand(c, h, margin)
+    return torch.cat([side, image], dim=2)
