@@ -72,9 +72,10 @@ def markdown_table(rows: dict) -> str:
                 continue
             parts = name.split("-")[1:]
             label = names[parts[0]] + (f" + LS {parts[1][2:]} px" if len(parts) > 1 else "")
-            d, smp = r["distance"], r["samples"]
+            d, smp = r.get("distance"), r["samples"]
+            dist = f"{d['distance']:.4f} ± {d['sem']:.4f}" if d else ""
             out.append(f"| {style} | {label} | {r['content']['merged']:.3f} | {r['realism_fid']:.1f} "
-                       f"| {smp['chars']} / {smp['fid']:.1f} | {d['distance']:.4f} ± {d['sem']:.4f} |")
+                       f"| {smp['chars']} / {smp['fid']:.1f} | {dist} |")
             ref = r
         if ref is not None:
             out.append(f"| {style} | *reference* | ceiling {ref['classifier_ceiling']['merged']:.3f} "
@@ -85,6 +86,22 @@ def markdown_table(rows: dict) -> str:
     return "\n".join(out)
 
 
+def choose(rows: dict, min_content: float = 0.90) -> dict[str, str]:
+    """Per domain, the FC-FT variant (no swap or LS at some resolution) with the lowest
+    realism FID among those whose content accuracy (merged) is at least `min_content`;
+    when none reaches it, the one with the highest content accuracy. -> {style: 'lsR'}"""
+    out = {}
+    for style in DOMAINS:
+        cands = {k: r for k, r in rows.items() if k.startswith(f"{style}-fcft")}
+        if not cands:
+            continue
+        ok = {k: r for k, r in cands.items() if r["content"]["merged"] >= min_content}
+        best = (min(ok, key=lambda k: ok[k]["realism_fid"]) if ok
+                else max(cands, key=lambda k: cands[k]["content"]["merged"]))
+        out[style] = best.split("-")[2] if best.count("-") == 2 else "ls0"
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", default="runs/zoo/models")
@@ -92,11 +109,16 @@ def main() -> None:
     ap.add_argument("--out", default="runs/zoo/eval.json")
     ap.add_argument("--inputs", type=int, default=310, help="held-out base glyphs to translate")
     ap.add_argument("--steps", type=int, default=200)
+    ap.add_argument("--only", default="", help="comma-separated model names to measure (default: all)")
+    ap.add_argument("--method", default="wplus", choices=["wplus", "w", "sefa"], help="inversion method")
     ap.add_argument("--distance-samples", type=int, default=500)
     ap.add_argument("--table", action="store_true", help="print the README's markdown table from --out and exit")
     args = ap.parse_args()
     if args.table:
-        print(markdown_table(json.loads(Path(args.out).read_text())))
+        rows = json.loads(Path(args.out).read_text())
+        print(markdown_table(rows))
+        print("\nchosen (lowest realism FID with content >= 0.90): --choose",
+              ",".join(f"{k}={v}" for k, v in choose(rows).items()))
         return
     models, data = Path(args.models), Path(args.data)
     torch.manual_seed(0)
@@ -115,6 +137,9 @@ def main() -> None:
         if f"{style}-fcft" in variants:
             for r in SWAPS:
                 variants[f"{style}-fcft-ls{r}"] = swap_layers(base, variants[f"{style}-fcft"], r)
+    if args.only:
+        keep = set(args.only.split(",")) | {"base"}
+        variants = {k: v for k, v in variants.items() if k in keep}
     x, y = load(data, "base", "heldout")
     idx = np.random.RandomState(0).choice(len(x), min(args.inputs, len(x)), replace=False)
     x, y = x[idx], y[idx]
@@ -122,10 +147,10 @@ def main() -> None:
     # FT models do not share the mapping: the zoo check would refuse them, so the FT rows
     # translate with the same W+ code directly (what the paper's FT row measures).
     zoo = Zoo.from_models({k: v for k, v in variants.items() if not k.endswith("-ft")}, base="base")
-    tr = Translator(zoo, method="wplus", perceptual="pixel", batch_size=64, steps=args.steps)
+    tr = Translator(zoo, method=args.method, perceptual="pixel", batch_size=64, steps=args.steps)
     inversion = tr.invert("base", x)
     t_inv = time.time() - t0
-    rows = {"_meta": {"inputs": len(x), "inversion_seconds": t_inv, "steps": args.steps,
+    rows = {"_meta": {"inputs": len(x), "inversion_seconds": t_inv, "steps": args.steps, "method": args.method,
                       "reconstruction": accuracies(clf.predict(inversion.reconstruction.clamp(-1, 1)), y)}}
     from stylebridge.invert.api import render
     from stylebridge.metrics.distance import model_distance
@@ -145,8 +170,9 @@ def main() -> None:
             row["real_floor_fid"] = fid(feats(clf, real_tr), f_ho)
             row["source_fid"] = fid(feats(clf, x), f_ho)  # untranslated inputs vs the target domain
             row["classifier_ceiling"] = accuracies(clf.predict(real_ho), y_ho)
-            d = model_distance(base, G, samples=args.distance_samples, seed=0, batch_size=100, lpips_net=lp)
-            row["distance"] = {k: d[k] for k in ("distance", "sem")}
+            if args.distance_samples > 0:
+                d = model_distance(base, G, samples=args.distance_samples, seed=0, batch_size=100, lpips_net=lp)
+                row["distance"] = {k: d[k] for k in ("distance", "sem")}
         rows[name] = row
         print(name, json.dumps(row), flush=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
