@@ -12,6 +12,9 @@ swap resolution, plus the model distances (Table I analogue).
 * realism: FID in the classifier's 128-d feature space between the translations and the
   target domain's held-out real glyphs; "real" is the FID between the domain's training
   and held-out real glyphs (the floor);
+* style accuracy: share of translations a 5-way style classifier (trained here, on the
+  training fonts of every domain) reads as the target style; its accuracy on the held-out
+  real glyphs of that style is the ceiling, the untranslated inputs give the floor;
 * samples: the model's own random samples (characters seen, commonest share, FID against the
   held-out real glyphs of its domain): whether the model itself learned its domain;
 * model distance: Eq. 1, LPIPS-VGG between base(z) and model(z) with the same z and noise.
@@ -47,6 +50,29 @@ def feats(clf, x: torch.Tensor) -> np.ndarray:
         return torch.cat([clf.features(x[i:i + 512]) for i in range(0, len(x), 512)]).double().numpy()
 
 
+def train_style_classifier(data: Path, epochs: int = 3) -> tuple[torch.nn.Module, dict[str, float]]:
+    """A 5-way style classifier (base and the four target styles) on the training fonts of
+    every domain, domains drawn equally often. The glyph classifier reads characters and is
+    trained to ignore style; this one tells styles apart, so it measures "recognisably that
+    style". Returns the model and its accuracy on each domain's held-out fonts."""
+    from stylebridge.metrics.glyph_classifier import GlyphClassifierConfig, train_glyph_classifier
+
+    styles = ("base",) + DOMAINS
+    xs = [np.load(data / f"{st}_train.npz")["images"] for st in styles]
+    y = np.concatenate([np.full(len(a), i) for i, a in enumerate(xs)])
+    w = np.concatenate([np.full(len(a), 1.0 / len(a)) for a in xs])
+    cfg = GlyphClassifierConfig(channels=(8, 16, 32), feature_dim=64, num_classes=len(styles))
+    model, _ = train_glyph_classifier(np.concatenate(xs), y, weights=w, config=cfg, epochs=epochs, seed=0, log=None)
+    acc = {st: float((np.asarray(model.predict(np.load(data / f"{st}_heldout.npz")["images"])) == i).mean())
+           for i, st in enumerate(styles)}
+    return model, acc
+
+
+def style_share(model: torch.nn.Module, x: torch.Tensor, style: str) -> float:
+    """Share of images the style classifier assigns to `style`."""
+    return float((np.asarray(model.predict(x)) == (("base",) + DOMAINS).index(style)).mean())
+
+
 def sample_stats(G: torch.nn.Module, clf, f_heldout: np.ndarray, n: int = 1000) -> dict:
     """The model's own random samples (psi 1, seeds fixed): how many of the 62 characters
     the classifier sees among them, the commonest one's share (mode collapse shows here), and
@@ -62,8 +88,8 @@ def sample_stats(G: torch.nn.Module, clf, f_heldout: np.ndarray, n: int = 1000) 
 
 def markdown_table(rows: dict) -> str:
     """The README's ablation table from eval.json."""
-    out = ["| domain | variant | content acc. (merged) | realism FID (classifier space) | own samples: chars / FID "
-           "| model distance to base |", "|---|---|---|---|---|---|"]
+    out = ["| domain | variant | content acc. (merged) | style acc. | realism FID (classifier space) "
+           "| own samples: chars / FID | model distance to base |", "|---|---|---|---|---|---|---|"]
     names = {"ft": "FT (mapping trained)", "fcft": "FC-FT"}
     for style in DOMAINS:
         ref = None
@@ -74,30 +100,32 @@ def markdown_table(rows: dict) -> str:
             label = names[parts[0]] + (f" + LS {parts[1][2:]} px" if len(parts) > 1 else "")
             d, smp = r.get("distance"), r["samples"]
             dist = f"{d['distance']:.4f} ± {d['sem']:.4f}" if d else ""
-            out.append(f"| {style} | {label} | {r['content']['merged']:.3f} | {r['realism_fid']:.1f} "
-                       f"| {smp['chars']} / {smp['fid']:.1f} | {dist} |")
+            out.append(f"| {style} | {label} | {r['content']['merged']:.3f} | {r.get('style', float('nan')):.3f} "
+                       f"| {r['realism_fid']:.1f} | {smp['chars']} / {smp['fid']:.1f} | {dist} |")
             ref = r
         if ref is not None:
-            out.append(f"| {style} | *reference* | ceiling {ref['classifier_ceiling']['merged']:.3f} "
+            st = (f"real {ref['style_ceiling']:.3f} / inputs {ref['source_style']:.3f}" if "style" in ref else "")
+            out.append(f"| {style} | *reference* | ceiling {ref['classifier_ceiling']['merged']:.3f} | {st} "
                        f"| real {ref['real_floor_fid']:.1f} / untranslated inputs {ref['source_fid']:.1f} | | |")
     b = rows["base"]
-    out.append(f"| base | *base model* | reconstruction {b['content']['merged']:.3f} | | "
+    out.append(f"| base | *base model* | reconstruction {b['content']['merged']:.3f} | | | "
                f"{b['samples']['chars']} / {b['samples']['fid']:.1f} | |")
     return "\n".join(out)
 
 
 def choose(rows: dict, min_content: float = 0.90) -> dict[str, str]:
-    """Per domain, the FC-FT variant (no swap or LS at some resolution) with the lowest
-    realism FID among those whose content accuracy (merged) is at least `min_content`;
-    when none reaches it, the one with the highest content accuracy. -> {style: 'lsR'}"""
+    """Per domain, among the FC-FT variants (no swap, or LS at some resolution) whose content
+    accuracy (merged) is at least `min_content`, the one whose outputs the style classifier
+    most often reads as the target style (ties: the larger model distance); when none keeps
+    enough content, the one that keeps the most. -> {style: 'lsR'} ('ls0': no swap)"""
     out = {}
     for style in DOMAINS:
         cands = {k: r for k, r in rows.items() if k.startswith(f"{style}-fcft")}
         if not cands:
             continue
         ok = {k: r for k, r in cands.items() if r["content"]["merged"] >= min_content}
-        best = (min(ok, key=lambda k: ok[k]["realism_fid"]) if ok
-                else max(cands, key=lambda k: cands[k]["content"]["merged"]))
+        best = (max(ok, key=lambda k: (ok[k].get("style", 0.0), ok[k].get("distance", {}).get("distance", 0.0)))
+                if ok else max(cands, key=lambda k: cands[k]["content"]["merged"]))
         out[style] = best.split("-")[2] if best.count("-") == 2 else "ls0"
     return out
 
@@ -117,7 +145,7 @@ def main() -> None:
     if args.table:
         rows = json.loads(Path(args.out).read_text())
         print(markdown_table(rows))
-        print("\nchosen (lowest realism FID with content >= 0.90): --choose",
+        print("\nchosen (most style with content >= 0.90): --choose",
               ",".join(f"{k}={v}" for k, v in choose(rows).items()))
         return
     models, data = Path(args.models), Path(args.data)
@@ -157,6 +185,10 @@ def main() -> None:
     from stylebridge.metrics.lpips import load_lpips
 
     lp = load_lpips("vgg", "cpu")
+    t0 = time.time()
+    style_clf, style_ceiling = train_style_classifier(data)
+    rows["_meta"]["style_classifier"] = {"heldout_accuracy": style_ceiling, "seconds": time.time() - t0}
+    print("style classifier, held-out accuracy:", json.dumps(style_ceiling), flush=True)
     for name, G in variants.items():
         style = name.split("-")[0]
         out = render(G, inversion.ws, inversion.noise).clamp(-1, 1)
@@ -167,6 +199,9 @@ def main() -> None:
         if style != "base":
             real_tr, _ = load(data, style, "train")
             row["realism_fid"] = fid(feats(clf, out), f_ho)
+            row["style"] = style_share(style_clf, out, style)
+            row["source_style"] = style_share(style_clf, x, style)  # untranslated inputs read as this style
+            row["style_ceiling"] = style_ceiling[style]
             row["real_floor_fid"] = fid(feats(clf, real_tr), f_ho)
             row["source_fid"] = fid(feats(clf, x), f_ho)  # untranslated inputs vs the target domain
             row["classifier_ceiling"] = accuracies(clf.predict(real_ho), y_ho)
@@ -175,8 +210,9 @@ def main() -> None:
                 row["distance"] = {k: d[k] for k in ("distance", "sem")}
         rows[name] = row
         print(name, json.dumps(row), flush=True)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(rows, indent=2))
+    from stylebridge.utils.io import atomic_write_text
+
+    atomic_write_text(Path(args.out), json.dumps(rows, indent=2))
     print("wrote", args.out)
 
 

@@ -28,6 +28,7 @@ import torch
 
 from stylebridge.train import TrainOptions, finetune, train
 from stylebridge.train.loop import find_snapshot
+from stylebridge.utils.io import atomic_write_text
 
 DOMAINS = ("script", "pixel", "outline", "blackletter")
 ARCH = "glyph-32"
@@ -146,32 +147,52 @@ def stage_export(work: Path) -> None:
     c = load_checkpoint(find_snapshot(base_run(work)))
     save_checkpoint(out / "base.safetensors", G=c.G, G_ema=c.G_ema, D=c.D)
     for run in sorted(p for p in work.iterdir() if p.is_dir() and p.name.split("-")[0] in DOMAINS):
+        if not list(run.glob("network-snapshot-*.safetensors")):
+            print("skipped", run.name, "(no snapshot yet)")
+            continue
         save_checkpoint(out / f"{run.name}.safetensors", G_ema=load_checkpoint(find_snapshot(run)).G_ema,
                         dtype=torch.float16)
         print("exported", run.name)
 
 
+DESCRIPTIONS = {"base": "ordinary text fonts: serif, sans, slab, mono", "script": "script and handwriting",
+                "pixel": "pixel / bitmap fonts", "outline": "outline letters",
+                "blackletter": "blackletter (few-shot: 5 fonts)"}
+
+
 def stage_package(work: Path, variants: dict[str, int], dest: Path) -> None:
-    """Ship G_ema of the base and, per domain, FC-FT swapped at the chosen resolution (fp16)."""
+    """Ship G_ema of the base and, per domain, FC-FT swapped at the chosen resolution (fp16),
+    with a manifest that records each recipe and, from WORK/eval.json, its measurements."""
     from stylebridge.formats import load_checkpoint, save_checkpoint
     from stylebridge.train.swap import swap_layers
 
     dest.mkdir(parents=True, exist_ok=True)
+    evaluation = json.loads((work / "eval.json").read_text()) if (work / "eval.json").exists() else {}
     base = load_checkpoint(work / "models" / "base.safetensors").G_ema
     with torch.no_grad():  # the fine-tuned models come back in fp16: round the base alike
         for t in list(base.parameters()) + list(base.buffers()):
             if t.is_floating_point():
                 t.copy_(t.half().float())
     save_checkpoint(dest / "base.safetensors", G_ema=base, dtype=torch.float16)
-    models = {"base": {"file": "base.safetensors", "description": "ordinary text fonts"}}
+    base_iters = " + ".join(str(p["iters"]) for p in BASE_PHASES)
+    models = {"base": {"file": "base.safetensors", "description": DESCRIPTIONS["base"],
+                       "recipe": f"trained from scratch ({ARCH}, {base_iters} iterations in {len(BASE_PHASES)} phases)"}}
     for style in DOMAINS:
         r = variants.get(style, 0)
         ft = load_checkpoint(work / "models" / f"{style}-fcft.safetensors").G_ema
         G = swap_layers(base, ft, r) if r else ft
         save_checkpoint(dest / f"{style}.safetensors", G_ema=G, dtype=torch.float16)
-        models[style] = {"file": f"{style}.safetensors", "recipe": "FC-FT" + (f" + LS {r} px" if r else "")}
+        entry = {"file": f"{style}.safetensors", "description": DESCRIPTIONS[style],
+                 "recipe": f"FC-FT (frozen mapping, {FT_ITERS} iterations, ADA)" + (f" + LS {r} px" if r else "")}
+        row = evaluation.get(f"{style}-fcft" + (f"-ls{r}" if r else ""))
+        if row:
+            entry.update(content_accuracy=round(row["content"]["merged"], 3), style_accuracy=round(row["style"], 3),
+                         realism_fid=round(row["realism_fid"], 1))
+        models[style] = entry
     manifest = {"name": "glyphs", "kind": "glyphs", "base": "base", "resolution": 32, "models": models}
-    (dest / "zoo.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    atomic_write_text(dest / "zoo.json", json.dumps(manifest, indent=2) + "\n")
+    if evaluation:
+        atomic_write_text(dest / "eval.json", json.dumps(evaluation, indent=2) + "\n")
     print("packaged", dest, sum(p.stat().st_size for p in dest.glob("*.safetensors")) / 1e6, "MB")
 
 
