@@ -189,22 +189,31 @@ def main() -> None:
     style_clf, style_ceiling = train_style_classifier(data)
     rows["_meta"]["style_classifier"] = {"heldout_accuracy": style_ceiling, "seconds": time.time() - t0}
     print("style classifier, held-out accuracy:", json.dumps(style_ceiling), flush=True)
+    f_inputs = feats(clf, x)
+    per_style: dict[str, dict] = {}  # what depends only on the domain, measured once per domain
+
+    def domain(style: str) -> dict:
+        if style not in per_style:
+            real_ho, y_ho = load(data, style, "heldout")
+            f_ho = feats(clf, real_ho)
+            per_style[style] = {"f_ho": f_ho, "reference": {} if style == "base" else {
+                "source_style": style_share(style_clf, x, style),  # untranslated inputs read as this style
+                "style_ceiling": style_ceiling[style],
+                "real_floor_fid": fid(feats(clf, load(data, style, "train")[0]), f_ho),
+                "source_fid": fid(f_inputs, f_ho),  # untranslated inputs vs the target domain
+                "classifier_ceiling": accuracies(clf.predict(real_ho), y_ho)}}
+        return per_style[style]
+
     for name, G in variants.items():
         style = name.split("-")[0]
+        dom = domain(style)
         out = render(G, inversion.ws, inversion.noise).clamp(-1, 1)
         row = {"content": accuracies(clf.predict(out), y)}
-        real_ho, y_ho = load(data, style, "heldout")
-        f_ho = feats(clf, real_ho)
-        row["samples"] = sample_stats(G, clf, f_ho)
+        row["samples"] = sample_stats(G, clf, dom["f_ho"])
         if style != "base":
-            real_tr, _ = load(data, style, "train")
-            row["realism_fid"] = fid(feats(clf, out), f_ho)
+            row["realism_fid"] = fid(feats(clf, out), dom["f_ho"])
             row["style"] = style_share(style_clf, out, style)
-            row["source_style"] = style_share(style_clf, x, style)  # untranslated inputs read as this style
-            row["style_ceiling"] = style_ceiling[style]
-            row["real_floor_fid"] = fid(feats(clf, real_tr), f_ho)
-            row["source_fid"] = fid(feats(clf, x), f_ho)  # untranslated inputs vs the target domain
-            row["classifier_ceiling"] = accuracies(clf.predict(real_ho), y_ho)
+            row.update(dom["reference"])
             if args.distance_samples > 0:
                 d = model_distance(base, G, samples=args.distance_samples, seed=0, batch_size=100, lpips_net=lp)
                 row["distance"] = {k: d[k] for k in ("distance", "sem")}
