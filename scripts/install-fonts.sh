@@ -2,7 +2,8 @@
 # Install the Debian font packages the glyph domains of the embedded font demo are rendered
 # from (`stylebridge data glyphs`, src/stylebridge/data/glyph_fonts.py). Pinned for Debian 12
 # (bookworm); idempotent: packages already installed are left alone and nothing runs when all
-# are present. Needs root (or sudo) and a reachable apt mirror. About 60 MB on disk.
+# are present. Needs root (or sudo) and a reachable apt mirror. About 60 MB on disk. Then
+# install-npm-fonts.sh adds blackletter fonts from npm (@fontsource; needs npm).
 #
 #   sh scripts/install-fonts.sh            # install what is missing
 #   sh scripts/install-fonts.sh --check    # only report what is missing (exit 1 if any)
@@ -104,5 +105,9 @@ PACKAGES="
     fonts-yrsa-rasa
 "
 
+status=0
 # shellcheck disable=SC2086
-exec sh "$(dirname "$0")/apt-install.sh" install-fonts ${1:+"$1"} $PACKAGES
+sh "$(dirname "$0")/apt-install.sh" install-fonts ${1:+"$1"} $PACKAGES || status=$?
+# Blackletter fonts Debian does not package (npm @fontsource, pinned there).
+sh "$(dirname "$0")/install-npm-fonts.sh" ${1:+"$1"} || status=$?
+exit $status

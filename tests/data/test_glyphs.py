@@ -2,6 +2,7 @@
 installed); the ones marked `needs_fonts` run after scripts/install-fonts.sh."""
 
 import json
+from pathlib import Path
 import re
 
 import numpy as np
@@ -159,3 +160,15 @@ def test_installed_domains_render_with_a_heldout_split(style):
     assert held.fonts and train_fonts and not set(held.fonts) & set(train_fonts)
     assert held.images.shape[1:] == (1, 32, 32)
     assert len(held.fonts) <= len(train_fonts)
+
+
+def test_npm_font_list_matches_the_install_script():
+    """scripts/install-npm-fonts.sh installs exactly the npm packages the domains pin."""
+    script = (Path(__file__).parents[2] / "scripts" / "install-npm-fonts.sh").read_text()
+    listed = set(re.findall(r"^\s+(@fontsource/\S+@\S+)$", script, flags=re.M))
+    pinned = {p for spec in G.DOMAINS.values() for p in spec.npm}
+    assert pinned and listed == pinned
+    for spec in G.DOMAINS.values():  # each npm package contributes a font pattern of the domain
+        for p in spec.npm:
+            name = p.removeprefix("@fontsource/").rsplit("@", 1)[0]
+            assert any(pat.startswith(name + "-latin-") for pat in spec.fonts), name

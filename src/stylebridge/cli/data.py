@@ -26,7 +26,8 @@ def glyphs(style: str, out: str, size: int, split: str) -> None:
     centred), OUT/<font-stem>/<code point>.png, plus OUT/dataset.json listing the fonts and
     the labels in NVIDIA's {"labels": [[path, label], ...]} layout. Prints the fonts used.
 
-    The fonts come from Debian packages: run `sh scripts/install-fonts.sh` first.
+    The fonts come from Debian packages (blackletter also from npm's @fontsource): run
+    `sh scripts/install-fonts.sh` first.
     """
     from stylebridge.data.glyphs import domain_spec, render_domain, write_glyph_dataset
 

@@ -2,7 +2,7 @@
 
 Each domain lists file-name patterns (fnmatch, matched against the names of the font files
 found under the font folders) of fonts that `scripts/install-fonts.sh` installs from Debian
-12 packages, chosen by looking at every candidate rendered at 32 px; fonts that lack any of
+12 packages (and, for blackletter, from pinned npm @fontsource packages), chosen by looking at every candidate rendered at 32 px; fonts that lack any of
 the 62 glyphs are skipped when rendering. The held-out fonts (about 20% of each domain,
 whole families, and designs not cloned by a training font) are only for evaluation: the
 classifier is validated on them and content accuracy / realism are measured on them.
@@ -20,6 +20,8 @@ class DomainSpec:
     fonts: tuple[str, ...]       # file-name patterns (fnmatch) of the domain's font files
     heldout: frozenset[str]      # file stems (patterns allowed) held out for evaluation
     exclude: tuple[str, ...] = ()  # file-name patterns dropped again (small caps, hairlines)
+    npm: tuple[str, ...] = ()    # pinned npm @fontsource packages (their latin .woff files; see
+                                 # scripts/install-npm-fonts.sh)
 
 
 BASE = DomainSpec(
@@ -111,11 +113,17 @@ OUTLINE = DomainSpec(
 )
 
 BLACKLETTER = DomainSpec(
-    description="blackletter (textura, rotunda, gotico-antiqua): few free fonts, a few-shot domain",
+    description="blackletter (textura, fraktur, rotunda, gotico-antiqua): few free fonts, a few-shot domain",
     packages=("fonts-blankenburg", "fonts-gamaliel", "fonts-gotico-antiqua"),
     fonts=("Blankenburg_UNZ1A.ttf", "Gamaliel.ttf", "Hamlet-Tertia18.otf", "Jessen-*.otf",
-           "Zainer-GoticoAntiqua96G.otf"),
-    heldout=frozenset({"Gamaliel"}),
+           "Zainer-GoticoAntiqua96G.otf", "fruktur-latin-400-normal.woff", "grenze-gotisch-latin-*-normal.woff",
+           "jacquard-12-latin-400-normal.woff", "jacquard-24-latin-400-normal.woff",
+           "new-rocker-latin-400-normal.woff", "pirata-one-latin-400-normal.woff",
+           "unifrakturcook-latin-700-normal.woff", "unifrakturmaguntia-latin-400-normal.woff"),
+    heldout=frozenset({"Gamaliel", "pirata-one-*", "unifrakturcook-*"}),
+    npm=("@fontsource/fruktur@5.3.0", "@fontsource/grenze-gotisch@5.3.0", "@fontsource/jacquard-12@5.3.0",
+         "@fontsource/jacquard-24@5.3.0", "@fontsource/new-rocker@5.3.0", "@fontsource/pirata-one@5.3.0",
+         "@fontsource/unifrakturcook@5.3.0", "@fontsource/unifrakturmaguntia@5.3.0"),
 )
 
 DOMAINS: dict[str, DomainSpec] = {

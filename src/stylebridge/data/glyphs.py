@@ -196,7 +196,7 @@ def _font_index(dirs: tuple[Path, ...]) -> dict[str, Path]:
     for d in dirs:
         if d.is_dir():
             for p in sorted(d.rglob("*")):
-                if p.suffix.lower() in (".ttf", ".otf") and p.name not in index:
+                if p.suffix.lower() in (".ttf", ".otf", ".woff") and p.name not in index:
                     index[p.name] = p
     return index
 
