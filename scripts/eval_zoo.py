@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from stylebridge.formats import load_checkpoint
+from stylebridge.formats import load_checkpoint, round_to
 from stylebridge.metrics.glyph_classifier import accuracies, load_glyph_classifier
 from stylebridge.metrics.stats import fid_from_features as fid
 from stylebridge.train.swap import swap_layers
@@ -152,10 +152,7 @@ def main() -> None:
     torch.manual_seed(0)
     clf = load_glyph_classifier()
     base = load_checkpoint(models / "base.safetensors").G_ema
-    with torch.no_grad():  # the zoo ships in fp16 (as the fine-tuned models came back): round the base alike
-        for t in list(base.parameters()) + list(base.buffers()):
-            if t.is_floating_point():
-                t.copy_(t.half().float())
+    round_to(base, torch.float16)  # the zoo ships in fp16, as the fine-tuned models came back: round the base alike
     variants: dict[str, torch.nn.Module] = {"base": base}
     for style in DOMAINS:
         for v in ("ft", "fcft"):

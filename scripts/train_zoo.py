@@ -33,7 +33,7 @@ from stylebridge.utils.io import atomic_write_text
 DOMAINS = ("script", "pixel", "outline", "blackletter")
 ARCH = "glyph-32"
 BASE_ITERS_CPU = 3500  # phase 3 of the base (see BASE_PHASES)
-FT_ITERS = 600
+FT_ITERS = 1500
 BATCH = 32
 BASE_BATCH = 64
 GAMMA = 0.1  # R1 weight at batch 64 (2 * GAMMA at batch 32). NVIDIA's heuristic (0.0002 * 32^2 / 64 = 0.003)
@@ -124,10 +124,11 @@ def base_run(work: Path) -> Path:
     return work / f"base-phase{len(BASE_PHASES)}"
 
 
-def stage_finetune(work: Path, device: str, minutes: float, iters: int, variants: list[str]) -> None:
+def stage_finetune(work: Path, device: str, minutes: float, iters: int, variants: list[str],
+                   styles: tuple[str, ...] = DOMAINS) -> None:
     deadline = time.time() + 60 * minutes
     base = find_snapshot(base_run(work))
-    for style in DOMAINS:
+    for style in styles:
         for variant in variants:
             opts = TrainOptions(outdir=str(work / f"{style}-{variant}"), base=str(base),
                                 data_array=load_array(work, style), iters=iters, batch=BATCH, snap=250,
@@ -163,16 +164,13 @@ DESCRIPTIONS = {"base": "ordinary text fonts: serif, sans, slab, mono", "script"
 def stage_package(work: Path, variants: dict[str, int], dest: Path) -> None:
     """Ship G_ema of the base and, per domain, FC-FT swapped at the chosen resolution (fp16),
     with a manifest that records each recipe and, from WORK/eval.json, its measurements."""
-    from stylebridge.formats import load_checkpoint, save_checkpoint
+    from stylebridge.formats import load_checkpoint, round_to, save_checkpoint
     from stylebridge.train.swap import swap_layers
 
     dest.mkdir(parents=True, exist_ok=True)
     evaluation = json.loads((work / "eval.json").read_text()) if (work / "eval.json").exists() else {}
     base = load_checkpoint(work / "models" / "base.safetensors").G_ema
-    with torch.no_grad():  # the fine-tuned models come back in fp16: round the base alike
-        for t in list(base.parameters()) + list(base.buffers()):
-            if t.is_floating_point():
-                t.copy_(t.half().float())
+    round_to(base, torch.float16)  # the zoo ships in fp16, as the fine-tuned models came back: round the base alike
     save_checkpoint(dest / "base.safetensors", G_ema=base, dtype=torch.float16)
     base_iters = " + ".join(str(p["iters"]) for p in BASE_PHASES)
     models = {"base": {"file": "base.safetensors", "description": DESCRIPTIONS["base"],
@@ -204,6 +202,8 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=1e9, help="stop starting new chunks after this long")
     ap.add_argument("--ft-iters", type=int, default=FT_ITERS)
     ap.add_argument("--variants", default="fcft,ft", help="fine-tuning variants: fcft (frozen mapping), ft")
+    ap.add_argument("--styles", default=",".join(DOMAINS),
+                    help="finetune: which target domains (comma-separated; split them over processes to use more cores)")
     ap.add_argument("--choose", default="", help="package: STYLE=lsR,... (swap resolution; ls0 = no swap)")
     ap.add_argument("--dest", default="src/stylebridge/zoo/glyphs")
     args = ap.parse_args()
@@ -213,7 +213,8 @@ def main() -> None:
     elif args.stage == "base":
         stage_base(work, args.device, args.minutes)
     elif args.stage == "finetune":
-        stage_finetune(work, args.device, args.minutes, args.ft_iters, args.variants.split(","))
+        stage_finetune(work, args.device, args.minutes, args.ft_iters, args.variants.split(","),
+                       tuple(args.styles.split(",")))
     elif args.stage == "export":
         stage_export(work)
     else:

@@ -8,7 +8,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from stylebridge.errors import CheckpointError
-from stylebridge.formats import detect_format, load_checkpoint, save_checkpoint
+from stylebridge.formats import detect_format, load_checkpoint, round_to, save_checkpoint
 from stylebridge.formats.loader import estimate_w_avg, load_strict
 from stylebridge.formats.native import read_native
 from stylebridge.networks import create_discriminator, create_generator, get_config
@@ -57,6 +57,20 @@ def test_fp16_storage_halves_size_and_loads(nets, tmp_path):
     z = torch.randn(2, G.z_dim)
     with torch.no_grad():
         assert (g16(z) - G.eval()(z)).abs().max() < 0.05
+
+
+def test_round_to_matches_the_fp16_file_exactly(nets, tmp_path):
+    """round_to(G, fp16) gives, in place, the very network an fp16 checkpoint of G loads as."""
+    G, _ = nets
+    before = {k: v.clone() for k, v in G.state_dict().items()}
+    g16 = load_checkpoint(save_checkpoint(tmp_path / "h.safetensors", G_ema=G, dtype=torch.float16)).generator
+    assert round_to(G, torch.float16) is G
+    changed = False
+    for k, v in G.state_dict().items():
+        assert v.dtype == before[k].dtype
+        assert torch.equal(v, g16.state_dict()[k]), k
+        changed |= not torch.equal(v, before[k])
+    assert changed  # random fp32 weights do not all survive fp16
 
 
 def test_config_travels_as_json(nets, tmp_path):

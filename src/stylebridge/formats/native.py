@@ -114,6 +114,18 @@ def save_checkpoint(
     return path
 
 
+def round_to(net: torch.nn.Module, dtype: torch.dtype = torch.float16) -> torch.nn.Module:
+    """Round a network's floating-point parameters and buffers in place to the values a
+    `save_checkpoint(..., dtype=dtype)` file holds, so that it computes exactly what its
+    reduced-precision copy will (a layer swap between an fp32 base and fp16 fine-tunes, for
+    example, then matches the shipped files). Returns `net`."""
+    with torch.no_grad():
+        for t in list(net.parameters()) + list(net.buffers()):
+            if t.is_floating_point():
+                t.copy_(t.to(dtype).to(t.dtype))
+    return net
+
+
 def is_native(path: str | Path) -> bool:
     try:
         with safe_open(str(path), framework="pt") as f:
