@@ -158,12 +158,13 @@ def stage_export(work: Path) -> None:
 
 DESCRIPTIONS = {"base": "ordinary text fonts: serif, sans, slab, mono", "script": "script and handwriting",
                 "pixel": "pixel / bitmap fonts", "outline": "outline letters",
-                "blackletter": "blackletter (few-shot: 5 fonts)"}
+                "blackletter": "blackletter: textura and fraktur (few-shot: 12 fonts)"}
 
 
-def stage_package(work: Path, variants: dict[str, int], dest: Path) -> None:
-    """Ship G_ema of the base and, per domain, FC-FT swapped at the chosen resolution (fp16),
-    with a manifest that records each recipe and, from WORK/eval.json, its measurements."""
+def stage_package(work: Path, variants: dict[str, int | None], dest: Path) -> None:
+    """Ship G_ema of the base and, per domain, FC-FT swapped at the chosen resolution (fp16;
+    0: no swap; None: the domain does not ship), with a manifest that records each recipe
+    and, from WORK/eval.json, its measurements."""
     from stylebridge.formats import load_checkpoint, round_to, save_checkpoint
     from stylebridge.train.swap import swap_layers
 
@@ -175,8 +176,14 @@ def stage_package(work: Path, variants: dict[str, int], dest: Path) -> None:
     base_iters = " + ".join(str(p["iters"]) for p in BASE_PHASES)
     models = {"base": {"file": "base.safetensors", "description": DESCRIPTIONS["base"],
                        "recipe": f"trained from scratch ({ARCH}, {base_iters} iterations in {len(BASE_PHASES)} phases)"}}
+    for old in dest.glob("*.safetensors"):  # a domain shipped before and dropped now must not linger
+        if old.stem != "base" and variants.get(old.stem, 0) is None:
+            old.unlink()
     for style in DOMAINS:
         r = variants.get(style, 0)
+        if r is None:
+            print("not shipped:", style)
+            continue
         ft = load_checkpoint(work / "models" / f"{style}-fcft.safetensors").G_ema
         G = swap_layers(base, ft, r) if r else ft
         save_checkpoint(dest / f"{style}.safetensors", G_ema=G, dtype=torch.float16)
@@ -204,7 +211,7 @@ def main() -> None:
     ap.add_argument("--variants", default="fcft,ft", help="fine-tuning variants: fcft (frozen mapping), ft")
     ap.add_argument("--styles", default=",".join(DOMAINS),
                     help="finetune: which target domains (comma-separated; split them over processes to use more cores)")
-    ap.add_argument("--choose", default="", help="package: STYLE=lsR,... (swap resolution; ls0 = no swap)")
+    ap.add_argument("--choose", default="", help="package: STYLE=lsR,... (swap resolution; ls0 = no swap; off = do not ship the style)")
     ap.add_argument("--dest", default="src/stylebridge/zoo/glyphs")
     args = ap.parse_args()
     work = Path(args.work)
@@ -218,7 +225,8 @@ def main() -> None:
     elif args.stage == "export":
         stage_export(work)
     else:
-        choice = {k: int(v.removeprefix("ls")) for k, v in (kv.split("=") for kv in args.choose.split(",") if kv)}
+        choice = {k: None if v == "off" else int(v.removeprefix("ls"))
+                  for k, v in (kv.split("=") for kv in args.choose.split(",") if kv)}
         stage_package(work, choice, Path(args.dest))
 
 

@@ -27,12 +27,18 @@ def test_choose_most_style_among_variants_that_keep_content(eval_zoo):
     rows = {"base": {"content": {"merged": 0.95}, "samples": {"chars": 60, "fid": 40.0}},
             "script-ft": _row(0.99, 0.99, 0.2),                 # FT never ships
             "script-fcft": _row(0.85, 0.80, 0.10),              # most style, but loses characters
-            "script-fcft-ls4": _row(0.91, 0.40, 0.05),
+            "script-fcft-ls4": _row(0.91, 0.50, 0.05),
             "script-fcft-ls8": _row(0.93, 0.20, 0.02),
             "pixel-fcft": _row(0.70, 0.9, 0.1), "pixel-fcft-ls8": _row(0.85, 0.5, 0.02)}
     assert eval_zoo.choose(rows) == {"script": "ls4", "pixel": "ls8"}  # pixel: none keeps 0.90 -> most content
     rows["script-fcft"]["content"]["merged"] = 0.90
     assert eval_zoo.choose(rows)["script"] == "ls0"
+    # a domain whose best variant is not recognisably its style (< half the real glyphs'
+    # style accuracy, 0.9 here) does not ship
+    rows["script-fcft"]["style"] = rows["script-fcft-ls4"]["style"] = 0.44
+    assert eval_zoo.choose(rows)["script"] == "off"
+    rows["script-fcft"]["style"] = 0.46
+    assert eval_zoo.choose(rows)["script"] == "ls0"
     table = eval_zoo.markdown_table(rows)
-    assert "| script | FC-FT + LS 4 px | 0.910 | 0.400 |" in table
+    assert "| script | FC-FT + LS 4 px | 0.910 | 0.440 |" in table
     assert "| script | FT (mapping trained) |" in table and "| base | *base model* |" in table
