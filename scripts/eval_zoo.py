@@ -97,7 +97,9 @@ def markdown_table(rows: dict) -> str:
             if not name.startswith(style + "-"):
                 continue
             parts = name.split("-")[1:]
-            label = names[parts[0]] + (f" + LS {parts[1][2:]} px" if len(parts) > 1 else "")
+            it = parts[0].removeprefix("fcft") if parts[0].startswith("fcft") else ""
+            label = (names["fcft"] + f" ({it} it.)" if it else names[parts[0]]) + (
+                f" + LS {parts[1][2:]} px" if len(parts) > 1 else "")
             d, smp = r.get("distance"), r["samples"]
             dist = f"{d['distance']:.4f} ± {d['sem']:.4f}" if d else ""
             out.append(f"| {style} | {label} | {r['content']['merged']:.3f} | {r.get('style', float('nan')):.3f} "
@@ -120,7 +122,8 @@ def choose(rows: dict, min_content: float = 0.90, min_gain: float = 0.10) -> dic
     enough content, the one that keeps the most. A domain ships only when translating adds
     its style: that variant's style accuracy exceeds the untranslated inputs' by at least
     `min_gain`; otherwise it is 'off'.
-    -> {style: 'lsR' | 'off'} ('ls0': no swap)"""
+    Earlier snapshots of the fine-tune (STYLE-fcftN: N iterations) compete alike.
+    -> {style: 'lsR' | 'lsR@N' | 'off'} ('ls0': no swap; '@N': the N-iteration snapshot)"""
     out = {}
     for style in DOMAINS:
         cands = {k: r for k, r in rows.items() if k.startswith(f"{style}-fcft")}
@@ -133,7 +136,9 @@ def choose(rows: dict, min_content: float = 0.90, min_gain: float = 0.10) -> dic
         if "style" in r and r["style"] - r["source_style"] < min_gain:
             out[style] = "off"
         else:
-            out[style] = best.split("-")[2] if best.count("-") == 2 else "ls0"
+            parts = best.split("-")
+            it = parts[1].removeprefix("fcft")
+            out[style] = (parts[2] if len(parts) == 3 else "ls0") + (f"@{it}" if it else "")
     return out
 
 
@@ -166,9 +171,11 @@ def main() -> None:
             p = models / f"{style}-{v}.safetensors"
             if p.exists():
                 variants[f"{style}-{v}"] = load_checkpoint(p).G_ema
-        if f"{style}-fcft" in variants:
+        for p in sorted(models.glob(f"{style}-fcft[0-9]*.safetensors"), key=lambda p: int(p.stem.split("fcft")[1])):
+            variants[p.stem] = load_checkpoint(p).G_ema  # earlier snapshots (train_zoo.py export --snapshots)
+        for name in [k for k in variants if k.startswith(f"{style}-fcft")]:
             for r in SWAPS:
-                variants[f"{style}-fcft-ls{r}"] = swap_layers(base, variants[f"{style}-fcft"], r)
+                variants[f"{name}-ls{r}"] = swap_layers(base, variants[name], r)
     if args.only:
         keep = set(args.only.split(",")) | {"base"}
         variants = {k: v for k, v in variants.items() if k in keep}

@@ -139,7 +139,7 @@ def stage_finetune(work: Path, device: str, minutes: float, iters: int, variants
             print(f"{style}-{variant}:", "done" if done else "not finished")
 
 
-def stage_export(work: Path) -> None:
+def stage_export(work: Path, snapshots: tuple[int, ...] = ()) -> None:
     """runs/zoo/models/: base.safetensors (G, G_ema, D) and STYLE-VARIANT.safetensors (G_ema,
     fp16): what scripts/eval_zoo.py measures and `package` ships."""
     from stylebridge.formats import load_checkpoint, save_checkpoint
@@ -154,6 +154,12 @@ def stage_export(work: Path) -> None:
         save_checkpoint(out / f"{run.name}.safetensors", G_ema=load_checkpoint(find_snapshot(run)).G_ema,
                         dtype=torch.float16)
         print("exported", run.name)
+        for n in snapshots if run.name.endswith("-fcft") else ():  # earlier FC-FT snapshots compete too
+            snap = run / f"network-snapshot-{n:06d}.safetensors"
+            if snap.exists():
+                save_checkpoint(out / f"{run.name}{n}.safetensors", G_ema=load_checkpoint(snap).G_ema,
+                                dtype=torch.float16)
+                print("exported", f"{run.name}{n}")
 
 
 DESCRIPTIONS = {"base": "ordinary text fonts: serif, sans, slab, mono", "script": "script and handwriting",
@@ -161,10 +167,11 @@ DESCRIPTIONS = {"base": "ordinary text fonts: serif, sans, slab, mono", "script"
                 "blackletter": "blackletter: textura and fraktur (few-shot: 12 fonts)"}
 
 
-def stage_package(work: Path, variants: dict[str, int | None], dest: Path) -> None:
-    """Ship G_ema of the base and, per domain, FC-FT swapped at the chosen resolution (fp16;
-    0: no swap; None: the domain does not ship), with a manifest that records each recipe
-    and, from WORK/eval.json, its measurements."""
+def stage_package(work: Path, variants: dict[str, tuple[int, int] | None], dest: Path) -> None:
+    """Ship G_ema of the base and, per domain, FC-FT swapped at the chosen resolution (fp16),
+    variants[style] = (swap resolution, iterations): resolution 0 is no swap, iterations 0
+    the final snapshot; None: the domain does not ship. A manifest records each recipe and,
+    from WORK/eval.json, its measurements."""
     from stylebridge.formats import load_checkpoint, round_to, save_checkpoint
     from stylebridge.train.swap import swap_layers
 
@@ -180,16 +187,18 @@ def stage_package(work: Path, variants: dict[str, int | None], dest: Path) -> No
         if old.stem != "base" and variants.get(old.stem, 0) is None:
             old.unlink()
     for style in DOMAINS:
-        r = variants.get(style, 0)
-        if r is None:
+        choice = variants.get(style, (0, 0))
+        if choice is None:
             print("not shipped:", style)
             continue
-        ft = load_checkpoint(work / "models" / f"{style}-fcft.safetensors").G_ema
+        r, it = choice
+        model = f"{style}-fcft" + (str(it) if it else "")
+        ft = load_checkpoint(work / "models" / f"{model}.safetensors").G_ema
         G = swap_layers(base, ft, r) if r else ft
         save_checkpoint(dest / f"{style}.safetensors", G_ema=G, dtype=torch.float16)
         entry = {"file": f"{style}.safetensors", "description": DESCRIPTIONS[style],
-                 "recipe": f"FC-FT (frozen mapping, {FT_ITERS} iterations, ADA)" + (f" + LS {r} px" if r else "")}
-        row = evaluation.get(f"{style}-fcft" + (f"-ls{r}" if r else ""))
+                 "recipe": f"FC-FT (frozen mapping, {it or FT_ITERS} iterations, ADA)" + (f" + LS {r} px" if r else "")}
+        row = evaluation.get(model + (f"-ls{r}" if r else ""))
         if row:
             entry.update(content_accuracy=round(row["content"]["merged"], 3), style_accuracy=round(row["style"], 3),
                          realism_fid=round(row["realism_fid"], 1))
@@ -211,7 +220,9 @@ def main() -> None:
     ap.add_argument("--variants", default="fcft,ft", help="fine-tuning variants: fcft (frozen mapping), ft")
     ap.add_argument("--styles", default=",".join(DOMAINS),
                     help="finetune: which target domains (comma-separated; split them over processes to use more cores)")
-    ap.add_argument("--choose", default="", help="package: STYLE=lsR,... (swap resolution; ls0 = no swap; off = do not ship the style)")
+    ap.add_argument("--choose", default="", help="package: STYLE=lsR[@N],... (swap resolution, ls0 = no swap; @N: the N-iteration FC-FT snapshot; "
+                         "off = do not ship the style)")
+    ap.add_argument("--snapshots", default="", help="export: also earlier FC-FT snapshots, e.g. 750,1000")
     ap.add_argument("--dest", default="src/stylebridge/zoo/glyphs")
     args = ap.parse_args()
     work = Path(args.work)
@@ -223,9 +234,9 @@ def main() -> None:
         stage_finetune(work, args.device, args.minutes, args.ft_iters, args.variants.split(","),
                        tuple(args.styles.split(",")))
     elif args.stage == "export":
-        stage_export(work)
+        stage_export(work, tuple(int(n) for n in args.snapshots.split(",") if n))
     else:
-        choice = {k: None if v == "off" else int(v.removeprefix("ls"))
+        choice = {k: None if v == "off" else (int(v.split("@")[0].removeprefix("ls")), int(v.split("@")[1]) if "@" in v else 0)
                   for k, v in (kv.split("=") for kv in args.choose.split(",") if kv)}
         stage_package(work, choice, Path(args.dest))
 

@@ -44,3 +44,17 @@ def test_choose_most_style_among_variants_that_keep_content(eval_zoo):
     table = eval_zoo.markdown_table(rows)
     assert "| script | FC-FT + LS 4 px | 0.910 | 0.440 |" in table
     assert "| script | FT (mapping trained) |" in table and "| base | *base model* |" in table
+
+
+def test_earlier_snapshots_compete_and_are_named(eval_zoo):
+    """STYLE-fcftN rows (the N-iteration snapshot) compete with the final fine-tune; the
+    choice names the snapshot (lsR@N) and the table labels it."""
+    rows = {"base": {"content": {"merged": 0.95}, "samples": {"chars": 60, "fid": 40.0}},
+            "script-fcft": _row(0.75, 0.60, 0.13), "script-fcft-ls8": _row(0.92, 0.30, 0.03),
+            "script-fcft750": _row(0.91, 0.50, 0.07), "script-fcft750-ls8": _row(0.95, 0.20, 0.02)}
+    assert eval_zoo.choose(rows) == {"script": "ls0@750"}
+    rows["script-fcft750-ls8"]["style"] = 0.55
+    assert eval_zoo.choose(rows) == {"script": "ls8@750"}
+    table = eval_zoo.markdown_table(rows)
+    assert "| script | FC-FT (750 it.) + LS 8 px | 0.950 | 0.550 |" in table
+    assert "| script | FC-FT (750 it.) | 0.910 |" in table and "| script | FC-FT + LS 8 px | 0.920 |" in table
