@@ -9,9 +9,11 @@ skipped. Run it in chunks (`--minutes`) where a session or machine is time-limit
     python scripts/train_zoo.py data   --work runs/zoo            # render the glyph datasets (needs fonts)
     python scripts/train_zoo.py base   --work runs/zoo --minutes 8
     python scripts/train_zoo.py finetune --work runs/zoo --minutes 8
-    python scripts/train_zoo.py export --work runs/zoo
+    python scripts/train_zoo.py finetune --work runs/zoo --styles script,outline   # split over processes
+    python scripts/train_zoo.py export --work runs/zoo --snapshots 750,1000     # + earlier FC-FT snapshots
     python scripts/eval_zoo.py --models runs/zoo/models --data runs/zoo/data
-    python scripts/train_zoo.py package --work runs/zoo --choose script=ls16,...
+    python scripts/eval_zoo.py --table                                          # prints the --choose below
+    python scripts/train_zoo.py package --work runs/zoo --choose script=ls4@750,pixel=off,...
 
 On a CPU (2 cores) the same commands work; each model takes longer (see TRAINING.md).
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from pathlib import Path
 
@@ -236,8 +239,13 @@ def main() -> None:
     elif args.stage == "export":
         stage_export(work, tuple(int(n) for n in args.snapshots.split(",") if n))
     else:
-        choice = {k: None if v == "off" else (int(v.split("@")[0].removeprefix("ls")), int(v.split("@")[1]) if "@" in v else 0)
-                  for k, v in (kv.split("=") for kv in args.choose.split(",") if kv)}
+        choice = {}
+        for kv in filter(None, args.choose.split(",")):
+            m = re.fullmatch(r"(\w+)=(?:off|ls(\d+)(?:@(\d+))?)", kv)
+            if not m or m[1] not in DOMAINS:
+                raise SystemExit(f"--choose: '{kv}' is not STYLE=lsR, STYLE=lsR@N or STYLE=off "
+                                 f"(STYLE one of {', '.join(DOMAINS)})")
+            choice[m[1]] = None if kv.endswith("=off") else (int(m[2]), int(m[3] or 0))
         stage_package(work, choice, Path(args.dest))
 
 
