@@ -37,7 +37,16 @@ from stylebridge.train.swap import swap_layers
 from stylebridge.translate import Translator, Zoo
 
 DOMAINS = ("script", "pixel", "outline", "blackletter")
+STYLES = ("base",) + DOMAINS  # the style classifier's classes
 SWAPS = (4, 8, 16)
+
+
+def parse_variant(name: str) -> tuple[str, str, int, int]:
+    """'outline-fcft750-ls16' -> ('outline', 'fcft', 750, 16): style, variant (ft / fcft),
+    the snapshot's iterations (0: the final one) and the swap resolution (0: no swap)."""
+    style, model, *swap = name.split("-")
+    variant = "fcft" if model.startswith("fcft") else model
+    return style, variant, int(model.removeprefix(variant) or 0), int(swap[0].removeprefix("ls")) if swap else 0
 
 
 def load(data: Path, style: str, split: str):
@@ -57,20 +66,19 @@ def train_style_classifier(data: Path, epochs: int = 3) -> tuple[torch.nn.Module
     style". Returns the model and its accuracy on each domain's held-out fonts."""
     from stylebridge.metrics.glyph_classifier import GlyphClassifierConfig, train_glyph_classifier
 
-    styles = ("base",) + DOMAINS
-    xs = [np.load(data / f"{st}_train.npz")["images"] for st in styles]
+    xs = [np.load(data / f"{st}_train.npz")["images"] for st in STYLES]
     y = np.concatenate([np.full(len(a), i) for i, a in enumerate(xs)])
     w = np.concatenate([np.full(len(a), 1.0 / len(a)) for a in xs])
-    cfg = GlyphClassifierConfig(channels=(8, 16, 32), feature_dim=64, num_classes=len(styles))
+    cfg = GlyphClassifierConfig(channels=(8, 16, 32), feature_dim=64, num_classes=len(STYLES))
     model, _ = train_glyph_classifier(np.concatenate(xs), y, weights=w, config=cfg, epochs=epochs, seed=0, log=None)
     acc = {st: float((np.asarray(model.predict(np.load(data / f"{st}_heldout.npz")["images"])) == i).mean())
-           for i, st in enumerate(styles)}
+           for i, st in enumerate(STYLES)}
     return model, acc
 
 
 def style_share(model: torch.nn.Module, x: torch.Tensor, style: str) -> float:
     """Share of images the style classifier assigns to `style`."""
-    return float((np.asarray(model.predict(x)) == (("base",) + DOMAINS).index(style)).mean())
+    return float((np.asarray(model.predict(x)) == STYLES.index(style)).mean())
 
 
 def sample_stats(G: torch.nn.Module, clf, f_heldout: np.ndarray, n: int = 1000) -> dict:
@@ -96,10 +104,8 @@ def markdown_table(rows: dict) -> str:
         for name, r in rows.items():
             if not name.startswith(style + "-"):
                 continue
-            parts = name.split("-")[1:]
-            it = parts[0].removeprefix("fcft") if parts[0].startswith("fcft") else ""
-            label = (names["fcft"] + f" ({it} it.)" if it else names[parts[0]]) + (
-                f" + LS {parts[1][2:]} px" if len(parts) > 1 else "")
+            _, variant, it, swap = parse_variant(name)
+            label = names[variant] + (f" ({it} it.)" if it else "") + (f" + LS {swap} px" if swap else "")
             d, smp = r.get("distance"), r["samples"]
             dist = f"{d['distance']:.4f} ± {d['sem']:.4f}" if d else ""
             out.append(f"| {style} | {label} | {r['content']['merged']:.3f} | {r.get('style', float('nan')):.3f} "
@@ -136,9 +142,8 @@ def choose(rows: dict, min_content: float = 0.90, min_gain: float = 0.10) -> dic
         if "style" in r and r["style"] - r["source_style"] < min_gain:
             out[style] = "off"
         else:
-            parts = best.split("-")
-            it = parts[1].removeprefix("fcft")
-            out[style] = (parts[2] if len(parts) == 3 else "ls0") + (f"@{it}" if it else "")
+            _, _, it, swap = parse_variant(best)
+            out[style] = f"ls{swap}" + (f"@{it}" if it else "")
     return out
 
 
@@ -171,7 +176,7 @@ def main() -> None:
             p = models / f"{style}-{v}.safetensors"
             if p.exists():
                 variants[f"{style}-{v}"] = load_checkpoint(p).G_ema
-        for p in sorted(models.glob(f"{style}-fcft[0-9]*.safetensors"), key=lambda p: int(p.stem.split("fcft")[1])):
+        for p in sorted(models.glob(f"{style}-fcft[0-9]*.safetensors"), key=lambda p: parse_variant(p.stem)[2]):
             variants[p.stem] = load_checkpoint(p).G_ema  # earlier snapshots (train_zoo.py export --snapshots)
         for name in [k for k in variants if k.startswith(f"{style}-fcft")]:
             for r in SWAPS:
