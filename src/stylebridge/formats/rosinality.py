@@ -36,7 +36,7 @@ import torch
 
 from stylebridge.errors import CheckpointError
 from stylebridge.formats.base import NetworkState, RawCheckpoint
-from stylebridge.formats.nvidia_pkl import check_layout, discriminator_shapes, generator_shapes, resample_filter
+from stylebridge.formats.layout import check_layout, discriminator_shapes, generator_shapes, resample_filter
 from stylebridge.networks.config import DiscriminatorConfig, GeneratorConfig
 from stylebridge.utils.io import atomic_path
 
