@@ -20,6 +20,7 @@ state, so the server keeps answering while a long inversion runs.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import json
@@ -89,9 +90,15 @@ def create_app(studio: Studio, queue: JobQueue | None = None) -> Starlette:
             return _error("unknown example", 404)
         return Response(data, media_type="image/png")
 
+    # Uploads are read and decoded a few at a time: a body is only read once its turn comes, so
+    # memory is bounded by max_decodes x (upload + decode), whatever arrives at once.
+    decode_slots = asyncio.Semaphore(max(1, studio.limits.max_decodes))
+
     async def upload(request: Request):
-        body = await _read_body(request, studio.limits.max_upload_bytes, "the file")
-        up = await run_in_threadpool(studio.add_upload, body, request.query_params.get("name", ""))
+        async with decode_slots:
+            body = await _read_body(request, studio.limits.max_upload_bytes, "the file")
+            up = await run_in_threadpool(studio.add_upload, body, request.query_params.get("name", ""))
+            del body
         return JSONResponse({"id": up.id, "preview": f"api/uploads/{up.id}/preview", "width": up.width,
                              "height": up.height, "note": up.note}, headers=NO_STORE)
 
