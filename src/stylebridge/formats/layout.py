@@ -2,9 +2,14 @@
 and shapes for a config (`generator_shapes` / `discriminator_shapes`), and `check_layout`, which
 every reader (native, NVIDIA and TensorFlow pickles, rosinality) runs on what it read before any
 module is allocated: every tensor present exactly once, with the right shape, nothing else.
+`parse_config` reads a config stored as data (typed, bounded) and `check_size` refuses configs
+whose network would be larger than any StyleGAN2 stylebridge reads.
 """
 
 from __future__ import annotations
+
+import dataclasses
+import math
 
 import torch
 
@@ -95,9 +100,72 @@ def check_layout(produced: dict[str, torch.Tensor], expected: dict[str, tuple[in
     missing = [k for k in expected if k not in produced]
     extra = [k for k in produced if k not in expected]
     if missing or extra:
-        raise CheckpointError(f"{what}: tensors do not fit the architecture: missing {missing[:4]}"
-                              f"{' ...' if len(missing) > 4 else ''}, unexpected {extra[:4]}{' ...' if len(extra) > 4 else ''}")
+        parts = ([f"missing {len(missing)} tensors (first: {missing[:3]})"] if missing else []) + \
+                ([f"{len(extra)} unexpected tensors (first: {[k[:80] for k in extra[:3]]})"] if extra else [])
+        raise CheckpointError(f"{what}: tensors do not fit the architecture: " + "; ".join(parts))
     for k, shape in expected.items():
         if tuple(produced[k].shape) != tuple(shape):
             raise CheckpointError(f"{what}: tensor {k} has shape {tuple(produced[k].shape)} in the checkpoint "
                                   f"but the architecture needs {tuple(shape)}")
+
+
+# ------------------------------------------------------------------------------------------------
+# Configs from files: typed and bounded before anything is allocated
+
+MAX_PARAMETERS = 200_000_000  # a 1024 px StyleGAN2 generator has 30 M; 200 M floats = 800 MB
+_BOUNDS = {  # field: largest value a file may ask for (the smallest is 0 or 1, see the config)
+    "z_dim": 8192, "w_dim": 8192, "c_dim": 100_000, "embed_features": 8192, "layer_features": 8192,
+    "cmap_dim": 8192, "mapping_layers": 32, "channel_base": 2**20, "channel_max": 8192, "num_fp16_res": 16,
+    "mbstd_group_size": 1024, "mbstd_num_channels": 64, "img_resolution": 1024, "img_channels": 4,
+}
+_KINDS = {"generator": GeneratorConfig, "discriminator": DiscriminatorConfig}
+
+
+def _field_value(name: str, annotation: str, v, what: str):
+    """`v` checked against a config field's annotation ('int', 'float | None', 'str', ...)."""
+    optional = annotation.endswith("| None")
+    base = annotation.split("|")[0].strip()
+    if v is None and optional:
+        return None
+    ok = (base == "int" and isinstance(v, int) and not isinstance(v, bool)) or \
+         (base == "float" and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)) or \
+         (base == "str" and isinstance(v, str) and len(v) < 100)
+    if not ok:
+        shown = repr(v) if len(repr(v)) < 40 else type(v).__name__
+        raise CheckpointError(f"{what}: config field {name} must be {annotation.replace('float', 'a number')}"
+                              f", got {shown}")
+    if base != "str" and not (-1e-9 <= v <= _BOUNDS.get(name, 1e6)):
+        raise CheckpointError(f"{what}: config field {name}={v:g} is out of range (0 to {_BOUNDS.get(name, 1e6):g})")
+    return float(v) if base == "float" else v
+
+
+def parse_config(kind, fields, what: str) -> GeneratorConfig | DiscriminatorConfig:
+    """A config stored as data (native files): `kind` 'generator' or 'discriminator', `fields` a
+    dict whose every value has its field's type and a value within bounds; then `check_size`."""
+    cls = _KINDS.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise CheckpointError(f"{what}: network kind must be 'generator' or 'discriminator', got "
+                              f"{kind!r:.40}")
+    if not isinstance(fields, dict):
+        raise CheckpointError(f"{what}: the network has no config")
+    types = {f.name: str(f.type) for f in dataclasses.fields(cls)}
+    unknown = sorted(str(k)[:40] for k in fields if k not in types)
+    if unknown:
+        raise CheckpointError(f"{what}: unknown config fields {unknown[:5]}")
+    cfg = cls(**{k: _field_value(k, types[k], v, what) for k, v in fields.items()})
+    check_size(cfg, what)
+    return cfg
+
+
+def check_size(cfg: GeneratorConfig | DiscriminatorConfig, what: str) -> None:
+    """Refuse a config whose network would hold more than MAX_PARAMETERS values (counted from
+    the layout, nothing allocated)."""
+    for name, hi in _BOUNDS.items():
+        v = getattr(cfg, name, None)
+        if isinstance(v, (int, float)) and not 0 <= v <= hi:
+            raise CheckpointError(f"{what}: config field {name}={v:g} is out of range (0 to {hi:g})")
+    shapes = generator_shapes(cfg) if isinstance(cfg, GeneratorConfig) else discriminator_shapes(cfg)
+    n = sum(math.prod(s) for s in shapes.values())
+    if n > MAX_PARAMETERS:
+        raise CheckpointError(f"{what}: the config asks for a network of {n / 1e6:.0f} M parameters; stylebridge "
+                              f"reads networks of up to {MAX_PARAMETERS / 1e6:.0f} M")

@@ -122,7 +122,7 @@ def _fill(rules: list[tuple[str, Callable[..., Any] | None]], shapes: dict[str, 
             m = re.fullmatch(pattern, key)
             if m:
                 try:
-                    value = resample_filter() if fn is None else fn(*m.groups())
+                    value = resample_filter().numpy() if fn is None else fn(*m.groups())
                 except KeyError as e:
                     raise CheckpointError(f"{what}: TensorFlow variable {e.args[0]} (for {key}) is missing") from None
                 t = torch.from_numpy(np.array(value, dtype=np.float32, order="C"))  # a copy; keeps 0-d shapes
