@@ -64,14 +64,15 @@ def list_images(dir_or_files: str | os.PathLike | Iterable[str | os.PathLike], r
     return sorted(files, key=lambda p: p.as_posix())
 
 
-def _to_array(im: Image.Image, channels: int) -> np.ndarray:
-    """Any Pillow mode -> float32 array [H, W, channels] in [0, 1]."""
+def _to_array(im: Image.Image, channels: int, sixteen_bit: bool = False) -> np.ndarray:
+    """Any Pillow mode -> float32 array [H, W, channels] in [0, 1] (`sixteen_bit`: the file's
+    mode was I;16, converted to I to be reduced)."""
     mode = im.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         a = np.asarray(im, dtype=np.float64)
         if mode == "F":
             hi = 1.0 if a.max(initial=0.0) <= 1.0 else 255.0
-        elif mode.startswith("I;16") or a.max(initial=0) > 255:
+        elif mode.startswith("I;16") or sixteen_bit or a.max(initial=0) > 255:
             hi = 65535.0
         else:
             hi = 255.0
@@ -172,7 +173,7 @@ def open_image(source, what: str, limit: int | None = None,
     w, h = im.size
     if w * h > limit:
         im.close()
-        raise DataError(f"{what} is {w}x{h} = {w * h / 1e6:.1f} megapixels; the limit is {limit / 1e6:g} "
+        raise DataError(f"{what} is {w}x{h} = {w * h / 1e6:.3g} megapixels; the limit is {limit / 1e6:g} "
                         f"megapixels ({hint})")
     size = _source_size(source)
     # Every 8x8 block of a (Huffman-coded) JPEG costs at least one bit: a shorter file is
@@ -246,8 +247,9 @@ def load_image(path, resolution: int | None = None, channels: int = 3,
 def decode_image(im: Image.Image, what: str, resolution: int | None = None, channels: int = 3,
                  square: str = "crop", reduce: bool = False) -> torch.Tensor:
     """The decoding half of `load_image`, for an image `open_image` opened (and checked)."""
+    sixteen_bit = im.mode.startswith("I;16")
     try:
-        a = _to_array(_decode(im, resolution, square, reduce), channels)
+        a = _to_array(_decode(im, resolution, square, reduce), channels, sixteen_bit)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise DataError(f"cannot read {what}: {e}") from None
     if resolution is not None:
