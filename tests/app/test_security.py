@@ -158,3 +158,11 @@ def test_http_client_without_origin_still_works(app_url):
     assert r.status == 200, r.read()
     job = json.loads(r.read())
     assert wait_job(app_url, job["id"])["state"] == "done"
+
+
+def test_allowed_hosts_add_names(zoo_dir):
+    studio = Studio(Zoo.from_dir(zoo_dir), default_steps=FAST["steps"], default_perceptual="pixel")
+    with BackgroundServer(create_app(studio, allowed_hosts=("mybox.local",))) as url:
+        port = url.rsplit(":", 1)[1].strip("/")
+        assert raw(url, "api/info", method="GET", headers={"Host": f"mybox.local:{port}"})[0] == 200
+        assert raw(url, "api/info", method="GET", headers={"Host": f"otherbox.local:{port}"})[0] == 421

@@ -112,6 +112,9 @@ def request_problem(scope, allowed_hosts: tuple[str, ...] = ()) -> tuple[int, st
     except ValueError:
         return 400, "malformed Host header"
     local = str(server[0]).lower()
+    with contextlib.suppress(ValueError):  # '::ffff:127.0.0.1' (dual-stack socket) -> '127.0.0.1'
+        ip = ipaddress.ip_address(local)
+        local = str(getattr(ip, "ipv4_mapped", None) or ip)
     names = {local, *allowed_hosts} | (set(LOOPBACK_NAMES) if is_loopback(local) else set())
     if name not in names or (server[1] and port != server[1]):
         return 421, "this server answers requests for its own address only (Host header refused)"
