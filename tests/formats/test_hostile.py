@@ -157,3 +157,30 @@ def test_huge_config_is_refused_without_allocating(native, tmp_path):
     r = subprocess.run([sys.executable, "-c", code, str(p)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "out of range" in r.stderr
     assert int(r.stdout.split()[-1]) < 1_000_000, f"peak RSS {r.stdout} kB"  # well under 1 GB
+
+
+@pytest.mark.parametrize("change", [{"z_dim": None}, {"z_dim": [512]}, {"img_resolution": "big"}])
+def test_nvidia_pickle_with_malformed_kwargs(change, capsys):
+    from stylebridge.formats import nvidia_pkl
+    from stylebridge.formats.unpickle import restricted_load
+    from tests.formats.fixtures_util import nvidia_pickle_bytes
+
+    data = restricted_load(nvidia_pickle_bytes("nv16_rgb"))
+    kw = data["G_ema"].state["_init_kwargs"]
+    for k, v in change.items():
+        if v is None:
+            del kw[k]
+        else:
+            kw[k] = v
+    with pytest.raises(CheckpointError, match="G_ema: the network's constructor arguments are malformed"):
+        nvidia_pkl.read_nvidia_data(data)
+
+
+def test_rosinality_messages_pass_through_unwrapped(tmp_path):
+    from stylebridge.formats.rosinality import read_rosinality
+
+    ck = rosinality_ckpt()
+    ck["g_ema"]["convs.0.extra_thing"] = torch.zeros(3)
+    with pytest.raises(CheckpointError, match=r"unexpected tensor convs\.0\.extra_thing") as e:
+        read_rosinality(save_torch(ck, tmp_path / "x.pt"))
+    assert "shapes of a rosinality" not in str(e.value)

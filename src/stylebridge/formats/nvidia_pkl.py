@@ -187,7 +187,13 @@ def _network(obj: Any, key: str, kind: str) -> NetworkState:
         raise CheckpointError(f"pickle entry {key!r} is {type(obj).__name__}, not a pickled network")
     if obj.version != SUPPORTED_VERSION:
         raise CheckpointError(f"{key}: torch_utils.persistence version {obj.version}, expected {SUPPORTED_VERSION}")
-    cfg = generator_config(obj) if kind == "G" else discriminator_config(obj)
+    try:
+        cfg = generator_config(obj) if kind == "G" else discriminator_config(obj)
+    except CheckpointError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:  # a kwarg missing or of a wrong type
+        raise CheckpointError(f"{key}: the network's constructor arguments are malformed "
+                              f"({type(e).__name__}: {str(e)[:80]})") from None
     sd = flatten_state(obj)
     expected = generator_shapes(cfg) if kind == "G" else discriminator_shapes(cfg)
     check_layout(sd, expected, key)

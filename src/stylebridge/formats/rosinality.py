@@ -249,6 +249,8 @@ def read_rosinality(path: str | Path) -> RawCheckpoint:
         raise CheckpointError(f"{path}: damaged or truncated torch file ({msg})") from None
     try:
         return read_rosinality_state(ckpt, name=str(path))
+    except CheckpointError:
+        raise
     except (IndexError, KeyError, AttributeError, TypeError, ValueError, RuntimeError) as e:
         # a tensor of the wrong rank or kind where the layout inference looks (shapes are then
         # checked in full by check_layout before anything is built)

@@ -228,8 +228,14 @@ def convert_tf_discriminator(net: TFNetworkRecord, what: str = "D") -> NetworkSt
 def read_tf_data(data: tuple, name: str = "pickle") -> RawCheckpoint:
     tf_G, tf_D, tf_Gs = data
     raw = RawCheckpoint(format="tf_pkl")
-    raw.G = convert_tf_generator(tf_G, f"{name} [G]")
-    raw.G_ema = convert_tf_generator(tf_Gs, f"{name} [Gs]")
+    try:
+        raw.G = convert_tf_generator(tf_G, f"{name} [G]")
+        raw.G_ema = convert_tf_generator(tf_Gs, f"{name} [Gs]")
+    except CheckpointError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:  # kwargs or variables of a wrong kind
+        raise CheckpointError(f"{name}: the TensorFlow networks are malformed ({type(e).__name__}: {str(e)[:80]})") \
+            from None
     try:
         raw.D = convert_tf_discriminator(tf_D, f"{name} [D]")
     except CheckpointError as e:
