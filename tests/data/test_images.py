@@ -185,7 +185,8 @@ def test_truncated_jpeg_is_refused_not_grey_filled(tmp_path):
         load_image(tmp_path / "t.jpg", 16)
 
 
-@pytest.mark.parametrize("ext,mode", [(".png", "RGBA"), (".png", "1"), (".png", "P"), (".jpg", "RGB"), (".tif", "I;16")])
+@pytest.mark.parametrize("ext,mode", [(".png", "RGBA"), (".png", "1"), (".png", "P"), (".jpg", "RGB"),
+                                      (".tif", "I;16")])
 def test_reduced_decoding_is_close_to_the_full_one(tmp_path, ext, mode):
     y, x = np.mgrid[0:600, 0:800]
     a = (128 + 100 * np.sin(x / 70) * np.cos(y / 50)).astype(np.uint8)

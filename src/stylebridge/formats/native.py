@@ -73,12 +73,14 @@ def _unflatten(obj: Any, tensors: dict[str, torch.Tensor], depth: int = 0) -> An
             if tag in obj:
                 key = obj[tag]
                 if not isinstance(key, str) or key not in tensors:
-                    raise CheckpointError(f"the extra state refers to a tensor {str(key)[:60]!r} the file does not hold")
+                    raise CheckpointError(f"the extra state refers to a tensor {str(key)[:60]!r} "
+                                          "the file does not hold")
                 return tensors[key] if tag == _TENSOR else tensors[key].numpy()
         if _TUPLE in obj and isinstance(obj[_TUPLE], list):
             return tuple(_unflatten(v, tensors, depth + 1) for v in obj[_TUPLE])
         if "__dict__" in obj and isinstance(obj["__dict__"], list):
-            if not all(isinstance(kv, list) and len(kv) == 2 and isinstance(kv[0], (str, int)) for kv in obj["__dict__"]):
+            items = obj["__dict__"]
+            if not all(isinstance(kv, list) and len(kv) == 2 and isinstance(kv[0], (str, int)) for kv in items):
                 raise CheckpointError("the extra state holds a malformed dict entry")
             return {k: _unflatten(v, tensors, depth + 1) for k, v in obj["__dict__"]}
     if isinstance(obj, list):
