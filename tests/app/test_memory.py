@@ -5,7 +5,7 @@ against the real `stylebridge app` in a subprocess whose peak resident memory (V
 Measured on a 3-channel tiny zoo (idle server 256 MB): before the fix 8 x 631 B JPEGs took the
 peak to 5.7 GB and 8 x RGBA PNGs to 9.1 GB; now the JPEG is refused from its header (too short
 for its size), the others are decoded one at a time at about twice the model's size, and the
-whole run of 32 uploads peaks at about +190 MB (MEMORY_BOUND: 300 MB), back to idle afterwards.
+whole run of 32 uploads peaks at about +200 MB (MEMORY_BOUND: 300 MB), back to idle afterwards.
 """
 
 import concurrent.futures
