@@ -148,3 +148,73 @@ def test_label_rows_adds_a_margin_with_text_and_keeps_the_grid():
     assert out[0, :20, :m].max() > 150 and out[0, 20:, :m].max() > 150  # both rows labelled
     with pytest.raises(DataError, match="uint8"):
         label_rows(grid.float(), ["x"], pitch=20)
+
+
+# ---------------------------------------------------------------------------- decoding policy (issue 19)
+
+
+def test_only_the_listed_formats_are_opened(tmp_path):
+    eps = tmp_path / "x.eps"  # Pillow identifies it (and would run Ghostscript to decode it)
+    eps.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\nshowpage\n%%EOF\n")
+    assert Image.open(eps).format == "EPS"
+    with pytest.raises(DataError, match="not an image stylebridge reads"):
+        load_image(eps)
+
+
+def test_pixel_bound_is_checked_before_decoding(tmp_path, monkeypatch):
+    Image.new("RGB", (40, 30)).save(tmp_path / "x.png")
+    assert load_image(tmp_path / "x.png", limit=1200).shape == (3, 30, 40)
+    with pytest.raises(DataError, match=r"40x30 = 0.0012 megapixels; the limit is 0.001 megapixels") as e:
+        load_image(tmp_path / "x.png", limit=1000)
+    assert "\n" not in str(e.value)
+    monkeypatch.setenv("STYLEBRIDGE_MAX_MEGAPIXELS", "0.001")
+    with pytest.raises(DataError, match="megapixels"):
+        load_image(tmp_path / "x.png")
+    monkeypatch.setenv("STYLEBRIDGE_MAX_MEGAPIXELS", "lots")
+    with pytest.raises(DataError, match="STYLEBRIDGE_MAX_MEGAPIXELS"):
+        load_image(tmp_path / "x.png")
+
+
+def test_truncated_jpeg_is_refused_not_grey_filled(tmp_path):
+    Image.fromarray(_rgb(16, 16)).save(tmp_path / "small.jpg", quality=50)
+    data = bytearray((tmp_path / "small.jpg").read_bytes())
+    sof = data.find(b"\xff\xc0")
+    data[sof + 5:sof + 9] = (4000).to_bytes(2, "big") * 2  # the header claims 4000x4000
+    (tmp_path / "t.jpg").write_bytes(data)
+    with pytest.raises(DataError, match="damaged or truncated"):
+        load_image(tmp_path / "t.jpg", 16)
+
+
+@pytest.mark.parametrize("ext,mode", [(".png", "RGBA"), (".png", "1"), (".png", "P"), (".jpg", "RGB"),
+                                      (".tif", "I;16")])
+def test_reduced_decoding_is_close_to_the_full_one(tmp_path, ext, mode):
+    y, x = np.mgrid[0:600, 0:800]
+    a = (128 + 100 * np.sin(x / 70) * np.cos(y / 50)).astype(np.uint8)
+    im = Image.fromarray(np.stack([a, 255 - a, a // 2, 255 - a // 3], -1), "RGBA")
+    im = {"RGBA": im, "1": im.convert("1"), "P": im.convert("RGB").convert("P"), "RGB": im.convert("RGB"),
+          "I;16": Image.fromarray(a.astype(np.uint16) * 257)}[mode]
+    im.save(tmp_path / f"x{ext}")
+    full = load_image(tmp_path / f"x{ext}", 16)
+    reduced = load_image(tmp_path / f"x{ext}", 16, reduce=True)
+    assert reduced.shape == full.shape == (3, 16, 16)
+    assert (reduced - full).abs().mean() < 0.05
+
+
+def test_cli_refuses_a_huge_image_in_one_line(tmp_path, capsys, monkeypatch):
+    """144 megapixels: Pillow's two-line DecompressionBombWarning and a 1.85 GB decode before;
+    one line now, before decoding; --max-megapixels moves the bound."""
+    from stylebridge.cli.main import main
+    from stylebridge.formats import save_checkpoint
+    from stylebridge.networks import create_generator
+
+    monkeypatch.setenv("STYLEBRIDGE_MAX_MEGAPIXELS", "")  # restored after the test (main sets it)
+    ckpt = save_checkpoint(tmp_path / "g.safetensors", G_ema=create_generator("tiny-16"))
+    Image.new("1", (12000, 12000)).save(tmp_path / "big.png")
+    Image.new("RGB", (40, 40)).save(tmp_path / "small.png")
+    args = [str(ckpt), "--outdir", str(tmp_path / "out"), "--steps", "1", "--perceptual", "pixel"]
+    main(["invert", str(ckpt), str(tmp_path / "big.png"), *args[1:]])
+    err = capsys.readouterr().err
+    assert "12000x12000 = 144 megapixels; the limit is 100 megapixels" in err
+    assert "DecompressionBomb" not in err and len([line for line in err.splitlines() if "megapixels" in line]) == 1
+    main(["--max-megapixels", "0.001", "invert", str(ckpt), str(tmp_path / "small.png"), *args[1:]])
+    assert "40x40 = 0.0016 megapixels; the limit is 0.001" in capsys.readouterr().err

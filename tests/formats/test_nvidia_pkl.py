@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from stylebridge.errors import CheckpointError
-from stylebridge.formats.nvidia_pkl import discriminator_shapes, generator_shapes, read_pickle
+from stylebridge.formats.layout import discriminator_shapes, generator_shapes
+from stylebridge.formats.nvidia_pkl import read_pickle
 from tests.formats.fixtures_util import load_fixture, nvidia_pickle_bytes, sub
 
 NAMES = ["nv16_rgb", "nv16_grey", "nv8_cond"]

@@ -91,10 +91,10 @@ def test_writer_refuses_channels_rosinality_cannot_express(tmp_path):
 def test_writer_standard_config_roundtrip(tmp_path):
     cfg = GeneratorConfig(img_resolution=8, z_dim=8, w_dim=8, mapping_layers=2, channel_base=16384, channel_max=512)
     assert rosinality_multiplier(cfg) in (1, 2)
-    from stylebridge.formats.nvidia_pkl import generator_shapes
+    from stylebridge.formats.layout import generator_shapes
     g = torch.Generator().manual_seed(0)
     sd = {k: torch.randn(s, generator=g) for k, s in generator_shapes(cfg).items()}
-    from stylebridge.formats.nvidia_pkl import resample_filter
+    from stylebridge.formats.layout import resample_filter
     for k in sd:
         if k.endswith("resample_filter"):
             sd[k] = resample_filter()

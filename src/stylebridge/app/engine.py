@@ -10,9 +10,10 @@ into a 400 answer and the job queue into a failed job, never a stack trace.
 from __future__ import annotations
 
 import collections
+import ctypes
 import io
+import math
 import secrets
-import tempfile
 import threading
 import time
 import warnings
@@ -22,10 +23,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from stylebridge.app.jobs import Job, OutputFile
-from stylebridge.data.images import IMAGE_EXTENSIONS, list_images, load_image, make_grid, to_uint8
+from stylebridge.data.images import decode_image, list_images, load_image, make_grid, open_image, to_uint8
 from stylebridge.errors import DataError, StylebridgeError
 from stylebridge.invert.projector import DEFAULT_METHOD, METHODS
 from stylebridge.translate.translator import DEFAULT_TRUNCATION, Translator, default_content_layers
@@ -42,6 +43,17 @@ class Limits:
     max_steps: int = 2000                # inversion steps
     max_modes: int = 8                   # multi-modal outputs per target
     max_uploads: int = 64                # decoded uploads kept in memory (oldest dropped)
+    max_decodes: int = 1                 # uploads read and decoded at once (others wait their turn)
+    max_work: int = 4000                 # inversion steps one request may cost in all (see work_units)
+
+
+def release_memory() -> None:
+    """Hand freed heap memory back to the system (glibc keeps it otherwise: after a burst of
+    decodes the server's resident size stayed at its peak)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def png_bytes(img: torch.Tensor) -> bytes:
@@ -81,6 +93,41 @@ class Upload:
     width: int
     height: int
     note: str = ""
+
+
+def work_units(steps: int, targets: int, modes: int, reference: bool) -> int:
+    """A request's work in inversion steps: the input's inversion, one per target with a
+    reference image, and each rendered output (about one step's cost each)."""
+    return steps * (1 + (targets if reference else 0)) + targets * (1 + modes)
+
+
+def _text(obj: dict[str, Any], key: str) -> str:
+    """A string field of a request ('' when absent)."""
+    v = obj.get(key)
+    if v is None:
+        return ""
+    if not isinstance(v, str):
+        raise StylebridgeError(f"{key.replace('_', ' ')} must be a string")
+    return v
+
+
+def _number(req: dict[str, Any], key: str, cast: type, lo: float, hi: float, default: Any) -> Any:
+    """A number field of a request: a JSON number (not a boolean, not Infinity), whole for `int`
+    fields, within [lo, hi]; messages never echo long numbers."""
+    name = key.replace("_", " ")
+    v = req.get(key, default)
+    if v is None or v == "":
+        return default
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise StylebridgeError(f"{name} must be a number, got {type(v).__name__ if not isinstance(v, str) else 'text'}")
+    if isinstance(v, float) and not math.isfinite(v):
+        raise StylebridgeError(f"{name} must be a finite number")
+    if cast is int and v != int(v):
+        raise StylebridgeError(f"{name} must be a whole number")
+    if not lo <= v <= hi:
+        shown = f", got {v:g}" if abs(v) < 1e9 else ""
+        raise StylebridgeError(f"{name} must be between {lo} and {hi}{shown}")
+    return cast(v)
 
 
 class _ProgressTranslator(Translator):
@@ -176,23 +223,17 @@ class Studio:
             raise DataError(f"{what} is empty")
         if len(data) > lim.max_upload_bytes:
             raise DataError(f"{what} is {len(data) / 2**20:.1f} MB; the limit is {lim.max_upload_bytes / 2**20:.0f} MB")
+        # Header first: format and pixel count are checked before any pixel is decoded, and the
+        # image is decoded at about twice the model's size (bounded memory whatever it claims).
         try:
-            with Image.open(io.BytesIO(data)) as im:  # reads the header only
+            with open_image(io.BytesIO(data), what, lim.max_pixels, "scale it down first") as im:
                 w, h = im.size
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-            raise DataError(f"{what} is not an image this app can read (use PNG, JPEG, WebP, BMP, GIF or TIFF)") \
-                from None
-        if w * h > lim.max_pixels:
-            raise DataError(f"{what} is {w}x{h} = {w * h / 1e6:.1f} megapixels; the limit is "
-                            f"{lim.max_pixels / 1e6:.0f} megapixels (scale it down first)")
-        with tempfile.TemporaryDirectory(prefix="stylebridge-app-") as tmp:
-            suffix = Path(filename).suffix.lower()
-            path = Path(tmp) / ("upload" + (suffix if suffix in IMAGE_EXTENSIONS else ".img"))
-            path.write_bytes(data)
-            try:
-                img = load_image(path, self.resolution, self.channels)
-            except DataError:
-                raise DataError(f"{what} could not be decoded as an image (damaged or unsupported)") from None
+                try:
+                    img = decode_image(im, what, self.resolution, self.channels, reduce=True)
+                except DataError:
+                    raise DataError(f"{what} could not be decoded as an image (damaged or unsupported)") from None
+        finally:
+            release_memory()
         note = ""
         if self.is_glyphs and float(img.mean()) > 0:
             img = -img  # glyph domains draw light ink on black
@@ -235,55 +276,56 @@ class Studio:
     # ------------------------------------------------------------------ requests
 
     def parse_request(self, req: dict[str, Any]) -> dict[str, Any]:
-        """A job request (JSON) -> validated options with the input tensors; raises StylebridgeError."""
+        """A job request (JSON) -> validated options with the input tensors; raises StylebridgeError.
+        Every field is type-checked (a number is a JSON number, never `true`; names are strings),
+        targets are de-duplicated, and the request's work is capped (`Limits.max_work`)."""
         if not isinstance(req, dict):
             raise StylebridgeError("the request must be a JSON object")
         lim = self.limits
         src = req.get("input") or {}
         kind = src.get("type") if isinstance(src, dict) else None
         if kind == "upload":
-            images = self.upload(src.get("id", "")).image[None]
+            images = self.upload(_text(src, "id")).image[None]
         elif kind == "example":
-            images = self.example_image(src.get("name", ""))[None]
+            images = self.example_image(_text(src, "name"))[None]
         elif kind == "text":
-            images = self.text_images(src.get("text", ""))
+            images = self.text_images(_text(src, "text"))
         else:
             raise StylebridgeError("choose an input image first (upload one, pick an example"
                                    + (" or type some text)" if self.is_glyphs else ")"))
-        source = str(req.get("source") or self.zoo.base)
+        source = _text(req, "source") or self.zoo.base
         if source not in self.zoo.entries:
-            raise StylebridgeError(f"unknown source model {source!r}; known: {', '.join(self.zoo.names)}")
+            raise StylebridgeError(f"unknown source model {source[:40]!r}; known: {', '.join(self.zoo.names)}")
         targets = req.get("targets") or "all"
-        targets = self.zoo.resolve(targets if isinstance(targets, (str, list)) else str(targets), exclude=source)
+        if isinstance(targets, list) and not all(isinstance(t, str) for t in targets):
+            raise StylebridgeError("targets must be a list of model names")
+        if not isinstance(targets, (str, list)):
+            raise StylebridgeError("targets must be a list of model names or 'all'")
+        targets = list(dict.fromkeys(self.zoo.resolve(targets, exclude=source)))  # each target once (a 64 KB body
+        # can repeat one name 9,000 times)
 
-        def number(key, cast, lo, hi, default):
-            v = req.get(key, default)
-            if v is None or v == "":
-                return default
-            try:
-                v = cast(v)
-            except (TypeError, ValueError):
-                raise StylebridgeError(f"{key.replace('_', ' ')} must be a number, got {v!r}") from None
-            if not lo <= v <= hi:
-                raise StylebridgeError(f"{key.replace('_', ' ')} must be between {lo} and {hi}, got {v}")
-            return v
-
-        method = str(req.get("method") or self.default_method)
+        method = _text(req, "method") or self.default_method
         if method not in METHODS:
-            raise StylebridgeError(f"unknown inversion method {method!r}; use one of {', '.join(METHODS)}")
-        perceptual = str(req.get("perceptual") or self.default_perceptual)
+            raise StylebridgeError(f"unknown inversion method {method[:40]!r}; use one of {', '.join(METHODS)}")
+        perceptual = _text(req, "perceptual") or self.default_perceptual
         if perceptual not in PERCEPTUAL:
-            raise StylebridgeError(f"unknown perceptual loss {perceptual!r}; use one of {', '.join(PERCEPTUAL)}")
+            raise StylebridgeError(f"unknown perceptual loss {perceptual[:40]!r}; use one of {', '.join(PERCEPTUAL)}")
         reference = None
         if req.get("reference"):
-            reference = self.upload(req["reference"]).image[None]
-        return {"images": images, "source": source, "targets": targets, "method": method, "perceptual": perceptual,
-                "steps": number("steps", int, 1, lim.max_steps, self.default_steps),
-                "modes": number("modes", int, 0, lim.max_modes, 0),
-                "seed": number("seed", int, 0, 2**31 - 1, 0),
-                "content_layers": number("content_layers", int, 1, self.num_ws, None),
-                "truncation": number("truncation", float, 0.0, 1.0, DEFAULT_TRUNCATION),
-                "reference": reference}
+            reference = self.upload(_text(req, "reference")).image[None]
+        p = {"images": images, "source": source, "targets": targets, "method": method, "perceptual": perceptual,
+             "steps": _number(req, "steps", int, 1, lim.max_steps, self.default_steps),
+             "modes": _number(req, "modes", int, 0, lim.max_modes, 0),
+             "seed": _number(req, "seed", int, 0, 2**31 - 1, 0),
+             "content_layers": _number(req, "content_layers", int, 1, self.num_ws, None),
+             "truncation": _number(req, "truncation", float, 0.0, 1.0, DEFAULT_TRUNCATION),
+             "reference": reference}
+        work = work_units(p["steps"], len(targets), p["modes"], reference is not None)
+        if work > lim.max_work:
+            raise StylebridgeError(f"this request is too much work for one job ({work} steps: inversions of "
+                                   f"{p['steps']} steps for the input and each of {len(targets)} references, and "
+                                   f"the renders); the limit is {lim.max_work}: use fewer steps or targets")
+        return p
 
     # ------------------------------------------------------------------ the job
 

@@ -29,6 +29,10 @@ class JobCancelled(Exception):
     """Raised inside a job's work when a cancel was asked for."""
 
 
+class JobTimedOut(JobCancelled):
+    """Raised inside a job's work once it ran longer than the queue allows."""
+
+
 class QueueFull(StylebridgeError):
     """Too many requests are waiting."""
 
@@ -57,6 +61,7 @@ class Job:
     preview: bytes | None = None
     preview_version: int = 0
     created: float = field(default_factory=time.time)
+    max_seconds: float | None = None   # the worker stops the job after this long (None: never)
     started: float | None = None
     finished: float | None = None
     _cancel: threading.Event = field(default_factory=threading.Event)
@@ -88,6 +93,8 @@ class Job:
     def check_cancelled(self) -> None:
         if self._cancel.is_set():
             raise JobCancelled()
+        if self.max_seconds is not None and self.started is not None and time.time() - self.started > self.max_seconds:
+            raise JobTimedOut()
 
     # ---- called by anyone
 
@@ -108,10 +115,11 @@ class Job:
 
 
 class JobQueue:
-    """FIFO of jobs run one at a time by a single worker thread."""
+    """FIFO of jobs run one at a time by a single worker thread. A job that runs longer than
+    `max_seconds` is stopped at its next `check_cancelled` (the inversion checks every step)."""
 
-    def __init__(self, max_waiting: int = 8, keep_finished: int = 32):
-        self.max_waiting, self.keep_finished = max_waiting, keep_finished
+    def __init__(self, max_waiting: int = 8, keep_finished: int = 32, max_seconds: float | None = 900.0):
+        self.max_waiting, self.keep_finished, self.max_seconds = max_waiting, keep_finished, max_seconds
         self._jobs: dict[str, Job] = {}
         self._waiting: collections.deque[Job] = collections.deque()
         self._finished: collections.deque[str] = collections.deque()
@@ -128,7 +136,7 @@ class JobQueue:
             if len(self._waiting) >= self.max_waiting:
                 raise QueueFull(f"the server is busy: {len(self._waiting)} requests are waiting already; "
                                 "try again in a minute")
-            job = Job(work, params or {})
+            job = Job(work, params or {}, max_seconds=self.max_seconds)
             self._jobs[job.id] = job
             self._waiting.append(job)
             self._cond.notify_all()
@@ -224,6 +232,9 @@ class JobQueue:
             try:
                 job.check_cancelled()
                 job.work(job)
+            except JobTimedOut:
+                state, stage, error = FAILED, "failed", (f"stopped after {job.max_seconds:g} s, the longest a request "
+                                                         "may run on this server: use fewer steps or targets")
             except JobCancelled:
                 state, stage = CANCELLED, "cancelled"
             except StylebridgeError as e:

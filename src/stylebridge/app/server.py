@@ -20,20 +20,26 @@ state, so the server keeps answering while a long inversion runs.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
+import ipaddress
 import json
 import logging
 import socket
 import threading
 import time
+import urllib.parse
 import zipfile
 from pathlib import Path
 
 from stylebridge.errors import StylebridgeError
 
 try:
+    import anyio
     from starlette.applications import Starlette
+    from starlette.datastructures import Headers
+    from starlette.middleware import Middleware
     from starlette.concurrency import run_in_threadpool
     from starlette.exceptions import HTTPException
     from starlette.requests import Request
@@ -53,28 +59,95 @@ MAX_JSON_BYTES = 64 * 1024
 NO_STORE = {"Cache-Control": "no-store"}
 
 
+BODY_SECONDS = 10  # a body that has not fully arrived by then is refused (408)
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+# POST bodies the page sends; none is a type a cross-site <form> can send without the browser
+# asking first (CORS preflight, which this server never grants).
+UPLOAD_TYPES = ("application/octet-stream", "image/")
+JSON_TYPE = "application/json"
+
+
 def _error(message: str, status: int) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=NO_STORE)
 
 
 async def _read_body(request: Request, limit: int, what: str) -> bytes:
-    """The request body, refused early (413) when it is larger than `limit` bytes."""
+    """The request body, refused early (413) when it is larger than `limit` bytes and (408) when
+    it has not arrived within BODY_SECONDS (a body shorter than its Content-Length)."""
     declared = request.headers.get("content-length")
     mb = f"{limit / 2**20:.0f} MB" if limit >= 2**20 else f"{limit // 1024} KB"
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and declared.isdigit() and len(declared) < 20 and int(declared) > limit:
         raise HTTPException(413, f"{what} is {int(declared) / 2**20:.1f} MB; the limit is {mb}")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HTTPException(413, f"{what} is larger than the limit of {mb}")
-        chunks.append(chunk)
+    try:
+        with anyio.fail_after(BODY_SECONDS):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise HTTPException(413, f"{what} is larger than the limit of {mb}")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise HTTPException(408, f"{what} did not arrive within {BODY_SECONDS} s") from None
     return b"".join(chunks)
 
 
-def create_app(studio: Studio, queue: JobQueue | None = None) -> Starlette:
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number")
+
+
+def request_problem(scope, allowed_hosts: tuple[str, ...] = ()) -> tuple[int, str] | None:
+    """Why a request does not come from the app's own page, or None when it does.
+
+    * Host must name the address the server was reached at (the loopback names when that is a
+      loopback address; `allowed_hosts` add names) with its port: a DNS-rebinding page sends
+      its own name.
+    * A POST must carry the page's content type (JSON; raw bytes or image/* for uploads), and an
+      Origin, when the browser sends one, must be the Host's own.
+    """
+    headers = Headers(scope=scope)
+    server = scope.get("server") or ("", 0)
+    try:
+        parts = urllib.parse.urlsplit("//" + headers.get("host", ""))
+        name, port = (parts.hostname or ""), (parts.port or 80)
+    except ValueError:
+        return 400, "malformed Host header"
+    local = str(server[0]).lower()
+    with contextlib.suppress(ValueError):  # '::ffff:127.0.0.1' (dual-stack socket) -> '127.0.0.1'
+        ip = ipaddress.ip_address(local)
+        local = str(getattr(ip, "ipv4_mapped", None) or ip)
+    names = {local, *allowed_hosts} | (set(LOOPBACK_NAMES) if is_loopback(local) else set())
+    if name not in names or (server[1] and port != server[1]):
+        return 421, "this server answers requests for its own address only (Host header refused)"
+    if scope.get("method") != "POST":
+        return None
+    origin = headers.get("origin")
+    if origin is not None and origin.lower().rstrip("/") != "http://" + headers.get("host", "").lower():
+        return 403, "cross-site request refused: it must come from the app's own page"
+    ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+    wanted = UPLOAD_TYPES if scope.get("path", "").rstrip("/").endswith("/api/uploads") else (JSON_TYPE,)
+    if not ctype.startswith(wanted):
+        return 415, f"send the request as {' or '.join(t + ('*' if t.endswith('/') else '') for t in wanted)}"
+    return None
+
+
+class SameOrigin:
+    """ASGI middleware that answers every request `request_problem` finds fault with."""
+
+    def __init__(self, app, allowed_hosts: tuple[str, ...] = ()):
+        self.app, self.allowed_hosts = app, tuple(h.lower() for h in allowed_hosts)
+
+    async def __call__(self, scope, receive, send):
+        problem = request_problem(scope, self.allowed_hosts) if scope["type"] == "http" else None
+        if problem is not None:
+            await _error(problem[1], problem[0])(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def create_app(studio: Studio, queue: JobQueue | None = None, allowed_hosts: tuple[str, ...] = ()) -> Starlette:
     """The ASGI app over a Studio. The queue (one worker thread) is created here unless given;
-    it is shut down with the app (lifespan)."""
+    it is shut down with the app (lifespan). Requests must come from the app's own page
+    (`request_problem`); `allowed_hosts` are further names the server may be reached by."""
     queue = queue or JobQueue()
 
     async def index(request: Request):
@@ -89,22 +162,31 @@ def create_app(studio: Studio, queue: JobQueue | None = None) -> Starlette:
             return _error("unknown example", 404)
         return Response(data, media_type="image/png")
 
+    # Uploads are read and decoded a few at a time: a body is only read once its turn comes, so
+    # memory is bounded by max_decodes x (upload + decode), whatever arrives at once.
+    decode_slots = asyncio.Semaphore(max(1, studio.limits.max_decodes))
+
     async def upload(request: Request):
-        body = await _read_body(request, studio.limits.max_upload_bytes, "the file")
-        up = await run_in_threadpool(studio.add_upload, body, request.query_params.get("name", ""))
+        async with decode_slots:
+            body = await _read_body(request, studio.limits.max_upload_bytes, "the file")
+            up = await run_in_threadpool(studio.add_upload, body, request.query_params.get("name", ""))
+            del body
         return JSONResponse({"id": up.id, "preview": f"api/uploads/{up.id}/preview", "width": up.width,
                              "height": up.height, "note": up.note}, headers=NO_STORE)
 
     async def upload_preview(request: Request):
-        up = studio.upload(request.path_params["id"])
+        try:
+            up = studio.upload(request.path_params["id"])
+        except StylebridgeError as e:
+            return _error(str(e), 404)
         return Response(up.preview, media_type="image/png")
 
     async def submit(request: Request):
         body = await _read_body(request, MAX_JSON_BYTES, "the request")
         try:
-            req = json.loads(body or b"{}")
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return _error("the request is not valid JSON", 400)
+            req = json.loads(body or b"{}", parse_constant=_no_constant)
+        except (ValueError, RecursionError):  # bad JSON, NaN / Infinity, over 4300 digits, nested too deep
+            return _error("the request is not valid JSON (plain numbers and at most a few levels of nesting)", 400)
         params = await run_in_threadpool(studio.parse_request, req)
         job = queue.submit(studio.run, params)
         return JSONResponse(queue.status(job.id), headers=NO_STORE)
@@ -174,7 +256,8 @@ def create_app(studio: Studio, queue: JobQueue | None = None) -> Starlette:
         Route("/api/jobs/{id}/all.zip", archive),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SameOrigin, allowed_hosts=allowed_hosts)],
+                    exception_handlers={
         StylebridgeError: on_user_error, KeyError: on_unknown_job, HTTPException: on_http, Exception: on_crash})
     app.state.studio, app.state.queue = studio, queue
     return app
@@ -184,7 +267,14 @@ def create_app(studio: Studio, queue: JobQueue | None = None) -> Starlette:
 
 
 def is_loopback(host: str) -> bool:
-    return host in ("localhost", "::1") or host.startswith("127.")
+    """Whether a host name or address reaches this machine only (parsed, not a '127.' prefix)."""
+    host = host.strip().strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def bind(host: str, port: int) -> socket.socket:

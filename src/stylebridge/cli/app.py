@@ -29,14 +29,20 @@ from stylebridge.cli.common import device_option, resolve_device
               help="Largest uploaded image (width x height) accepted.")
 @click.option("--queue", "max_waiting", type=click.IntRange(min=1), default=8, show_default=True,
               help="Requests that may wait while one runs; more are refused with a 'busy' message.")
+@click.option("--allow-host", "allowed_hosts", multiple=True, metavar="NAME",
+              help="Another name the page may be reached by (repeatable). Requests naming any other host are "
+                   "refused (DNS rebinding); the address the server was reached at, and localhost on this "
+                   "machine, always work.")
 @click.option("--open/--no-open", "open_browser", default=False, help="Open the page in the default browser.")
 @device_option
-def command(zoo_dir, host, port, steps, max_steps, perceptual, max_upload_mb, max_megapixels, max_waiting, open_browser, device):
+def command(zoo_dir, host, port, steps, max_steps, perceptual, max_upload_mb, max_megapixels, max_waiting,
+            allowed_hosts, open_browser, device):
     """Serve the translation web app: upload an image (or pick an example, or type text for a
     glyph zoo), choose the source and target models, see the reconstruction and the
     translations as they finish, and download PNGs and the latent code.
 
-    One request runs at a time; others wait in a queue. Everything stays on this machine.
+    One request runs at a time; others wait in a queue, and a request is stopped after 15 minutes.
+    Everything stays on this machine; only requests from the app's own page are answered.
 
     \b
     Examples:
@@ -57,7 +63,7 @@ def command(zoo_dir, host, port, steps, max_steps, perceptual, max_upload_mb, ma
                     max_steps=max_steps)
     click.echo(f"loading zoo {zoo.name!r} ({len(zoo.names)} models) from {zoo_dir}", err=True)
     studio = Studio(zoo, limits, default_steps=steps, default_perceptual=perceptual)
-    app = create_app(studio, JobQueue(max_waiting=max_waiting))
+    app = create_app(studio, JobQueue(max_waiting=max_waiting), allowed_hosts=tuple(allowed_hosts))
     if not is_loopback(host):
         click.secho(f"WARNING: serving on {host}, not only this machine: anyone who can reach it can use the app "
                     "(no login). Use --host 127.0.0.1 to keep it local.", fg="yellow", err=True)

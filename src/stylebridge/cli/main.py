@@ -14,8 +14,11 @@ from stylebridge.errors import StylebridgeError
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="stylebridge")
 @click.option("--debug", is_flag=True, help="Show the full traceback of errors.")
+@click.option("--max-megapixels", type=click.FloatRange(min=0, min_open=True, max=1e6), default=None, metavar="N",
+              help="Refuse input images over N megapixels, checked before decoding (default 100; "
+                   "also $STYLEBRIDGE_MAX_MEGAPIXELS).")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context, debug: bool, max_megapixels: float | None) -> None:
     """stylebridge: translate images between domains with StyleGAN2 models derived from
     one base model (fine-tune with frozen mapping, layer swap, SeFa inversion).
 
@@ -23,6 +26,22 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    _image_bound(max_megapixels)
+
+
+def _image_bound(max_megapixels: float | None) -> None:
+    """The program's image pixel bound: stylebridge's own one-line refusal (data/images.py)
+    replaces Pillow's two-line DecompressionBombWarning, and Pillow's hard stop moves above it."""
+    import os
+    import warnings
+
+    from PIL import Image
+
+    if max_megapixels is not None:
+        os.environ["STYLEBRIDGE_MAX_MEGAPIXELS"] = repr(max_megapixels)
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+    if max_megapixels is not None and Image.MAX_IMAGE_PIXELS is not None:
+        Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS, int(max_megapixels * 1e6))
 
 
 def _register() -> None:

@@ -21,6 +21,13 @@ from stylebridge.errors import DataError
 from stylebridge.utils.io import atomic_path
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm", ".pgm")
+# The only Pillow formats ever opened (`Image.open(formats=...)`): no EPS (Ghostscript), PDF, ...
+IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF", "PPM")
+# Images over this many pixels are refused with one line before decoding (a 100 MP RGB image
+# costs 1.2 GB as floats); the environment variable (set by `stylebridge --max-megapixels`)
+# raises or lowers it.
+DEFAULT_MAX_PIXELS = 100_000_000
+MAX_MEGAPIXELS_ENV = "STYLEBRIDGE_MAX_MEGAPIXELS"
 
 _SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".webp": "WEBP",
                  ".tif": "TIFF", ".tiff": "TIFF", ".ppm": "PPM", ".pgm": "PPM", ".gif": "GIF"}
@@ -57,14 +64,15 @@ def list_images(dir_or_files: str | os.PathLike | Iterable[str | os.PathLike], r
     return sorted(files, key=lambda p: p.as_posix())
 
 
-def _to_array(im: Image.Image, channels: int) -> np.ndarray:
-    """Any Pillow mode -> float32 array [H, W, channels] in [0, 1]."""
+def _to_array(im: Image.Image, channels: int, sixteen_bit: bool = False) -> np.ndarray:
+    """Any Pillow mode -> float32 array [H, W, channels] in [0, 1] (`sixteen_bit`: the file's
+    mode was I;16, converted to I to be reduced)."""
     mode = im.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         a = np.asarray(im, dtype=np.float64)
         if mode == "F":
             hi = 1.0 if a.max(initial=0.0) <= 1.0 else 255.0
-        elif mode.startswith("I;16") or a.max(initial=0) > 255:
+        elif mode.startswith("I;16") or sixteen_bit or a.max(initial=0) > 255:
             hi = 65535.0
         else:
             hi = 255.0
@@ -127,32 +135,124 @@ def _resize(a: np.ndarray, resolution: int) -> np.ndarray:
     return np.clip(np.stack([np.asarray(c) for c in chans], axis=-1), 0.0, 1.0)
 
 
-def load_image(path: str | os.PathLike, resolution: int | None = None, channels: int = 3,
-               square: str = "crop") -> torch.Tensor:
+def max_pixels() -> int:
+    """The pixel bound of `load_image`: $STYLEBRIDGE_MAX_MEGAPIXELS megapixels, else DEFAULT_MAX_PIXELS."""
+    value = os.environ.get(MAX_MEGAPIXELS_ENV, "").strip()
+    if not value:
+        return DEFAULT_MAX_PIXELS
+    try:
+        mp = float(value)
+    except ValueError:
+        mp = float("nan")
+    if not 0 < mp < 1e6:
+        raise DataError(f"{MAX_MEGAPIXELS_ENV}={value!r} is not a number of megapixels between 0 and 1000000")
+    return int(mp * 1e6)
+
+
+def _source_size(source) -> int | None:
+    if isinstance(source, (str, os.PathLike)):
+        return os.path.getsize(source)
+    if hasattr(source, "getbuffer"):
+        return source.getbuffer().nbytes
+    return None
+
+
+def open_image(source, what: str, limit: int | None = None,
+               hint: str = "scale it down, or raise the bound with stylebridge --max-megapixels N") -> Image.Image:
+    """Open an image (header only) of one of IMAGE_FORMATS and refuse it, before any pixel is
+    decoded, when it has more than `limit` pixels (default: `max_pixels()`) or is a JPEG too short
+    for its size. `source` is a path or a binary file object; `what` names it in messages."""
+    limit = max_pixels() if limit is None else int(limit)
+    try:
+        im = Image.open(source, formats=IMAGE_FORMATS)
+    except Image.DecompressionBombError as e:
+        raise DataError(f"{what} is too large to decode ({e})") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise DataError(f"{what} is not an image stylebridge reads (use {', '.join(IMAGE_FORMATS[:-1])} or "
+                        f"{IMAGE_FORMATS[-1]})") from None
+    w, h = im.size
+    if w * h > limit:
+        im.close()
+        raise DataError(f"{what} is {w}x{h} = {w * h / 1e6:.3g} megapixels; the limit is {limit / 1e6:g} "
+                        f"megapixels ({hint})")
+    size = _source_size(source)
+    # Every 8x8 block of a (Huffman-coded) JPEG costs at least one bit: a shorter file is
+    # truncated, and libjpeg would fill the missing blocks with grey without a word.
+    if im.format == "JPEG" and size is not None and size * 8 < (w // 8) * (h // 8):
+        im.close()
+        raise DataError(f"{what} is damaged or truncated: {size} bytes cannot hold a {w}x{h} JPEG")
+    return im
+
+
+def _reducible(im: Image.Image) -> Image.Image:
+    """A mode `Image.reduce` takes, keeping what `_to_array` reads from the original."""
+    if im.mode in ("L", "LA", "RGB", "RGBA", "I", "F") and not (im.mode == "L" and "transparency" in im.info):
+        return im
+    if im.mode == "1":
+        return im.convert("L")
+    if im.mode.startswith("I;16"):
+        return im.convert("I")
+    if im.mode == "L":
+        return im.convert("LA")
+    return im.convert("RGBA" if "A" in im.mode or "transparency" in im.info else "RGB")
+
+
+def _decode(im: Image.Image, resolution: int | None, square: str, reduce: bool) -> Image.Image:
+    """Decode; with `reduce`, at about twice `resolution` (JPEG: scaled in the decoder by
+    `draft`; others: `Image.reduce` by an integer factor right after decoding)."""
+    if reduce and resolution:
+        target = 2 * int(resolution)
+        if im.format == "JPEG":
+            im.draft(None, (target, target))
+        im.load()
+        side = min(im.size) if square == "crop" else max(im.size)
+        factor = side // target
+        if factor > 1:
+            im = _reducible(im).reduce(factor)
+    else:
+        im.load()
+    return ImageOps.exif_transpose(im) or im
+
+
+def load_image(path, resolution: int | None = None, channels: int = 3,
+               square: str = "crop", *, limit: int | None = None, reduce: bool = False,
+               what: str | None = None) -> torch.Tensor:
     """Read an image file as a float tensor [channels, H, W] in [-1, 1].
 
     Handles every Pillow mode (grey, 16-bit grey, palette, RGBA composited over white,
     CMYK, ...) and EXIF orientation. With `resolution`, the image is first made square
     (`square='crop'`: center crop; `'pad'`: pad with white) and then resized with LANCZOS.
     `channels` is 1 (grey), 3 (RGB) or 4 (RGBA; alpha kept, opaque if absent).
+
+    Only IMAGE_FORMATS are opened, and images over `limit` pixels (default `max_pixels()`) are
+    refused before decoding (see `open_image`). `path` may also be a binary file object.
+    `reduce=True` decodes large images at about twice `resolution` first (bounded memory
+    whatever the file claims; results differ slightly from the full-size path).
     """
     if channels not in (1, 3, 4):
         raise DataError(f"channels must be 1, 3 or 4, got {channels}")
     if square not in ("crop", "pad"):
         raise DataError(f"square must be 'crop' or 'pad', got {square!r}")
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"image file '{path}' does not exist")
+    if resolution is not None and int(resolution) < 1:
+        raise DataError(f"resolution must be positive, got {resolution}")
+    if isinstance(path, (str, os.PathLike)):
+        path = Path(path)
+        if not path.is_file():
+            raise DataError(f"image file '{path}' does not exist")
+    what = what or f"image '{path}'"
+    with open_image(path, what, limit) as im:
+        return decode_image(im, what, resolution, channels, square, reduce)
+
+
+def decode_image(im: Image.Image, what: str, resolution: int | None = None, channels: int = 3,
+                 square: str = "crop", reduce: bool = False) -> torch.Tensor:
+    """The decoding half of `load_image`, for an image `open_image` opened (and checked)."""
+    sixteen_bit = im.mode.startswith("I;16")
     try:
-        with Image.open(path) as im:
-            im.load()
-            im = ImageOps.exif_transpose(im) or im
-            a = _to_array(im, channels)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        raise DataError(f"cannot read image '{path}': {e}") from e
+        a = _to_array(_decode(im, resolution, square, reduce), channels, sixteen_bit)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        raise DataError(f"cannot read {what}: {e}") from None
     if resolution is not None:
-        if int(resolution) < 1:
-            raise DataError(f"resolution must be positive, got {resolution}")
         a = _resize(_square(a, square), int(resolution))
     t = torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1), dtype=np.float32))
     return t * 2.0 - 1.0

@@ -11,6 +11,7 @@ import torch
 
 from stylebridge.errors import CheckpointError
 from stylebridge.formats.base import NetworkState, RawCheckpoint
+from stylebridge.formats.layout import check_layout, check_size, discriminator_shapes, generator_shapes
 from stylebridge.networks.config import DiscriminatorConfig
 from stylebridge.networks.stylegan2 import Discriminator, Generator
 
@@ -103,7 +104,12 @@ def load_strict(module: torch.nn.Module, state_dict: dict[str, torch.Tensor], wh
 
 
 def build_network(state: NetworkState, what: str) -> torch.nn.Module:
-    net = Discriminator(state.config) if isinstance(state.config, DiscriminatorConfig) else Generator(state.config)
+    """The module for a read network, allocated only once its config is within bounds and every
+    tensor fits the config's layout."""
+    is_d = isinstance(state.config, DiscriminatorConfig)
+    check_size(state.config, what)
+    check_layout(state.state_dict, (discriminator_shapes if is_d else generator_shapes)(state.config), what)
+    net = Discriminator(state.config) if is_d else Generator(state.config)
     load_strict(net, state.state_dict, what)
     return net
 

@@ -25,6 +25,7 @@ from safetensors.torch import save_file
 from stylebridge import __version__
 from stylebridge.errors import CheckpointError
 from stylebridge.formats.base import NetworkState, RawCheckpoint
+from stylebridge.formats.layout import check_layout, discriminator_shapes, generator_shapes, parse_config
 from stylebridge.networks.config import DiscriminatorConfig, GeneratorConfig
 from stylebridge.utils.io import atomic_path
 
@@ -61,19 +62,69 @@ def _flatten(obj: Any, prefix: str, tensors: dict[str, torch.Tensor]) -> Any:
     raise TypeError(f"cannot store {type(obj).__name__} at {prefix!r} in a checkpoint")
 
 
-def _unflatten(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
+MAX_DEPTH = 32  # nesting of the extra state (optimizer states need about 5)
+
+
+def _unflatten(obj: Any, tensors: dict[str, torch.Tensor], depth: int = 0) -> Any:
+    if depth > MAX_DEPTH:
+        raise CheckpointError(f"the extra state is nested more than {MAX_DEPTH} levels deep")
     if isinstance(obj, dict):
-        if _TENSOR in obj:
-            return tensors[obj[_TENSOR]]
-        if _NDARRAY in obj:
-            return tensors[obj[_NDARRAY]].numpy()
-        if _TUPLE in obj:
-            return tuple(_unflatten(v, tensors) for v in obj[_TUPLE])
-        if "__dict__" in obj:
-            return {k: _unflatten(v, tensors) for k, v in obj["__dict__"]}
+        for tag in (_TENSOR, _NDARRAY):
+            if tag in obj:
+                key = obj[tag]
+                if not isinstance(key, str) or key not in tensors:
+                    raise CheckpointError(f"the extra state refers to a tensor {str(key)[:60]!r} "
+                                          "the file does not hold")
+                return tensors[key] if tag == _TENSOR else tensors[key].numpy()
+        if _TUPLE in obj and isinstance(obj[_TUPLE], list):
+            return tuple(_unflatten(v, tensors, depth + 1) for v in obj[_TUPLE])
+        if "__dict__" in obj and isinstance(obj["__dict__"], list):
+            items = obj["__dict__"]
+            if not all(isinstance(kv, list) and len(kv) == 2 and isinstance(kv[0], (str, int)) for kv in items):
+                raise CheckpointError("the extra state holds a malformed dict entry")
+            return {k: _unflatten(v, tensors, depth + 1) for k, v in obj["__dict__"]}
     if isinstance(obj, list):
-        return [_unflatten(v, tensors) for v in obj]
+        return [_unflatten(v, tensors, depth + 1) for v in obj]
     return obj
+
+
+def _strict_json(text: Any, what: str) -> Any:
+    """JSON with duplicate keys, NaN/Infinity and deep nesting refused (CheckpointError)."""
+    def no_duplicates(pairs):
+        keys = [k for k, _ in pairs]
+        if len(set(keys)) != len(keys):
+            dup = next(k for k in keys if keys.count(k) > 1)
+            raise CheckpointError(f"{what}: the key {dup[:60]!r} appears twice")
+        return dict(pairs)
+
+    def no_constant(name):
+        raise CheckpointError(f"{what}: {name} is not a number")
+    if not isinstance(text, (str, bytes)):
+        raise CheckpointError(f"{what}: expected JSON text")
+    try:
+        return json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constant)
+    except RecursionError:
+        raise CheckpointError(f"{what}: nested too deeply") from None
+    except CheckpointError:
+        raise
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, ints over 4300 digits
+        raise CheckpointError(f"{what}: not valid JSON ({str(e)[:80]})") from None
+
+
+def read_header(path: Path) -> dict[str, Any]:
+    """The safetensors header, parsed by us first: its length within the file, valid JSON, no
+    key twice (the safetensors library keeps the last one silently), string metadata."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        if not 0 < n <= min(size - 8, 100_000_000):
+            raise CheckpointError(f"{path}: the safetensors header claims {n} bytes in a {size}-byte file; "
+                                  "the file is truncated or corrupt")
+        header = _strict_json(f.read(n), f"{path}: safetensors header")
+    meta = header.get("__metadata__", {}) if isinstance(header, dict) else None
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        raise CheckpointError(f"{path}: the safetensors header is not a JSON object with string metadata")
+    return header
 
 
 def save_checkpoint(
@@ -135,36 +186,50 @@ def is_native(path: str | Path) -> bool:
 
 
 def read_native(path: str | Path) -> RawCheckpoint:
-    """Read a native checkpoint into configs + state dicts (no modules built)."""
+    """Read a native checkpoint into configs + state dicts (no modules built). Everything is
+    checked before it is used: the header (see `read_header`), the version, each network's kind
+    and typed, bounded config, and every tensor's shape against the config's layout."""
     path = Path(path)
+    meta = read_header(path).get("__metadata__", {})
+    if meta.get("format") != FORMAT_NAME:
+        raise CheckpointError(f"{path}: a safetensors file, but not a stylebridge checkpoint (no 'format: stylebridge' metadata)")
+    version = meta.get("format_version", "0")
+    if not (version.isdigit() and len(version) < 6):
+        raise CheckpointError(f"{path}: format_version {version[:20]!r} is not a version number")
+    if int(version) > FORMAT_VERSION:
+        raise CheckpointError(f"{path}: checkpoint format version {version} is newer than this stylebridge "
+                              f"({__version__}) reads; upgrade stylebridge")
+    if "networks" not in meta:
+        raise CheckpointError(f"{path}: damaged metadata (no 'networks')")
+    networks = _strict_json(meta["networks"], f"{path}: networks metadata")
+    skeleton = _strict_json(meta.get("extra", "{}"), f"{path}: extra metadata")
+    if not isinstance(networks, dict):
+        raise CheckpointError(f"{path}: damaged metadata ('networks' is not a JSON object)")
+    configs = {}
+    for name in NETWORK_NAMES:
+        if name in networks:
+            entry = networks[name]
+            if not isinstance(entry, dict):
+                raise CheckpointError(f"{path} [{name}]: damaged metadata (not a JSON object)")
+            configs[name] = parse_config(entry.get("kind"), entry.get("config"), f"{path} [{name}]")
     try:
         with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
             tensors = {k: f.get_tensor(k) for k in f.keys()}
     except Exception as e:  # safetensors raises its own error types for corrupt files
         raise CheckpointError(f"{path}: not a readable safetensors file ({e}); the file may be truncated or corrupt") from None
-    if meta.get("format") != FORMAT_NAME:
-        raise CheckpointError(f"{path}: a safetensors file, but not a stylebridge checkpoint (no 'format: stylebridge' metadata)")
-    version = int(meta.get("format_version", "0"))
-    if version > FORMAT_VERSION:
-        raise CheckpointError(f"{path}: checkpoint format version {version} is newer than this stylebridge "
-                              f"({__version__}) reads; upgrade stylebridge")
-    try:
-        networks = json.loads(meta["networks"])
-        skeleton = json.loads(meta.get("extra", "{}"))
-    except (KeyError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{path}: damaged metadata ({e})") from None
     raw = RawCheckpoint(format="native")
-    for name in NETWORK_NAMES:
-        if name not in networks:
-            continue
-        entry = networks[name]
-        cls = DiscriminatorConfig if entry["kind"] == "discriminator" else GeneratorConfig
-        cfg = cls.from_dict(entry["config"])
+    for name, cfg in configs.items():
         prefix = name + "."
         sd = {k[len(prefix):]: v.float() if v.dtype in (torch.float16, torch.bfloat16) else v
               for k, v in tensors.items() if k.startswith(prefix)}
+        shapes = generator_shapes(cfg) if isinstance(cfg, GeneratorConfig) else discriminator_shapes(cfg)
+        check_layout(sd, shapes, f"{path} [{name}]")
         setattr(raw, name, NetworkState(cfg, sd))
-    raw.extra = _unflatten(skeleton, tensors) if skeleton else {}
+    try:
+        raw.extra = _unflatten(skeleton, tensors) if skeleton else {}
+    except CheckpointError as e:
+        raise CheckpointError(f"{path}: {e}") from None
+    if not isinstance(raw.extra, dict):
+        raise CheckpointError(f"{path}: the extra state is not a dict")
     raw.extra["stylebridge_version"] = meta.get("stylebridge_version")
     return raw

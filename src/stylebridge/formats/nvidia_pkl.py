@@ -18,106 +18,11 @@ import torch
 
 from stylebridge.errors import CheckpointError
 from stylebridge.formats.base import NetworkState, RawCheckpoint
+from stylebridge.formats.layout import check_layout, discriminator_shapes, generator_shapes
 from stylebridge.formats.unpickle import PersistentObject, restricted_load
 from stylebridge.networks.config import DiscriminatorConfig, GeneratorConfig
 
 SUPPORTED_VERSION = 6  # torch_utils.persistence._version of both official repositories
-
-
-def resample_filter() -> torch.Tensor:
-    """NVIDIA's `upfirdn2d.setup_filter([1,3,3,1])`: outer product normalised to sum 1."""
-    f = torch.tensor([1.0, 3.0, 3.0, 1.0])
-    f = f[:, None] * f[None, :]
-    return f / f.sum()
-
-
-# ------------------------------------------------------------------------------------------------
-# The layout (NVIDIA's state_dict keys and shapes for a config)
-
-
-def _fc(out: dict, key: str, n_out: int, n_in: int, bias: bool = True) -> None:
-    out[f"{key}.weight"] = (n_out, n_in)
-    if bias:
-        out[f"{key}.bias"] = (n_out,)
-
-
-def generator_shapes(cfg: GeneratorConfig) -> dict[str, tuple[int, ...]]:
-    s: dict[str, tuple[int, ...]] = {}
-    embed = 0 if cfg.c_dim == 0 else (cfg.embed_features or cfg.w_dim)
-    layer = cfg.layer_features or cfg.w_dim
-    feats = [cfg.z_dim + embed] + [layer] * (cfg.mapping_layers - 1) + [cfg.w_dim]
-    if cfg.c_dim:
-        _fc(s, "mapping.embed", embed, cfg.c_dim)
-    for i in range(cfg.mapping_layers):
-        _fc(s, f"mapping.fc{i}", feats[i + 1], feats[i])
-    s["mapping.w_avg"] = (cfg.w_dim,)
-    for res in cfg.block_resolutions:
-        b = f"synthesis.b{res}"
-        out_ch = cfg.channels(res)
-        s[f"{b}.resample_filter"] = (4, 4)
-        convs = []
-        if res == 4:
-            s[f"{b}.const"] = (out_ch, 4, 4)
-        else:
-            convs.append(("conv0", cfg.channels(res // 2)))
-        convs.append(("conv1", out_ch))
-        for name, in_ch in convs:
-            k = f"{b}.{name}"
-            s[f"{k}.weight"] = (out_ch, in_ch, 3, 3)
-            _fc(s, f"{k}.affine", in_ch, cfg.w_dim)
-            s[f"{k}.noise_const"] = (res, res)
-            s[f"{k}.noise_strength"] = ()
-            s[f"{k}.bias"] = (out_ch,)
-            s[f"{k}.resample_filter"] = (4, 4)
-        s[f"{b}.torgb.weight"] = (cfg.img_channels, out_ch, 1, 1)
-        s[f"{b}.torgb.bias"] = (cfg.img_channels,)
-        _fc(s, f"{b}.torgb.affine", out_ch, cfg.w_dim)
-    return s
-
-
-def discriminator_shapes(cfg: DiscriminatorConfig) -> dict[str, tuple[int, ...]]:
-    s: dict[str, tuple[int, ...]] = {}
-    for res in cfg.block_resolutions:
-        b = f"b{res}"
-        tmp, out = cfg.channels(res), cfg.channels(res // 2)
-        s[f"{b}.resample_filter"] = (4, 4)
-        if res == cfg.img_resolution:
-            s[f"{b}.fromrgb.weight"] = (tmp, cfg.img_channels, 1, 1)
-            s[f"{b}.fromrgb.bias"] = (tmp,)
-            s[f"{b}.fromrgb.resample_filter"] = (4, 4)
-        for name, o, i, k, bias in [("conv0", tmp, tmp, 3, True), ("conv1", out, tmp, 3, True), ("skip", out, tmp, 1, False)]:
-            s[f"{b}.{name}.weight"] = (o, i, k, k)
-            if bias:
-                s[f"{b}.{name}.bias"] = (o,)
-            s[f"{b}.{name}.resample_filter"] = (4, 4)
-    c4 = cfg.channels(4)
-    cmap = 0
-    if cfg.c_dim:
-        cmap = cfg.cmap_dim or c4
-        n = cfg.mapping_layers or 8
-        _fc(s, "mapping.embed", cmap, cfg.c_dim)
-        for i in range(n):
-            _fc(s, f"mapping.fc{i}", cmap, cmap)
-    s["b4.conv.weight"] = (c4, c4 + cfg.mbstd_num_channels, 3, 3)
-    s["b4.conv.bias"] = (c4,)
-    s["b4.conv.resample_filter"] = (4, 4)
-    _fc(s, "b4.fc", c4, c4 * 16)
-    _fc(s, "b4.out", cmap or 1, c4)
-    return s
-
-
-def check_layout(produced: dict[str, torch.Tensor], expected: dict[str, tuple[int, ...]], what: str) -> None:
-    """Every expected key present exactly once with its shape; nothing else."""
-    missing = [k for k in expected if k not in produced]
-    extra = [k for k in produced if k not in expected]
-    if missing or extra:
-        raise CheckpointError(f"{what}: tensors do not fit the architecture: missing {missing[:4]}"
-                              f"{' ...' if len(missing) > 4 else ''}, unexpected {extra[:4]}{' ...' if len(extra) > 4 else ''}")
-    for k, shape in expected.items():
-        if tuple(produced[k].shape) != tuple(shape):
-            raise CheckpointError(f"{what}: tensor {k} has shape {tuple(produced[k].shape)} in the checkpoint "
-                                  f"but the architecture needs {tuple(shape)}")
-
 
 # ------------------------------------------------------------------------------------------------
 # Reading persistent objects
@@ -282,7 +187,13 @@ def _network(obj: Any, key: str, kind: str) -> NetworkState:
         raise CheckpointError(f"pickle entry {key!r} is {type(obj).__name__}, not a pickled network")
     if obj.version != SUPPORTED_VERSION:
         raise CheckpointError(f"{key}: torch_utils.persistence version {obj.version}, expected {SUPPORTED_VERSION}")
-    cfg = generator_config(obj) if kind == "G" else discriminator_config(obj)
+    try:
+        cfg = generator_config(obj) if kind == "G" else discriminator_config(obj)
+    except CheckpointError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:  # a kwarg missing or of a wrong type
+        raise CheckpointError(f"{key}: the network's constructor arguments are malformed "
+                              f"({type(e).__name__}: {str(e)[:80]})") from None
     sd = flatten_state(obj)
     expected = generator_shapes(cfg) if kind == "G" else discriminator_shapes(cfg)
     check_layout(sd, expected, key)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ import torch
 
 from stylebridge.errors import CheckpointError
 from stylebridge.formats.base import NetworkState, RawCheckpoint
-from stylebridge.formats.nvidia_pkl import check_layout, discriminator_shapes, generator_shapes, resample_filter
+from stylebridge.formats.layout import check_layout, discriminator_shapes, generator_shapes, resample_filter
 from stylebridge.networks.config import DiscriminatorConfig, GeneratorConfig
 from stylebridge.utils.io import atomic_path
 
@@ -216,8 +217,26 @@ def read_rosinality_state(ckpt: dict[str, Any], name: str = "checkpoint") -> Raw
     return raw
 
 
+def check_torch_zip(path: Path) -> None:
+    """Refuse a torch zip whose entries could inflate: `torch.save` stores every entry
+    uncompressed, so their sizes add up to less than the file's, checked before reading any."""
+    size = path.stat().st_size
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise CheckpointError(f"{path}: damaged or truncated torch file ({e})") from None
+    total = sum(i.file_size for i in infos)
+    packed = [i.filename[:60] for i in infos if i.compress_type != zipfile.ZIP_STORED]
+    if packed or total > size:
+        raise CheckpointError(f"{path}: its zip entries claim {total / 2**20:.1f} MB uncompressed in a "
+                              f"{size / 2**20:.1f} MB file{f' (compressed: {packed[:2]})' if packed else ''}; "
+                              "torch saves entries uncompressed, so this is not a torch checkpoint")
+
+
 def read_rosinality(path: str | Path) -> RawCheckpoint:
     path = Path(path)
+    check_torch_zip(path)
     try:
         with torch.serialization.safe_globals([argparse.Namespace]):
             ckpt = torch.load(path, map_location="cpu", weights_only=True)
@@ -228,7 +247,15 @@ def read_rosinality(path: str | Path) -> RawCheckpoint:
             raise UnsafePickleError(f"{path}: this torch file references code outside plain tensors ({msg}); "
                                     "stylebridge never runs code from checkpoints") from None
         raise CheckpointError(f"{path}: damaged or truncated torch file ({msg})") from None
-    return read_rosinality_state(ckpt, name=str(path))
+    try:
+        return read_rosinality_state(ckpt, name=str(path))
+    except CheckpointError:
+        raise
+    except (IndexError, KeyError, AttributeError, TypeError, ValueError, RuntimeError) as e:
+        # a tensor of the wrong rank or kind where the layout inference looks (shapes are then
+        # checked in full by check_layout before anything is built)
+        raise CheckpointError(f"{path}: the tensors do not have the shapes of a rosinality StyleGAN2 checkpoint "
+                              f"({type(e).__name__}: {str(e)[:100]})") from None
 
 
 # ------------------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ import torch
 
 from stylebridge.errors import CheckpointError
 from stylebridge.formats.base import NetworkState, RawCheckpoint
+from stylebridge.formats.layout import discriminator_shapes, generator_shapes, resample_filter
 from stylebridge.networks.config import DiscriminatorConfig, GeneratorConfig
 
 
@@ -98,10 +99,18 @@ def _oihw(w: np.ndarray, flip: bool = False) -> np.ndarray:
     return w.transpose(3, 2, 0, 1)
 
 
-def _filter() -> np.ndarray:
-    f = np.array([1.0, 3.0, 3.0, 1.0], dtype=np.float32)
-    f = np.outer(f, f)
-    return f / f.sum()
+def _open(net: TFNetworkRecord, what: str, orig_pattern: str, kind: str):
+    """The opening both converters share: version, kwargs reader, variables, and the choices
+    every StyleGAN2 network of ours makes (not progressive growing, lrelu, [1,3,3,1] filter)."""
+    if net.version < 4:
+        raise CheckpointError(f"{what}: TensorFlow pickle version {net.version} is too old (need >= 4)")
+    get, finish = _kwargs_reader(net, what)
+    p = collect_tf_params(net)
+    if any(re.fullmatch(orig_pattern, k) for k in p):
+        raise CheckpointError(f"{what}: 'orig' (progressive-growing) {kind} architecture is not supported")
+    _need(what, "nonlinearity", get("nonlinearity", "lrelu"), "lrelu")
+    _need(what, "resample_kernel", list(get("resample_kernel", [1, 3, 3, 1])), [1, 3, 3, 1])
+    return get, finish, p
 
 
 def _fill(rules: list[tuple[str, Callable[..., Any] | None]], shapes: dict[str, tuple[int, ...]],
@@ -113,7 +122,7 @@ def _fill(rules: list[tuple[str, Callable[..., Any] | None]], shapes: dict[str, 
             m = re.fullmatch(pattern, key)
             if m:
                 try:
-                    value = _filter() if fn is None else fn(*m.groups())
+                    value = resample_filter().numpy() if fn is None else fn(*m.groups())
                 except KeyError as e:
                     raise CheckpointError(f"{what}: TensorFlow variable {e.args[0]} (for {key}) is missing") from None
                 t = torch.from_numpy(np.array(value, dtype=np.float32, order="C"))  # a copy; keeps 0-d shapes
@@ -128,17 +137,8 @@ def _fill(rules: list[tuple[str, Callable[..., Any] | None]], shapes: dict[str, 
 
 
 def convert_tf_generator(net: TFNetworkRecord, what: str = "G") -> NetworkState:
-    from stylebridge.formats.nvidia_pkl import generator_shapes
-
-    if net.version < 4:
-        raise CheckpointError(f"{what}: TensorFlow pickle version {net.version} is too old (need >= 4)")
-    get, finish = _kwargs_reader(net, what)
-    p = collect_tf_params(net)
-    if any(re.fullmatch(r"synthesis/ToRGB_lod\d+/.*", k) for k in p):
-        raise CheckpointError(f"{what}: 'orig' (progressive-growing) generator architecture is not supported")
+    get, finish, p = _open(net, what, r"synthesis/ToRGB_lod\d+/.*", "generator")
     _need(what, "mapping_nonlinearity", get("mapping_nonlinearity", "lrelu"), "lrelu")
-    _need(what, "nonlinearity", get("nonlinearity", "lrelu"), "lrelu")
-    _need(what, "resample_kernel", list(get("resample_kernel", [1, 3, 3, 1])), [1, 3, 3, 1])
     _need(what, "use_noise", get("use_noise", True), True)
     cfg = GeneratorConfig(
         z_dim=int(get("latent_size", 512)), c_dim=int(get("label_size", 0)), w_dim=int(get("dlatent_size", 512)),
@@ -187,16 +187,7 @@ def convert_tf_generator(net: TFNetworkRecord, what: str = "G") -> NetworkState:
 
 
 def convert_tf_discriminator(net: TFNetworkRecord, what: str = "D") -> NetworkState:
-    from stylebridge.formats.nvidia_pkl import discriminator_shapes
-
-    if net.version < 4:
-        raise CheckpointError(f"{what}: TensorFlow pickle version {net.version} is too old (need >= 4)")
-    get, finish = _kwargs_reader(net, what)
-    p = collect_tf_params(net)
-    if any(re.fullmatch(r"FromRGB_lod\d+/.*", k) for k in p):
-        raise CheckpointError(f"{what}: 'orig' (progressive-growing) discriminator architecture is not supported")
-    _need(what, "nonlinearity", get("nonlinearity", "lrelu"), "lrelu")
-    _need(what, "resample_kernel", list(get("resample_kernel", [1, 3, 3, 1])), [1, 3, 3, 1])
+    get, finish, p = _open(net, what, r"FromRGB_lod\d+/.*", "discriminator")
     c_dim = int(get("label_size", 0))
     if c_dim and float(get("mapping_lrmul", 0.1)) != 0.01:
         raise CheckpointError(f"{what}: conditional TensorFlow discriminator (label mapping lr multiplier "
@@ -237,8 +228,14 @@ def convert_tf_discriminator(net: TFNetworkRecord, what: str = "D") -> NetworkSt
 def read_tf_data(data: tuple, name: str = "pickle") -> RawCheckpoint:
     tf_G, tf_D, tf_Gs = data
     raw = RawCheckpoint(format="tf_pkl")
-    raw.G = convert_tf_generator(tf_G, f"{name} [G]")
-    raw.G_ema = convert_tf_generator(tf_Gs, f"{name} [Gs]")
+    try:
+        raw.G = convert_tf_generator(tf_G, f"{name} [G]")
+        raw.G_ema = convert_tf_generator(tf_Gs, f"{name} [Gs]")
+    except CheckpointError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:  # kwargs or variables of a wrong kind
+        raise CheckpointError(f"{name}: the TensorFlow networks are malformed ({type(e).__name__}: {str(e)[:80]})") \
+            from None
     try:
         raw.D = convert_tf_discriminator(tf_D, f"{name} [D]")
     except CheckpointError as e:

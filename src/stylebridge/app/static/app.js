@@ -197,7 +197,7 @@ async function run() {
 
 async function cancel() {
   if (!state.job) return;
-  try { update(await api(`api/jobs/${state.job}/cancel`, { method: "POST" })); } catch (e) { showMessage(e.message); }
+  try { update(await api(`api/jobs/${state.job}/cancel`, { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } })); } catch (e) { showMessage(e.message); }
 }
 
 async function poll() {
