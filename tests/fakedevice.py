@@ -23,6 +23,7 @@ import contextlib
 from typing import Iterator
 
 import torch
+from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten, tree_unflatten
 
@@ -107,6 +108,8 @@ def _check(func, args, kwargs, fake: list, plain: list) -> None:
 
 def _run(func, args, kwargs):
     flat, spec = tree_flatten((args, kwargs))
+    if any(_plain(a) and a.device == FAKE for a in flat):  # a valueless meta tensor slipped through
+        raise AssertionError(f"fakedevice: {func} got a real meta tensor; intercept how it was made")
     fake = [a for a in flat if isinstance(a, OnDevice)]
     plain = [a for a in flat if _plain(a)]
     _check(func, args, kwargs, fake, plain)
@@ -140,6 +143,17 @@ class _Mode(TorchDispatchMode):
         return _run(func, args, kwargs or {})
 
 
+class _FromData(TorchFunctionMode):
+    """torch.tensor(data, device=FAKE) builds its tensor below the dispatcher: build it on
+    the CPU and move it."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in (torch.tensor, torch.as_tensor, torch.asarray) and _is_fake_device(kwargs.get("device")):
+            return func(*args, **dict(kwargs, device=CPU)).to(FAKE)
+        return func(*args, **kwargs)
+
+
 _RealGenerator = torch.Generator
 
 
@@ -165,7 +179,7 @@ def fake_accelerator() -> Iterator[torch.device]:
     saved = torch.Generator
     torch.Generator = FakeGenerator
     try:
-        with _Mode():
+        with _FromData(), _Mode():
             yield FAKE
     finally:
         torch.Generator = saved

@@ -38,3 +38,10 @@ def test_allows_what_cuda_allows_with_cpu_values():
         gen = torch.Generator(device=FAKE)
         assert gen.device == FAKE and torch.rand(2, generator=gen, device=gen.device).device == FAKE
     assert torch.Generator is not type(gen)
+
+
+def test_tensors_from_python_data_carry_values():
+    with fake_accelerator():
+        t = torch.tensor([[1.0, 2.0]], device=FAKE)
+        assert isinstance(t, OnDevice) and (t * 2).tolist() == [[2.0, 4.0]]
+        assert torch.as_tensor([3], device=FAKE).tolist() == [3]
