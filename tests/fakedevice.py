@@ -143,14 +143,25 @@ class _Mode(TorchDispatchMode):
         return _run(func, args, kwargs or {})
 
 
+def _cpu_index(idx):
+    if isinstance(idx, list):
+        return torch.tensor(idx)
+    if isinstance(idx, tuple):
+        return tuple(_cpu_index(i) for i in idx)
+    return idx
+
+
 class _FromData(TorchFunctionMode):
-    """torch.tensor(data, device=FAKE) builds its tensor below the dispatcher: build it on
-    the CPU and move it."""
+    """Tensors that PyTorch builds from Python data below the dispatcher: torch.tensor(data,
+    device=FAKE) is built on the CPU and moved; list indices of a device tensor become CPU
+    index tensors (allowed on CUDA, where PyTorch makes them on the device)."""
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         if func in (torch.tensor, torch.as_tensor, torch.asarray) and _is_fake_device(kwargs.get("device")):
             return func(*args, **dict(kwargs, device=CPU)).to(FAKE)
+        if func in (torch.Tensor.__getitem__, torch.Tensor.__setitem__) and isinstance(args[0], OnDevice):
+            args = (args[0], _cpu_index(args[1])) + tuple(args[2:])
         return func(*args, **kwargs)
 
 

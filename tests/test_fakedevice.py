@@ -45,3 +45,6 @@ def test_tensors_from_python_data_carry_values():
         t = torch.tensor([[1.0, 2.0]], device=FAKE)
         assert isinstance(t, OnDevice) and (t * 2).tolist() == [[2.0, 4.0]]
         assert torch.as_tensor([3], device=FAKE).tolist() == [3]
+        x = torch.zeros(2, 3, device=FAKE)
+        x[:, [0, 2]] = torch.ones(2, 2, device=FAKE)
+        assert x[:, [0, 1]].tolist() == [[1.0, 0.0], [1.0, 0.0]]

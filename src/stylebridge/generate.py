@@ -166,5 +166,5 @@ def mix_styles(G: Generator, row_seeds: Iterable[int], col_seeds: Iterable[int],
         out = []
         for i in range(len(rows)):
             mixed = style_mix(wr[i:i + 1].repeat(len(cols), 1, 1), wc, styles)
-            out.append(to_uint8(synthesize(G, mixed, noise_mode)))
+            out.append(to_uint8(synthesize(G, mixed, noise_mode)).cpu())
     return torch.stack(out)
