@@ -36,7 +36,8 @@ def folder(models, tmp_path_factory):
 
 def test_metrics_on_device_equal_cpu(models, folder, tmp_path):
     kw = dict(num_gen=3, batch_size=2, use_cache=False)
-    ref = (model_distance(models["base"], models["anime"], samples=3, batch_size=2), fid(models["base"], folder, **kw)["fid"])
+    ref = (model_distance(models["base"], models["anime"], samples=3, batch_size=2),
+           fid(models["base"], folder, **kw)["fid"])
     with fake_accelerator():
         dev = {k: copy.deepcopy(g).to(FAKE) for k, g in models.items()}
         got = (model_distance(dev["base"], dev["anime"], samples=3, batch_size=2),
