@@ -60,7 +60,7 @@ class OnDevice(torch.Tensor):
         return f"OnDevice({self.elem!r})"
 
     def tolist(self):  # PyTorch refuses tolist() on subclasses; CUDA tensors allow it (a sync)
-        return self.elem.tolist()
+        return self.cpu().tolist()
 
     def numpy(self, *args, **kwargs):
         raise TypeError("can't convert a device tensor to numpy: use Tensor.cpu() first (as on CUDA)")
@@ -139,8 +139,17 @@ def _run(func, args, kwargs):
 
 
 class _Mode(TorchDispatchMode):
+    def __init__(self):
+        super().__init__()
+        self.syncs = 0
+
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        return _run(func, args, kwargs or {})
+        kwargs = kwargs or {}
+        if isinstance(args[0] if args else None, OnDevice) and (
+                func is aten._local_scalar_dense.default
+                or (func is aten._to_copy.default and "device" in kwargs and not _is_fake_device(kwargs["device"]))):
+            self.syncs += 1  # the host waits for the device: .item(), .tolist(), bool(), .cpu()
+        return _run(func, args, kwargs)
 
 
 def _cpu_index(idx):
@@ -185,12 +194,14 @@ class FakeGenerator(_RealGenerator):
 
 
 @contextlib.contextmanager
-def fake_accelerator() -> Iterator[torch.device]:
-    """Run code with FAKE as a second device that follows CUDA's mixing rules."""
+def fake_accelerator() -> Iterator[_Mode]:
+    """Run code with FAKE as a second device that follows CUDA's mixing rules. The object
+    yielded counts in `.syncs` the reads of device values by the host (device-to-host
+    copies and scalars: where a CUDA program waits for the GPU)."""
     saved = torch.Generator
     torch.Generator = FakeGenerator
     try:
-        with _FromData(), _Mode():
-            yield FAKE
+        with _FromData(), _Mode() as mode:
+            yield mode
     finally:
         torch.Generator = saved

@@ -39,3 +39,26 @@ def test_folder_job_with_video_and_bf16_on_device(G, targets, tmp_path, perceptu
                             save_video=True, early_stop=True, min_steps=1, patience=1, log=lambda s: None)
     assert out["done"] == 3 and not out["failed"]
     assert all((tmp_path / "out" / f"{i}.gif").exists() for i in range(3))
+
+
+@pytest.mark.parametrize("early_stop", [False, True])
+def test_projector_loop_does_not_wait_for_the_device_each_step(G, targets, early_stop):
+    """Host syncs (values read back from the device) do not grow with the steps: only the
+    results at the end, and with early stopping one check every COMPACT_EVERY steps."""
+    from stylebridge.invert.api import stats_for
+    from stylebridge.invert.perceptual import pixel_gradient_distance
+    from stylebridge.invert.projector import COMPACT_EVERY, ProjectorConfig, project
+
+    syncs = {}
+    for steps in (4, 4 + 2 * COMPACT_EVERY):
+        cfg = ProjectorConfig(method="wplus", steps=steps, early_stop=early_stop, min_steps=1, patience=1000,
+                              precision="fp32")
+        with fake_accelerator() as acc:
+            Gd = copy.deepcopy(G).to(FAKE)
+            stats = stats_for(Gd, "wplus")
+            before = acc.syncs
+            project(Gd, targets[:2], cfg, pixel_gradient_distance, stats)
+            syncs[steps] = acc.syncs - before
+    extra = syncs[4 + 2 * COMPACT_EVERY] - syncs[4]
+    assert extra <= (2 if early_stop else 0), syncs
+    assert syncs[4] > 0  # the counter sees the reads at the end
