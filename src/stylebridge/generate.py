@@ -14,6 +14,7 @@ import torch
 from stylebridge.data.images import to_uint8
 from stylebridge.errors import StylebridgeError
 from stylebridge.networks.stylegan2 import Generator, z_from_seed
+from stylebridge.utils.device import tf32
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 
@@ -22,15 +23,8 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 def exact_fp32(device: torch.device | str):
     """On CUDA, turn off TF32 in convolutions and matmuls for the duration (PyTorch enables it
     for cuDNN convolutions by default, which changes fp32 results in the 3rd decimal)."""
-    if torch.device(device).type != "cuda":
+    with tf32(False, device):
         yield
-        return
-    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
-    try:
-        yield
-    finally:
-        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 def precision_dtype(precision: str, device: torch.device | str) -> torch.dtype:
@@ -172,5 +166,5 @@ def mix_styles(G: Generator, row_seeds: Iterable[int], col_seeds: Iterable[int],
         out = []
         for i in range(len(rows)):
             mixed = style_mix(wr[i:i + 1].repeat(len(cols), 1, 1), wc, styles)
-            out.append(to_uint8(synthesize(G, mixed, noise_mode)))
+            out.append(to_uint8(synthesize(G, mixed, noise_mode)).cpu())
     return torch.stack(out)

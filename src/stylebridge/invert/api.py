@@ -62,12 +62,12 @@ def stats_for(G: Generator, method: str) -> LatentStats:
 @torch.no_grad()
 def render(G: Generator, ws: torch.Tensor, noise: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
     """fp32 render, one image at a time (the form `stylebridge generate` uses for a single w)."""
+    device = G.mapping.w_avg.device
     out = []
     for i in range(ws.shape[0]):
-        n = {k: t[i:i + 1] for k, t in noise.items()} if noise else None
+        n = {k: t[i:i + 1].to(device) for k, t in noise.items()} if noise else None
         with per_image_noise(G, n):
-            out.append(G.synthesis(ws[i:i + 1].to(G.mapping.w_avg.device), noise_mode="const",
-                                   dtype=torch.float32).float().cpu())
+            out.append(G.synthesis(ws[i:i + 1].to(device), noise_mode="const", dtype=torch.float32).float().cpu())
     return torch.cat(out)
 
 
@@ -265,7 +265,7 @@ def invert_folder(G: Generator, inputs: str | Path | Sequence[str | Path], outdi
         rec_q = to_uint8(res.reconstruction).float() / 127.5 - 1  # metrics on what is saved
         mse = (rec_q - target).square().mean(dim=[1, 2, 3])
         ss = ssim(rec_q, target).float()
-        lp = metric_lpips(rec_q, target) if metric_lpips is not None else None
+        lp = metric_lpips(rec_q.to(device), target.to(device)).cpu() if metric_lpips is not None else None
         for j, (f, n) in enumerate(batch):
             noise = {k: t[j:j + 1] for k, t in res.noise.items()} if res.noise else None
             save_code(outdir / f"{n}.npz", res.ws[j:j + 1], None if res.v is None else res.v[j:j + 1],

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 
 from stylebridge.errors import StylebridgeError
 from stylebridge.networks.stylegan2 import Generator
+from stylebridge.utils.device import tf32
 
 METHODS = ("sefa", "w", "wplus")
 
@@ -43,6 +44,10 @@ METHODS = ("sefa", "w", "wplus")
 # against NVIDIA's 1000-step recipe at 64 px (LPIPS 0.069 vs 0.235 in 1/9 of the time).
 # The paper's SeFa stays one flag away: --method sefa.
 DEFAULT_METHOD = "wplus"
+
+# Converged images are frozen at once (results as if they had left) and leave the batch
+# every this many steps: the loop's only host synchronisation.
+COMPACT_EVERY = 8
 
 @dataclass
 class ProjectorConfig:
@@ -229,19 +234,29 @@ def project(
     callback: Callable[[int, torch.Tensor, torch.Tensor, torch.Tensor], None] | None = None,
 ) -> ProjectionOutput:
     """Optimise one code per target. `callback(step, active_index, x, images)` sees the
-    active images' indices, their optimised tensor (after the step) and rendered images."""
+    active images' indices, their optimised tensor (after the step) and rendered images.
+    On CUDA, TF32 is on for the duration (utils.device.tf32)."""
     cfg.validate(G)
-    N = targets.shape[0]
-    device = G.mapping.w_avg.device
     want = (G.img_channels, G.img_resolution, G.img_resolution)
     if targets.ndim != 4 or tuple(targets.shape[1:]) != want:
         raise StylebridgeError(f"targets have shape {tuple(targets.shape)}; this generator needs [N, {want[0]}, "
                                f"{want[1]}, {want[2]}] (use stylebridge.data.images.load_image to convert)")
+    with tf32(True, G.mapping.w_avg.device):
+        return _project(G, targets, cfg, perceptual, stats, callback)
+
+
+def _project(G, targets, cfg, perceptual, stats, callback) -> ProjectionOutput:
+    """The loop. Every bookkeeping tensor lives on G's device and nothing is read back to
+    the host inside a step: an image that converges is frozen by the `alive` mask (no more
+    history, steps or best code), and frozen images leave the batch every
+    `COMPACT_EVERY` steps (every step when a callback watches), the only host sync."""
+    N = targets.shape[0]
+    device = G.mapping.w_avg.device
     targets = targets.to(device, torch.float32)
     dtype = torch.bfloat16 if cfg.precision == "bf16" else torch.float32
     codes = _Codes(G, cfg, stats)
 
-    def render(x, noises, idx, fused=cfg.fused):
+    def render(x, noises, fused=cfg.fused):
         ws = codes.to_ws(x)
         with per_image_noise(G, dict(zip(noise_names, noises)) if cfg.optimize_noise else None):
             return G.synthesis(ws, noise_mode="const", fused=fused, dtype=dtype).float()
@@ -265,35 +280,41 @@ def project(
         with torch.no_grad():
             z = torch.randn([cfg.init_candidates, G.z_dim], generator=torch.Generator().manual_seed(cfg.seed))
             cands = torch.cat([stats.w_avg[None], G.mapping(z.to(device), None)[:, 0]])
+            everyone = torch.arange(N, device=device)
             best = torch.full([N], float("inf"), device=device)
             for c in cands:
-                x = codes.from_w(c.expand(N, -1))
-                img = render(x, noises, torch.arange(N))
-                loss = recon_loss(img, torch.arange(N))
+                loss = recon_loss(render(codes.from_w(c.expand(N, -1)), noises), everyone)
                 better = loss < best
                 best = torch.where(better, loss, best)
-                w0[better] = c
+                w0 = torch.where(better[:, None], c, w0)
     x = codes.from_w(w0)
 
     b1, b2 = cfg.betas
     m, v2 = torch.zeros_like(x), torch.zeros_like(x)
     nm = [torch.zeros_like(n) for n in noises]
     nv = [torch.zeros_like(n) for n in noises]
-    active = torch.arange(N, device=device)
+    active = torch.arange(N, device=device)   # image index of each batch row
+    rows = list(range(N))                     # the same on the host (changes only at compaction)
+    alive = torch.ones(N, dtype=torch.bool, device=device)  # per batch row: not converged yet
     best_x, best_noise = x.clone(), [n.clone() for n in noises]
     best_loss = torch.full([N], float("inf"), device=device)
-    last_improve = torch.zeros(N, dtype=torch.long)
-    ran = torch.zeros(N, dtype=torch.long)
-    history: list[list[float]] = [[] for _ in range(N)]
+    last_improve = torch.zeros(N, dtype=torch.long, device=device)
+    ran = torch.zeros(N, dtype=torch.long, device=device)
+    hist = torch.full([cfg.steps, N], float("nan"), device=device)
 
-    def remember(loss, x_now, noises_now, idx):
-        better = loss < best_loss[idx] * (1 - cfg.tol) if cfg.tol > 0 else loss < best_loss[idx]
-        strictly = loss < best_loss[idx]
-        sel = idx[strictly]
-        best_loss[sel] = loss[strictly]
-        best_x[sel] = x_now[strictly].detach()
+    def rows_like(mask, t):
+        return mask.view(-1, *([1] * (t.ndim - 1)))
+
+    def remember(loss, x_now, noises_now, idx, alive):
+        """Keep the codes that beat the best so far (alive rows only); return which rows
+        improved by the relative tolerance."""
+        cur = best_loss[idx]
+        better = loss < cur * (1 - cfg.tol) if cfg.tol > 0 else loss < cur
+        strictly = (loss < cur) & alive
+        best_loss[idx] = torch.where(strictly, loss, cur)
+        best_x[idx] = torch.where(rows_like(strictly, x_now), x_now.detach(), best_x[idx])
         for bn, n in zip(best_noise, noises_now):
-            bn[sel] = n[strictly].detach()
+            bn[idx] = torch.where(rows_like(strictly, n), n.detach(), bn[idx])
         return better
 
     for step in range(cfg.steps):
@@ -305,24 +326,23 @@ def project(
         if cfg.latent_noise > 0:
             t = step / cfg.steps
             noise_scale = stats.w_std * cfg.latent_noise * max(0.0, 1.0 - t / cfg.latent_noise_ramp) ** 2
-            if noise_scale > 0:
-                eps = torch.stack([torch.randn(x.shape[1:], generator=gens[i]) for i in active.tolist()]).to(device)
+            if noise_scale > 0:  # frozen rows draw too: each image has its own stream
+                eps = torch.stack([torch.randn(x.shape[1:], generator=gens[i]) for i in rows]).to(device)
                 x_in = x_var + eps * noise_scale
-        img = render(x_in, n_vars, active)
+        img = render(x_in, n_vars)
         rec = recon_loss(img, active)
         loss = rec
         if cfg.optimize_noise and cfg.noise_reg:
             loss = loss + cfg.noise_reg * noise_regularizer(n_vars)
         grads = torch.autograd.grad(loss.sum(), [x_var] + n_vars)
         rec = rec.detach()
-        for j, i in enumerate(active.tolist()):
-            history[i].append(float(rec[j]))
-        ran[active] += 1
+        hist[step, active] = torch.where(alive, rec, float("nan"))
+        ran[active] += alive.long()
         if noise_scale == 0:
-            improved = remember(rec, x, noises, active)
-            last_improve[active[improved].cpu()] = step
+            improved = remember(rec, x, noises, active, alive) & alive
         else:
-            last_improve[active.cpu()] = step
+            improved = alive
+        last_improve[active] = torch.where(improved, step, last_improve[active])
 
         with torch.no_grad():  # per-element Adam, then constraints
             t_ = step + 1
@@ -346,22 +366,26 @@ def project(
             callback(step, active, x, img.detach())
 
         if cfg.early_stop and step + 1 >= cfg.min_steps:
-            done = (step - last_improve[active.cpu()]) >= cfg.patience
-            if bool(done.any()):
-                keep = (~done).to(device)
-                active, x, m, v2 = active[keep], x[keep], m[keep], v2[keep]
+            alive = alive & ((step - last_improve[active]) < cfg.patience)
+            if (callback is not None or (step + 1) % COMPACT_EVERY == 0) and not bool(alive.all()):
+                keep = alive.nonzero()[:, 0]
+                active, x, m, v2, alive = active[keep], x[keep], m[keep], v2[keep], alive[keep]
+                rows = [rows[k] for k in keep.tolist()]
                 noises = [n[keep] for n in noises]
                 nm, nv = [a[keep] for a in nm], [b[keep] for b in nv]
-                if len(active) == 0:
+                if len(rows) == 0:
                     break
 
-    if len(active):  # evaluate the final code too
+    if rows:  # evaluate the final code of the images still running
         with torch.no_grad():
-            rec = recon_loss(render(x, noises, active), active)
-            remember(rec, x, noises, active)
+            rec = recon_loss(render(x, noises), active)
+            remember(rec, x, noises, active, alive)
 
     ws = codes.to_ws(best_x).detach()
     out_noise = dict(zip(noise_names, [n.detach() for n in best_noise])) if cfg.optimize_noise else None
+    ran = ran.cpu()
+    hist = hist.cpu()
     return ProjectionOutput(
         latent=best_x.detach(), ws=ws, v=best_x.detach() if cfg.method == "sefa" else None,
-        noise=out_noise, best_loss=best_loss.cpu(), steps=ran, history=history)
+        noise=out_noise, best_loss=best_loss.cpu(), steps=ran,
+        history=[hist[:int(ran[i]), i].tolist() for i in range(N)])

@@ -153,7 +153,7 @@ def ada_augment(x: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor
         A = (torch.eye(4, device=dev) - 2 * vv * i[:, None, None]) @ A
         m = sel()
         theta = torch.where(m, (_rand(gen, N) * 2 - 1) * math.pi, 0 * one)
-        A = _rot3_about(v[:3], theta) @ A
+        A = _rot3_about(_LUMA.tolist(), theta) @ A  # the axis from the CPU constant: no device sync
         m = sel()
         s = torch.where(m, torch.exp2(_randn(gen, N)), one)
         A = (vv + (torch.eye(4, device=dev) - vv) * s[:, None, None]) @ A
@@ -168,10 +168,10 @@ def ada_augment(x: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor
     return x
 
 
-def _rot3_about(axis: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+def _rot3_about(axis: list[float], theta: torch.Tensor) -> torch.Tensor:
     """4x4 homogeneous rotations by theta [N] about a unit 3-vector axis (Rodrigues)."""
     N = theta.shape[0]
-    x, y, z = axis.tolist()
+    x, y, z = axis
     K = torch.tensor([[0.0, -z, y], [z, 0.0, -x], [-y, x, 0.0]], device=theta.device)
     s, c = theta.sin()[:, None, None], theta.cos()[:, None, None]
     R = torch.eye(3, device=theta.device) + s * K + (1 - c) * (K @ K)

@@ -1,0 +1,39 @@
+"""Generation, SeFa edits and the demo on a second device (the fake accelerator of
+tests/fakedevice.py, CUDA's rules on the CPU), with the CPU's images."""
+
+import copy
+
+import torch
+
+from stylebridge.demo import run_demo
+from stylebridge.generate import generate_from_seeds, mix_styles
+from stylebridge.invert.sefa import edit_grid, factorize
+from stylebridge.networks import create_generator
+from stylebridge.translate import Zoo
+from tests.conftest import derived, randomize_
+from tests.fakedevice import FAKE, fake_accelerator
+
+
+def _images(G, **kw):
+    return torch.stack([s.image for s in generate_from_seeds(G, [1, 2, 3], batch_size=2, **kw)])
+
+
+def test_generate_edit_and_demo_on_device(tmp_path):
+    torch.manual_seed(0)
+    G = randomize_(create_generator("tiny-16")).eval()
+    basis = factorize(G)
+    cases = [dict(), dict(exact=False), dict(noise_mode="random", truncation_psi=0.7)]
+    ref = [_images(G, **kw) for kw in cases] + [mix_styles(G, [1], [2, 3], [0, 1]),
+                                                 edit_grid(G, basis, [0], [-1.0, 1.0], [4])]
+    with fake_accelerator():
+        Gd = copy.deepcopy(G).to(FAKE)
+        got = [_images(Gd, **kw) for kw in cases] + [mix_styles(Gd, [1], [2, 3], [0, 1]),
+                                                     edit_grid(Gd, factorize(Gd), [0], [-1.0, 1.0], [4])]
+        grey = randomize_(create_generator("tiny-16", img_channels=1)).eval()
+        bold = derived(grey, 1)
+        zoo = Zoo.from_models({"base": grey.to(FAKE), "bold": bold.to(FAKE)}, base="base")
+        demo = run_demo(zoo, tmp_path / "demo.png", text="Hi", steps=3, modes=1, log=lambda s: None)
+    for a, b in zip(ref, got):
+        assert b.device.type == "cpu" and a.shape == b.shape
+        assert (a.float() - b.float()).abs().max() <= (1 if a.dtype == torch.uint8 else 1e-5)
+    assert demo.grid.exists() and "bold (seed 0)" in demo.rows

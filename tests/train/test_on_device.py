@@ -1,0 +1,50 @@
+"""Training on a second device (the fake accelerator of tests/fakedevice.py, CUDA's rules on
+the CPU): steps with every regulariser and augmentation, a snapshot and an exact resume."""
+
+import pytest
+import torch
+
+from stylebridge.train.loop import Trainer
+from stylebridge.train.options import TrainOptions
+from tests.fakedevice import fake_accelerator
+from tests.train.helpers import disc_images, make_base, tensors
+
+
+def _opts(tmp_path, **kw):
+    base = dict(outdir=str(tmp_path / "run"), data_array=disc_images(8), batch=4, seed=3, pl_weight=1.0,
+                gamma=0.05, g_reg_interval=2, d_reg_interval=2, mirror=True, grid_seeds=2, device="meta",
+                progress=False, ada_interval=1, ada_kimg=0.1)
+    base.update(kw)
+    return TrainOptions(**base)
+
+
+@pytest.mark.parametrize("kw", [dict(config="tiny-16", aug="ada", aug_p=0.3),
+                                dict(aug="diffaug", freeze_mapping=True, freeze_d=1, lazy_reg=False)])
+def test_training_steps_on_device_equal_cpu(tmp_path, kw):
+    if "config" not in kw:
+        kw = dict(kw, base=str(make_base(tmp_path / "base.safetensors")))
+    cpu = Trainer(_opts(tmp_path / "cpu", device="cpu", **kw))
+    for _ in range(3):
+        cpu.step()
+    with fake_accelerator():
+        dev = Trainer(_opts(tmp_path / "dev", **kw))
+        for _ in range(3):
+            dev.step()
+        snap = dev.save_snapshot()
+    assert dev.augment.p == cpu.augment.p and dev.pop_log(0)["loss_D"] == pytest.approx(cpu.pop_log(0)["loss_D"])
+    for (name, a), b in zip(cpu.G_ema.state_dict().items(), dev.G_ema.state_dict().values()):
+        assert torch.allclose(a, b.cpu(), atol=1e-5), name
+    assert "G_ema.mapping.w_avg" in tensors(snap) or len(tensors(snap)) > 0
+
+
+def test_resume_on_device(tmp_path):
+    opts = _opts(tmp_path, config="tiny-16", aug="ada", aug_p=0.2)
+    with fake_accelerator():
+        t = Trainer(opts)
+        t.step()
+        snap = t.save_snapshot()
+        again = Trainer(_opts(tmp_path, resume=str(snap), config=None))
+        again.step()
+        t.step()
+    for (name, a), b in zip(t.G.state_dict().items(), again.G.state_dict().values()):
+        assert torch.equal(a.cpu(), b.cpu()), name
