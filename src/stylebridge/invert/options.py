@@ -1,0 +1,50 @@
+"""The inversion choices and their defaults, defined once: the CLI verbs, the Python API,
+the demo and the app all read them from here.
+
+Adding an inversion method: append its name to METHODS (and teach the projector or its
+own module to run it); every verb's --method choice and the app's menu follow.
+"""
+
+from __future__ import annotations
+
+import torch
+
+# Measured (README, closing notes of issue 6): W+ reconstructs far better than SeFa or W at
+# the same cost, on real held-out glyphs (SSIM 0.917 vs 0.817, LPIPS 0.061 vs 0.117) and
+# against NVIDIA's 1000-step recipe at 64 px (LPIPS 0.069 vs 0.235 in 1/9 of the time).
+# The paper's SeFa stays one flag away: --method sefa.
+METHODS: tuple[str, ...] = ("sefa", "w", "wplus")
+DEFAULT_METHOD = "wplus"
+
+# Perceptual loss of the inversion. 'auto' is the default everywhere (CLI, API, demo, app):
+# LPIPS-VGG16 on a GPU when its weights are installed (else the checkpoint's discriminator
+# features, else pixel), and the pixel + gradient loss on a CPU. Measured on the shipped
+# glyph zoo, 8 held-out glyphs, W+, 300 steps, 1 CPU thread (benchmarks/bench_perceptual.py):
+# LPIPS costs about 7x the time of pixel per image on a CPU for no better reconstruction,
+# so quality per second is far higher with pixel there; on a GPU the LPIPS network is cheap.
+PERCEPTUAL: tuple[str, ...] = ("auto", "lpips", "discriminator", "pixel")
+DEFAULT_PERCEPTUAL = "auto"
+PERCEPTUAL_HELP = ("auto (default): LPIPS-VGG16 on a GPU when installed (`stylebridge weights install`), else "
+                   "the checkpoint's discriminator features, else pixel; on a CPU the multi-scale pixel + gradient "
+                   "loss, which reconstructs glyphs as well as LPIPS in about 1/7 of the time (measured, README).")
+
+# Arithmetic of the inversion (synthesis and perceptual network).
+PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
+DEFAULT_PRECISION = "fp32"
+PRECISION_HELP = ("fp32 (default) works and is fastest on every CPU without AVX512-BF16; bf16 is about 2x "
+                  "faster on CPUs with AVX512-BF16 and on recent GPUs, at a small cost in exactness.")
+
+
+def auto_perceptual(device: str | torch.device) -> tuple[str, ...]:
+    """What 'auto' tries, in order, on `device`."""
+    if torch.device(device).type == "cuda":
+        return ("lpips", "discriminator", "pixel")
+    return ("pixel",)
+
+
+def check_choice(value: str, choices: tuple[str, ...], what: str) -> str:
+    from stylebridge.errors import StylebridgeError
+
+    if value not in choices:
+        raise StylebridgeError(f"unknown {what} {value!r}; use one of {', '.join(choices)}")
+    return value
