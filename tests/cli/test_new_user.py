@@ -209,3 +209,8 @@ def test_found_while_trying_it(ckpt, img, tmp_path, capsys):
     assert main(["translate", str(img), "--source", str(ckpt), "--target", str(ckpt), "--reference",
                  str(tmp_path / "nope.png"), "--outdir", str(tmp_path / "o")]) == 2  # before the inversion
     assert "does not exist" in capsys.readouterr().err and not (tmp_path / "o").exists()
+    _one_line_exit_2(["translate", img, "--source", ckpt, "--target", ckpt, "--content-layers", "99",
+                      "--outdir", tmp_path / "o"], capsys, "--content-layers must be between")
+    assert not (tmp_path / "o" / "latents").exists()  # refused before the inversion
+    _one_line_exit_2(["translate", img, "--source", ckpt, "--target", ckpt, "--latents", ckpt,
+                      "--outdir", tmp_path / "o"], capsys, "is a file")

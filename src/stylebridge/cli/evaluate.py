@@ -190,7 +190,7 @@ def _emit_table(text: str, result: dict, json_path: str | None) -> None:
 @inversion_options
 @click.option("--outdir", type=OutputPath("dir"), default=None,
               help="Keep latents/ (resumable) and NAME/TARGET*.png here (translate's layout).")
-@click.option("--latents", type=click.Path(file_okay=False), default=None,
+@click.option("--latents", type=OutputPath("dir"), default=None,
               help="Reuse the NAME.npz codes of an earlier `stylebridge invert` with the source model.")
 @click.option("--net", type=click.Choice(["vgg", "alex"]), default="vgg", show_default=True, help="LPIPS network.")
 @click.option("--kid/--no-kid", default=None, help="Force KID on or off (default: on below 2048 images).")

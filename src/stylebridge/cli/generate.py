@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stylebridge.cli.common import OutputPath, RangeList, SeedList, device_option, precision_option, resolve_device
+from stylebridge.cli.common import OutputPath, SeedList, device_option, precision_option, resolve_device
 
 
 @click.command("generate")

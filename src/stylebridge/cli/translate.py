@@ -33,7 +33,7 @@ from stylebridge.cli.common import (OutputPath, Seed, check_seeds, device_option
               help="Truncation of the appearance codes toward the target's mean w.")
 @click.option("--reference", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Reference image(s) of the target domain: their inverted codes give the appearance.")
-@click.option("--latents", type=click.Path(file_okay=False), default=None,
+@click.option("--latents", type=OutputPath("dir"), default=None,
               help="Reuse (and extend) the NAME.npz codes of an earlier `stylebridge invert` with the source model.")
 @inversion_options
 @inversion_precision_option

@@ -7,8 +7,6 @@ own module to run it); every verb's --method choice and the app's menu follow.
 
 from __future__ import annotations
 
-import torch
-
 # Measured (README, closing notes of issue 6): W+ reconstructs far better than SeFa or W at
 # the same cost, on real held-out glyphs (SSIM 0.917 vs 0.817, LPIPS 0.061 vs 0.117) and
 # against NVIDIA's 1000-step recipe at 64 px (LPIPS 0.069 vs 0.235 in 1/9 of the time).
@@ -35,9 +33,9 @@ PRECISION_HELP = ("fp32 (default) works and is fastest on every CPU without AVX5
                   "faster on CPUs with AVX512-BF16 and on recent GPUs, at a small cost in exactness.")
 
 
-def auto_perceptual(device: str | torch.device) -> tuple[str, ...]:
-    """What 'auto' tries, in order, on `device`."""
-    if torch.device(device).type == "cuda":
+def auto_perceptual(device) -> tuple[str, ...]:
+    """What 'auto' tries, in order, on `device` (a torch.device or its name)."""
+    if str(device).startswith("cuda"):
         return ("lpips", "discriminator", "pixel")
     return ("pixel",)
 

@@ -109,6 +109,9 @@ def translate_folder(translator: Translator, inputs: str | Path | Sequence[str |
     for t in targets:
         zoo.check_pair(source, t)
     Gs = zoo[source]
+    if content_layers is not None and not 1 <= content_layers <= Gs.num_ws:  # before the inversion
+        raise StylebridgeError(f"--content-layers must be between 1 and {Gs.num_ws} for this model, "
+                               f"got {content_layers}")
     latent_dir = Path(latents) if latents else outdir / "latents"
     mine, _, _ = shard_inputs(inputs, shard)
     settings = {"models": [os.path.abspath(zoo.entries[n].path) for n in [source] + targets],
