@@ -16,21 +16,25 @@ DEFAULT_METHOD = "wplus"
 
 # Perceptual loss of the inversion. 'auto' is the default everywhere (CLI, API, demo, app):
 # LPIPS-VGG16 on a GPU when its weights are installed (else the checkpoint's discriminator
-# features, else pixel), and the pixel + gradient loss on a CPU. Measured on the shipped
-# glyph zoo, 8 held-out glyphs, W+, 300 steps, 1 CPU thread (benchmarks/bench_perceptual.py):
-# LPIPS costs about 7x the time of pixel per image on a CPU for no better reconstruction,
-# so quality per second is far higher with pixel there; on a GPU the LPIPS network is cheap.
+# features, else pixel), and the pixel + gradient loss on a CPU. Measured on the shipped glyph
+# zoo, 4 held-out glyphs, W+, 1 CPU thread (benchmarks/bench_perceptual.py, README): pixel at
+# 300 steps 7.8 s/image, SSIM 0.953, LPIPS 0.034; LPIPS in about that time (60 steps) 6.5 s,
+# SSIM 0.801, LPIPS 0.045; LPIPS at 300 steps 28 s (3.6x), SSIM 0.953, LPIPS 0.011 (the
+# network it optimised). Per second pixel is better on a CPU; on a GPU LPIPS is cheap.
 PERCEPTUAL: tuple[str, ...] = ("auto", "lpips", "discriminator", "pixel")
 DEFAULT_PERCEPTUAL = "auto"
 PERCEPTUAL_HELP = ("auto (default): LPIPS-VGG16 on a GPU when installed (`stylebridge weights install`), else "
                    "the checkpoint's discriminator features, else pixel; on a CPU the multi-scale pixel + gradient "
-                   "loss, which reconstructs glyphs as well as LPIPS in about 1/7 of the time (measured, README).")
+                   "loss: measured on glyphs, better than LPIPS in the same time, as good in SSIM at 1/3.6 of LPIPS's "
+                   "time (README).")
 
-# Arithmetic of the inversion (synthesis and perceptual network).
+# Arithmetic of the inversion (synthesis and perceptual network). fp32 by default: bf16 is
+# about 2x faster only with AVX512-BF16 (or a recent GPU); without it, measured on an AMD EPYC
+# (glyph zoo, 60 steps), bf16 took 25.5 s/image against 2.8 s in fp32, for no better result.
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
 DEFAULT_PRECISION = "fp32"
-PRECISION_HELP = ("fp32 (default) works and is fastest on every CPU without AVX512-BF16; bf16 is about 2x "
-                  "faster on CPUs with AVX512-BF16 and on recent GPUs, at a small cost in exactness.")
+PRECISION_HELP = ("fp32 (default) is exact and fast everywhere; bf16 is about 2x faster on CPUs with "
+                  "AVX512-BF16 and on recent GPUs, but 9x slower on CPUs without it (measured, README).")
 
 
 def auto_perceptual(device) -> tuple[str, ...]:
