@@ -50,7 +50,7 @@ def _one_line_exit_2(args, capsys, needle):
 ])
 def test_bad_seed_is_one_line_before_any_work(ckpt, img, tmp_path, capsys, args):
     args = [a.format(ckpt=ckpt, img=img, tmp=tmp_path) for a in args]
-    _one_line_exit_2(args, capsys, "seed")
+    _one_line_exit_2(args, capsys, "seeds go from 0 to 4294967295")
     assert not (tmp_path / "out").exists()  # nothing written, not even the first PNGs
 
 
