@@ -1,6 +1,6 @@
 """The embedded demo: text (or glyph images) -> inverted with the shipped base glyph model ->
 translated into every shipped style. Needs nothing beyond the package: no fonts, no network,
-no metric weights (the inversion uses the pixel + gradient loss)."""
+no metric weights (the default perceptual loss, invert/options.py, is pixel + gradient on a CPU)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from typing import Callable, Sequence
 
 import torch
 
-from stylebridge.data.images import label_rows, load_image, make_grid, save_image, to_uint8
+from stylebridge.data.images import label_rows, list_images, load_image, make_grid, save_image, to_uint8
+from stylebridge.invert.options import DEFAULT_PERCEPTUAL
 from stylebridge.translate import Translator, Zoo
 from stylebridge.utils.io import atomic_write_text
 
@@ -30,10 +31,11 @@ class DemoResult:
 
 def glyph_inputs(text: str | None, images: Sequence[str | Path] | None, resolution: int) -> tuple[torch.Tensor, list[str]]:
     if images:
-        x = torch.stack([load_image(p, resolution, 1) for p in images])
+        files = [f for p in images for f in list_images(p)]  # files, or the images of folders
+        x = torch.stack([load_image(p, resolution, 1) for p in files])
         if x.mean() > 0:  # dark ink on light paper: the models draw light ink on black
             x = -x
-        return x, [Path(p).stem for p in images]
+        return x, [p.stem for p in files]
     from stylebridge.data.glyphs import render_text_glyphs, to_unit_range
 
     arr, chars = render_text_glyphs(text or "Hello", size=resolution)
@@ -42,7 +44,12 @@ def glyph_inputs(text: str | None, images: Sequence[str | Path] | None, resoluti
 
 def run_demo(zoo: Zoo, out: str | Path, text: str | None = "Hello", images: Sequence[str | Path] | None = None,
              to="all", modes: int = 0, steps: int = DEMO_STEPS, seed: int = 0, scale: int = 3,
-             log: Callable[[str], None] = print) -> DemoResult:
+             log: Callable[[str], None] = print, perceptual: str = DEFAULT_PERCEPTUAL,
+             progress: bool = False) -> DemoResult:
+    """`images`: glyph image files or folders of them (instead of `text`). `progress`: a tqdm
+    bar of the inversion steps on stderr, shown only when stderr is a terminal."""
+    from tqdm import tqdm
+
     out = Path(out)
     t = {}
     t0 = time.perf_counter()
@@ -55,8 +62,12 @@ def run_demo(zoo: Zoo, out: str | Path, text: str | None = "Hello", images: Sequ
     x, labels = glyph_inputs(text, images, G.img_resolution)
     t["render input"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    tr = Translator(zoo, perceptual="pixel", batch_size=len(x), steps=steps, seed=seed)
-    inversion = tr.invert(zoo.base, x)
+    tr = Translator(zoo, perceptual=perceptual, batch_size=len(x), steps=steps, seed=seed)
+    with tqdm(total=steps, desc="invert", unit="step", disable=None if progress else True, dynamic_ncols=True) as bar:
+        def tick(step, idx, *_):
+            bar.update(step + 1 - bar.n)
+        inversion = tr.invert(zoo.base, x, callback=tick if not bar.disable else None)
+        bar.update(steps - bar.n)  # early stopping ends sooner
     t["invert"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     res = tr.translate(x, to=targets, modes=modes, seed=seed, inversion=inversion)

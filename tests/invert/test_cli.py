@@ -88,7 +88,12 @@ def test_cli_invert_factorize_edit(ckpt, folder, tmp_path, capsys):
         assert d["eigvec"].shape == (16, 16) and d["layers"].tolist() == [0, 1, 2]
     assert main(["edit", str(ckpt), "--basis", str(tmp_path / "b.npz"), "--index", "0-1", "--seeds", "0-1",
                  "--steps", "3", "--out", str(tmp_path / "e.png")]) == 0
-    assert Image.open(tmp_path / "e.png").size == (3 * 16, 4 * 16)
+    im = np.asarray(Image.open(tmp_path / "e.png").convert("L"))
+    grid_w = 3 * (3 * 17 + 1)  # 3 columns of 16 px, 1 px padding, upscaled 3x for legible labels
+    assert im.shape[0] == 3 * (4 * 17 + 1) and im.shape[1] > grid_w
+    margin = im[:, :im.shape[1] - grid_w]
+    for row in range(4):  # each (seed, direction) row is named in the margin
+        assert margin[3 * (1 + 17 * row):3 * (17 * row + 17)].max() > 150, row
 
 
 @pytest.mark.parametrize("args,msg", [

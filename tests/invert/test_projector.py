@@ -89,11 +89,14 @@ def test_perceptual_uses_lpips_when_present(G, targets, monkeypatch):
     torch.manual_seed(0)
     fake = lp.LPIPS("vgg")  # random weights stand in for the installed ones
     monkeypatch.setattr(lp, "load_lpips", lambda net="vgg", device="cpu", **k: fake)
-    name, dist = perc.make_perceptual("auto", device="cpu")
+    name, dist = perc.make_perceptual("lpips", device="cpu")
     assert name == "lpips"
     assert torch.allclose(dist(targets, targets.flip(0)), fake(targets, targets.flip(0)))
-    r = invert(G, targets[:1], "sefa", steps=5)
+    assert perc.make_perceptual("auto", device="cuda")[0] == "lpips"  # 'auto' on a GPU: LPIPS
+    assert perc.make_perceptual("auto", device="cpu")[0] == "pixel"   # on a CPU: pixel (measured, options.py)
+    r = invert(G, targets[:1], "sefa", steps=5, perceptual="lpips")
     assert r.perceptual == "lpips"
+    assert invert(G, targets[:1], "sefa", steps=2).perceptual == "pixel"
 
 
 def test_perceptual_fallbacks_warn_and_work(G, D, targets, monkeypatch):
@@ -101,17 +104,16 @@ def test_perceptual_fallbacks_warn_and_work(G, D, targets, monkeypatch):
         raise StylebridgeError("weights for vgg16 not found")
     from stylebridge.metrics import lpips as lp
     monkeypatch.setattr(lp, "load_lpips", missing)
-    with pytest.warns(UserWarning, match="stylebridge weights install"):
-        name, dist = perc.make_perceptual("auto", D=D)
+    with pytest.warns(UserWarning, match="stylebridge weights install"):  # 'auto' on a GPU falls back
+        name, dist = perc.make_perceptual("auto", D=D, device="cuda")
     assert name == "discriminator"
     d = dist(targets, targets.flip(0))
     assert d.shape == (3,) and d[1] == 0 and d[0] > 0
     # Per image: no interaction between images of a batch.
     assert torch.allclose(dist(targets[:1], targets[2:]), d[:1], atol=1e-6)
     with pytest.warns(UserWarning, match="pixel fallback"):
-        assert perc.make_perceptual("auto")[0] == "pixel"
+        assert perc.make_perceptual("auto", device="cuda")[0] == "pixel"
     with pytest.raises(StylebridgeError, match="weights install"):
         perc.make_perceptual("lpips")
-    with pytest.warns(UserWarning):
-        r = invert(G, targets[:2], "sefa", D=D, steps=20)
+    r = invert(G, targets[:2], "sefa", D=D, steps=20, perceptual="discriminator")
     assert r.perceptual == "discriminator" and r.losses.isfinite().all()

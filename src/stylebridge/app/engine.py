@@ -28,11 +28,10 @@ from PIL import Image
 from stylebridge.app.jobs import Job, OutputFile
 from stylebridge.data.images import decode_image, list_images, load_image, make_grid, open_image, to_uint8
 from stylebridge.errors import DataError, StylebridgeError
-from stylebridge.invert.projector import DEFAULT_METHOD, METHODS
+from stylebridge.invert.options import DEFAULT_METHOD, DEFAULT_PERCEPTUAL, METHODS, PERCEPTUAL
 from stylebridge.translate.translator import DEFAULT_TRUNCATION, Translator, default_content_layers
 from stylebridge.translate.zoo import Zoo
 
-PERCEPTUAL = ("auto", "lpips", "discriminator", "pixel")
 
 
 @dataclass
@@ -150,10 +149,10 @@ class Studio:
         self.resolution, self.channels, self.num_ws = G.img_resolution, G.img_channels, G.num_ws
         self.kind = str(zoo.meta.get("kind", "")) if zoo.meta else ""
         self.default_steps = min(int(default_steps), self.limits.max_steps)
-        # LPIPS-VGG16 costs ~0.1 s a step on a CPU core even for tiny images: pixel + gradient
-        # loss keeps CPU requests to seconds; 'auto' (LPIPS when installed) on a GPU.
+        # The library's one policy (invert/options.py): 'auto' = pixel + gradient on a CPU,
+        # LPIPS-VGG16 (when installed) on a GPU.
         if default_perceptual is None:
-            default_perceptual = "auto" if zoo.device.type == "cuda" else "pixel"
+            default_perceptual = DEFAULT_PERCEPTUAL
         if default_perceptual not in PERCEPTUAL:
             raise StylebridgeError(f"unknown perceptual loss {default_perceptual!r}; use {', '.join(PERCEPTUAL)}")
         self.default_perceptual = default_perceptual

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from stylebridge.cli.common import device_option, resolve_device
+from stylebridge.invert.options import DEFAULT_PERCEPTUAL, PERCEPTUAL, PERCEPTUAL_HELP
 
 
 @click.command("app")
@@ -20,9 +21,8 @@ from stylebridge.cli.common import device_option, resolve_device
               help="Default inversion steps shown in the page (users can change them up to --max-steps).")
 @click.option("--max-steps", type=click.IntRange(min=1), default=2000, show_default=True,
               help="Most inversion steps a request may ask for.")
-@click.option("--perceptual", type=click.Choice(["auto", "lpips", "discriminator", "pixel"]), default=None,
-              help="Default perceptual loss of the inversion shown in the page. Default: auto (LPIPS-VGG16 when "
-                   "installed) on a GPU, pixel on a CPU (LPIPS costs about 0.1 s a step there).")
+@click.option("--perceptual", type=click.Choice(PERCEPTUAL), default=DEFAULT_PERCEPTUAL, show_default=True,
+              help="Default perceptual loss of the inversion shown in the page. " + PERCEPTUAL_HELP)
 @click.option("--max-upload-mb", type=click.FloatRange(0.01), default=10.0, show_default=True,
               help="Largest uploaded file accepted.")
 @click.option("--max-megapixels", type=click.FloatRange(0.001), default=25.0, show_default=True,

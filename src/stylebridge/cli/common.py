@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import click
 
@@ -43,6 +45,86 @@ class RangeList(click.ParamType):
             self.fail(str(e), param, ctx)
 
 
+SEED_MAX = 2**32 - 1  # numpy's RandomState(seed) takes 0 .. 2**32 - 1
+
+
+def check_seeds(seeds, what: str = "--seed") -> None:
+    """Raise StylebridgeError unless every seed is in 0 .. 2**32 - 1 (RandomState's range)."""
+    for s in [seeds] if isinstance(seeds, int) else seeds:
+        if not 0 <= s <= SEED_MAX:
+            raise StylebridgeError(f"{what}: seed {s} is out of range; seeds go from 0 to {SEED_MAX} (2**32 - 1)")
+
+
+class Seed(click.ParamType):
+    """One seed, checked when the command line is read (before any work)."""
+
+    name = "SEED"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            seed = value
+        else:
+            try:
+                seed = int(str(value).strip())
+            except ValueError:
+                self.fail(f"{value!r} is not a whole number", param, ctx)
+        check_seeds(seed, _opt(param, "--seed"))
+        return seed
+
+
+class SeedList(RangeList):
+    """A RangeList of seeds, each checked when the command line is read."""
+
+    name = "SEEDS"
+
+    def convert(self, value, param, ctx):
+        seeds = super().convert(value, param, ctx)
+        check_seeds(seeds, _opt(param, "--seeds"))
+        return seeds
+
+
+def _opt(param, default: str) -> str:
+    return param.opts[0] if param is not None and param.opts else default
+
+
+def check_output(path: str | os.PathLike, kind: str = "file", what: str = "output") -> Path:
+    """Check that `path` can be written as a `kind` ('file' or 'dir') before any work starts:
+    no existing file on its way (file/sub), not a folder where a file goes (or the reverse),
+    and the nearest existing folder is writable. Raise StylebridgeError naming `what`."""
+    p = Path(path)
+    if p.exists():
+        if kind == "dir" and not p.is_dir():
+            raise StylebridgeError(f"{what} {p} is a file; give a folder")
+        if kind == "file" and p.is_dir():
+            raise StylebridgeError(f"{what} {p} is a folder; give a file name")
+        if not os.access(p if kind == "dir" else p.parent, os.W_OK):
+            raise StylebridgeError(f"{what} {p}: no permission to write there")
+        return p
+    parent = p.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if parent.exists() and not parent.is_dir():
+        raise StylebridgeError(f"cannot write {what} {p}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise StylebridgeError(f"cannot write {what} {p}: no permission to write in {parent}")
+    return p
+
+
+class OutputPath(click.Path):
+    """A path the command will write (kind 'file' or 'dir'), checked when the command line is
+    read, so a bad path fails before any work. '-' passes through where `allow_dash`."""
+
+    def __init__(self, kind: str = "file", allow_dash: bool = False):
+        super().__init__(dir_okay=kind == "dir", file_okay=kind == "file", allow_dash=allow_dash)
+        self.kind = kind
+
+    def convert(self, value, param, ctx):
+        if value is None or (self.allow_dash and value == "-"):
+            return value
+        check_output(value, self.kind, _opt(param, "output"))
+        return str(value)
+
+
 def device_option(f):
     return click.option(
         "--device",
@@ -63,17 +145,50 @@ def precision_option(f):
     )(f)
 
 
+def inversion_precision_option(f):
+    """--precision of the verbs that invert images: the library's one default."""
+    from stylebridge.invert.options import DEFAULT_PRECISION, PRECISION_HELP, PRECISIONS
+
+    return click.option("--precision", type=click.Choice(PRECISIONS), default=DEFAULT_PRECISION, show_default=True,
+                        help=PRECISION_HELP)(f)
+
+
+def perceptual_option(f):
+    from stylebridge.invert.options import DEFAULT_PERCEPTUAL, PERCEPTUAL, PERCEPTUAL_HELP
+
+    return click.option("--perceptual", type=click.Choice(PERCEPTUAL), default=DEFAULT_PERCEPTUAL, show_default=True,
+                        help="Perceptual loss of the inversion. " + PERCEPTUAL_HELP)(f)
+
+
+def method_option(f):
+    from stylebridge.invert.options import DEFAULT_METHOD, METHODS
+
+    return click.option("--method", type=click.Choice(METHODS), default=DEFAULT_METHOD, show_default=True,
+                        help="Inversion method: wplus = one w per layer (W+, measured best); w = one w (NVIDIA); "
+                             "sefa = the paper's SeFa basis.")(f)
+
+
 def inversion_options(f):
     """--method / --steps / --perceptual, shared by the verbs that invert images."""
-    from stylebridge.invert.projector import DEFAULT_METHOD
-
-    f = click.option("--perceptual", type=click.Choice(["auto", "lpips", "discriminator", "pixel"]), default="auto",
-                     show_default=True, help="Perceptual loss of the inversion: auto = LPIPS-VGG16 if installed, "
-                     "else the discriminator's features, else pixel + gradient.")(f)
+    f = perceptual_option(f)
     f = click.option("--steps", type=click.IntRange(min=1), default=None,
                      help="Inversion steps (default: the inverter's).")(f)
-    return click.option("--method", type=click.Choice(["sefa", "w", "wplus"]), default=DEFAULT_METHOD,
-                        show_default=True, help="Inversion method (sefa = the paper's SeFa basis).")(f)
+    return method_option(f)
+
+
+def progress_option(f):
+    return click.option("--progress/--no-progress", default=True, show_default=True,
+                        help="Progress bar on stderr (shown only when stderr is a terminal).")(f)
+
+
+
+def echo_err(message: str) -> None:
+    """A log line on stderr that does not break a running tqdm bar."""
+    import sys
+
+    from tqdm import tqdm
+
+    tqdm.write(message, file=sys.stderr)
 
 
 def resolve_device(name: str):

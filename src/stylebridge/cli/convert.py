@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import click
 
+from stylebridge.cli.common import OutputPath
+
 
 @click.command("convert")
 @click.argument("source", type=click.Path(dir_okay=False))
-@click.argument("dest", type=click.Path(dir_okay=False))
+@click.argument("dest", type=OutputPath("file"))
 @click.option("--to", "to", type=click.Choice(["native", "rosinality"]), default="native", show_default=True,
               help="native: stylebridge .safetensors (weights + config, no code); rosinality: a .pt that "
                    "rosinality's stylegan2-pytorch loads (g, g_ema, d, latent_avg).")

@@ -6,6 +6,8 @@ import time
 
 import click
 
+from stylebridge.cli.common import OutputPath
+
 
 @click.group(name="data")
 def command() -> None:
@@ -15,7 +17,7 @@ def command() -> None:
 @command.command(name="glyphs")
 @click.option("--style", required=True,
               help="Glyph domain: base (ordinary text faces), script, pixel, outline or blackletter.")
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
+@click.option("--out", "out", required=True, type=OutputPath("dir"), help="Folder to write into.")
 @click.option("--size", default=32, show_default=True, type=click.IntRange(8, 1024),
               help="Image size in pixels (square).")
 @click.option("--split", type=click.Choice(["train", "heldout", "all"]), default="train", show_default=True,

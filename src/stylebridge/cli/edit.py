@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stylebridge.cli.common import RangeList, device_option, precision_option, resolve_device
+from stylebridge.cli.common import OutputPath, RangeList, SeedList, device_option, precision_option, resolve_device
 
 
 @click.command("edit")
@@ -16,11 +16,12 @@ from stylebridge.cli.common import RangeList, device_option, precision_option, r
               help="Largest move along a direction; columns go from -degree to +degree.")
 @click.option("--steps", "num_steps", type=click.IntRange(min=2), default=5, show_default=True,
               help="Columns per row (odd numbers include the unedited image).")
-@click.option("--seeds", type=RangeList(), default="0", show_default=True, help="Seeds of the edited samples.")
+@click.option("--seeds", type=SeedList(), default="0", show_default=True, help="Seeds of the edited samples.")
 @click.option("--trunc", "truncation_psi", type=float, default=0.7, show_default=True, help="Truncation psi of the samples.")
 @click.option("--edit-layers", default=None,
               help="ws indices the edit is applied to (default: the layers the basis was computed from).")
-@click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output grid image (.png).")
+@click.option("--out", type=OutputPath("file"), required=True,
+              help="Output grid image (.png); each row is named (seed, direction) in a left margin.")
 @device_option
 @precision_option
 def command(checkpoint, basis, indices, degree, num_steps, seeds, truncation_psi, edit_layers, out, device, precision):
@@ -35,7 +36,7 @@ def command(checkpoint, basis, indices, degree, num_steps, seeds, truncation_psi
     import torch
 
     from stylebridge.cli.common import parse_range_list
-    from stylebridge.data.images import make_grid, save_image
+    from stylebridge.data.images import labelled_grid, save_image
     from stylebridge.formats import load_checkpoint
     from stylebridge.invert.sefa import edit_grid, load_basis
 
@@ -47,5 +48,7 @@ def command(checkpoint, basis, indices, degree, num_steps, seeds, truncation_psi
     degrees = torch.linspace(-degree, degree, num_steps).tolist()
     grid = edit_grid(G, b, indices, degrees, seeds, truncation_psi, layers, precision=precision)
     rows, cols = grid.shape[:2]
-    save_image(make_grid(grid.flatten(0, 1), nrow=cols, pad_value=-1), out)
+    labels = [f"seed {s}, dir {i}" for s in seeds for i in indices]  # edit_grid's row order
+    scale = max(1, 48 // G.img_resolution)
+    save_image(labelled_grid(grid.flatten(0, 1), nrow=cols, labels=labels, padding=1, pad_value=-1, scale=scale), out)
     click.echo(f"wrote {out}: {rows} rows (seeds {seeds} x directions {indices}) x {cols} degrees")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from stylebridge.cli.common import device_option, inversion_options, resolve_device
+from stylebridge.cli.common import (OutputPath, Seed, device_option, echo_err, inversion_options, perceptual_option,
+                                     resolve_device)
 
 _GEN_SUFFIXES = (".pkl", ".pt", ".pth", ".safetensors")
 
@@ -21,8 +22,9 @@ def _table(result: dict, title: str) -> str:
 
 
 def _emit(result: dict, title: str, json_path: str | None) -> None:
-    """Markdown table on stdout; JSON to --json FILE (atomic) or, with '-', to stdout."""
-    click.echo(_table(result, title))
+    """Markdown table on stdout; JSON to --json FILE (atomic) or, with '-', to stdout (then the
+    table goes to stderr, so stdout is pure JSON)."""
+    click.echo(_table(result, title), err=json_path == "-")
     if json_path == "-":
         click.echo(json.dumps(result, indent=2))
     elif json_path:
@@ -41,8 +43,9 @@ def _source(path: str, device):
     return p
 
 
-_json_option = click.option("--json", "json_path", default=None,
-                            help="Also write the result as JSON to this file ('-' prints it).")
+_json_option = click.option("--json", "json_path", type=OutputPath("file", allow_dash=True), default=None,
+                            help="Also write the result as JSON to this file; '-' prints it on stdout (the table "
+                                 "then goes to stderr).")
 
 
 @click.group("evaluate")
@@ -60,8 +63,9 @@ def _dist_options(f):
         click.argument("a"), click.argument("b"),
         click.option("--num-gen", type=click.IntRange(min=2), default=10000, show_default=True,
                      help="Images to draw from a generator source (NVIDIA's fid50k uses 50000)."),
-        click.option("--seed", type=int, default=0, show_default=True, help="Seed of z for generator sources."),
-        click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True),
+        click.option("--seed", type=Seed(), default=0, show_default=True, help="Seed of z for generator sources."),
+        click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
+                     help="Images per forward pass of the feature network."),
         click.option("--resolution", type=int, default=None,
                      help="Resize folder images to this square size first (default: as stored)."),
         click.option("--no-cache", is_flag=True, help="Do not read or write cached folder features."),
@@ -89,8 +93,10 @@ def fid_cmd(a, b, num_gen, seed, batch_size, resolution, no_cache, device, json_
 
 @command.command("kid")
 @_dist_options
-@click.option("--subsets", type=click.IntRange(min=1), default=100, show_default=True)
-@click.option("--subset-size", type=click.IntRange(min=2), default=1000, show_default=True)
+@click.option("--subsets", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Random subsets KID is averaged over (NVIDIA's default).")
+@click.option("--subset-size", type=click.IntRange(min=2), default=1000, show_default=True,
+              help="Images per subset (capped at the smaller set's size).")
 def kid_cmd(a, b, num_gen, seed, batch_size, resolution, no_cache, device, json_path, subsets, subset_size):
     """KID (unbiased, NVIDIA's subsets) between A and B, each a folder or a generator checkpoint."""
     from stylebridge.metrics.registry import kid
@@ -105,7 +111,7 @@ def kid_cmd(a, b, num_gen, seed, batch_size, resolution, no_cache, device, json_
 @command.command("lpips")
 @click.argument("a", type=click.Path(exists=True))
 @click.argument("b", type=click.Path(exists=True))
-@click.option("--net", type=click.Choice(["vgg", "alex"]), default="vgg", show_default=True)
+@click.option("--net", type=click.Choice(["vgg", "alex"]), default="vgg", show_default=True, help="LPIPS network.")
 @click.option("--resolution", type=int, default=None, help="Resize both images to this square size first.")
 @device_option
 @_json_option
@@ -131,15 +137,19 @@ def ssim_cmd(a, b, resolution, json_path):
 @command.command("distance")
 @click.argument("g_a", type=click.Path(exists=True, dir_okay=False))
 @click.argument("g_b", type=click.Path(exists=True, dir_okay=False))
-@click.option("--samples", type=click.IntRange(min=1), default=2000, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
-@click.option("--net", type=click.Choice(["vgg", "alex"]), default="vgg", show_default=True)
-@click.option("--trunc", "truncation_psi", type=float, default=1.0, show_default=True)
+@click.option("--samples", type=click.IntRange(min=1), default=2000, show_default=True,
+              help="Latents z drawn (the paper: 2000).")
+@click.option("--seed", type=Seed(), default=0, show_default=True, help="Seed of the first z (z_i from seed + i).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True,
+              help="Samples per forward pass.")
+@click.option("--net", type=click.Choice(["vgg", "alex"]), default="vgg", show_default=True,
+              help="LPIPS network.")
+@click.option("--trunc", "truncation_psi", type=click.FloatRange(0, 1), default=1.0, show_default=True,
+              help="Truncation psi of the samples (1 = none).")
 @device_option
 @_json_option
 def distance_cmd(g_a, g_b, samples, seed, batch_size, net, truncation_psi, device, json_path):
-    """Model distance (Eq. 1): mean LPIPS between G_a(z) and G_b(z), the same z and noise into both.
+    """Model distance, the paper's Eq 1: mean LPIPS between G_a(z) and G_b(z), the same z and noise into both.
 
     \b
     Example: stylebridge evaluate distance ffhq.pkl ffhq_to_cats.safetensors --samples 2000
@@ -153,7 +163,7 @@ def distance_cmd(g_a, g_b, samples, seed, batch_size, net, truncation_psi, devic
 
 
 def _emit_table(text: str, result: dict, json_path: str | None) -> None:
-    click.echo(text)
+    click.echo(text, err=json_path == "-")
     if json_path == "-":
         click.echo(json.dumps(result, indent=2))
     elif json_path:
@@ -171,20 +181,21 @@ def _emit_table(text: str, result: dict, json_path: str | None) -> None:
               help="Real images of the target domain; needed for FID (and KID).")
 @click.option("--modes", type=click.IntRange(min=0), default=5, show_default=True,
               help="Multi-modal outputs per input (LPIPS_d needs 2 or more).")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=Seed(), default=0, show_default=True,
               help="Input k gets appearance seeds SEED + k*MODES ... + MODES-1.")
 @click.option("--content-layers", type=click.IntRange(min=1), default=None,
               help="k: style inputs taking the content code (default: all but the last block's).")
 @click.option("--trunc", "truncation_psi", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Truncation of the appearance codes toward the target's mean w.")
 @inversion_options
-@click.option("--outdir", type=click.Path(file_okay=False), default=None,
+@click.option("--outdir", type=OutputPath("dir"), default=None,
               help="Keep latents/ (resumable) and NAME/TARGET*.png here (translate's layout).")
-@click.option("--latents", type=click.Path(file_okay=False), default=None,
+@click.option("--latents", type=OutputPath("dir"), default=None,
               help="Reuse the NAME.npz codes of an earlier `stylebridge invert` with the source model.")
 @click.option("--net", type=click.Choice(["vgg", "alex"]), default="vgg", show_default=True, help="LPIPS network.")
 @click.option("--kid/--no-kid", default=None, help="Force KID on or off (default: on below 2048 images).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Images inverted together.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write cached reference features.")
 @device_option
 @_json_option
@@ -207,7 +218,7 @@ def translation_cmd(input_dir, zoo_dir, source, target, reference_dir, modes, se
                                seed=seed, content_layers=content_layers, truncation_psi=truncation_psi,
                                method=method, perceptual=perceptual, batch_size=batch_size, outdir=outdir,
                                latents=latents, lpips_net=net, kid=kid, use_cache=not no_cache, progress=True,
-                               log=lambda m: click.echo(m, err=True), **opts)
+                               log=echo_err, **opts)
     _emit_table(translation_table(row), row, json_path)
 
 
@@ -216,12 +227,11 @@ def translation_cmd(input_dir, zoo_dir, source, target, reference_dir, modes, se
 @click.argument("image_dir", type=click.Path(exists=True))
 @click.option("--methods", default="sefa,w,wplus", show_default=True, help="Comma-separated inversion methods.")
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="Inversion steps (default: the inverter's).")
-@click.option("--perceptual", type=click.Choice(["auto", "lpips", "discriminator", "pixel"]), default="auto",
-              show_default=True, help="Perceptual loss of the inversion.")
-@click.option("--outdir", type=click.Path(file_okay=False), default=None,
+@perceptual_option
+@click.option("--outdir", type=OutputPath("dir"), default=None,
               help="Keep OUTDIR/METHOD/NAME.npz|png (re-runs reuse finished images and their timings).")
 @click.option("--net", type=click.Choice(["vgg", "alex"]), default="vgg", show_default=True, help="LPIPS network.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="Images inverted together.")
 @device_option
 @_json_option
 def inversion_cmd(checkpoint, image_dir, methods, steps, perceptual, outdir, net, batch_size, device, json_path):
@@ -237,7 +247,7 @@ def inversion_cmd(checkpoint, image_dir, methods, steps, perceptual, outdir, net
     ckpt = load_checkpoint(checkpoint, device=resolve_device(device))
     opts = {"steps": steps} if steps else {}
     r = evaluate_inversion(ckpt.generator, image_dir, methods, D=ckpt.D, perceptual=perceptual, batch_size=batch_size,
-                           outdir=outdir, lpips_net=net, progress=True, log=lambda m: click.echo(m, err=True), **opts)
+                           outdir=outdir, lpips_net=net, progress=True, log=echo_err, **opts)
     _emit_table(inversion_table(r), r, json_path)
 
 
@@ -246,7 +256,7 @@ def inversion_cmd(checkpoint, image_dir, methods, steps, perceptual, outdir, net
 @click.option("--pattern", default="*.png", show_default=True,
               help="Files of each sub-folder that are one input's modes, e.g. 'anime_seed*.png' in "
                    "translate's --outdir.")
-@click.option("--net", type=click.Choice(["vgg", "alex"]), default="vgg", show_default=True)
+@click.option("--net", type=click.Choice(["vgg", "alex"]), default="vgg", show_default=True, help="LPIPS network.")
 @click.option("--resolution", type=int, default=None, help="Resize the images to this square size first.")
 @device_option
 @_json_option

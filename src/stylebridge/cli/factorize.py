@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import click
 
+from stylebridge.cli.common import OutputPath
+
 
 @click.command("factorize")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
-@click.option("--out", type=click.Path(dir_okay=False), required=True,
+@click.option("--out", type=OutputPath("file"), required=True,
               help="Output .npz with 'eigvec' [w_dim, w_dim] (rows = directions, strongest first) and 'eigval'.")
 @click.option("--layers", default="all", show_default=True,
               help="Which modulated convolutions to factorize: all, coarse (<= 8x8), middle (16-32), fine (> 32), "

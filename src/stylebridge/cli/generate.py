@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from stylebridge.cli.common import RangeList, device_option, precision_option, resolve_device
+from stylebridge.cli.common import OutputPath, SeedList, device_option, precision_option, resolve_device
 
 
 @click.command("generate")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
-@click.option("--seeds", type=RangeList(), help="Seeds, e.g. 0-3,7. z = RandomState(seed).randn(1, z_dim).")
+@click.option("--seeds", type=SeedList(), help="Seeds, e.g. 0-3,7. z = RandomState(seed).randn(1, z_dim).")
 @click.option("--projected-w", "projected_w", type=click.Path(dir_okay=False),
               help="Render latents from an .npz with array 'w' [N, num_ws, w_dim] (NVIDIA projected_w.npz) instead of seeds.")
 @click.option("--trunc", "truncation_psi", type=float, default=1.0, show_default=True,
@@ -18,8 +18,8 @@ from stylebridge.cli.common import RangeList, device_option, precision_option, r
 @click.option("--noise-mode", type=click.Choice(["const", "random", "none"]), default="const", show_default=True,
               help="const: the checkpoint's stored noise; random: fresh noise per image (seeded); none: no noise.")
 @click.option("--class", "class_idx", type=int, default=None, help="Class label for conditional models.")
-@click.option("--outdir", type=click.Path(file_okay=False), required=True, help="Folder for seedNNNN.png files.")
-@click.option("--grid", type=click.Path(dir_okay=False), default=None, help="Also write all images as one grid PNG.")
+@click.option("--outdir", type=OutputPath("dir"), required=True, help="Folder for seedNNNN.png files.")
+@click.option("--grid", type=OutputPath("file"), default=None, help="Also write all images as one grid PNG.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="Images per forward pass.")
 @click.option("--fast", is_flag=True,
               help="Use the batched form of modulated convolution (2-3x faster on CPU for batches). Default is "

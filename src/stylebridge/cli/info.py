@@ -46,7 +46,7 @@ def command(checkpoint, as_json):
         if name not in info:
             continue
         e = info[name]
-        line = f"{name:6s}  {e['resolution']}px x{e['channels']}  params {e['parameters']:,}"
+        line = f"{name:6s}  {e['resolution']}px, {e['channels']} channel(s)  params {e['parameters']:,}"
         if "num_ws" in e:
             line += (f"  num_ws {e['num_ws']}  z {e['z_dim']}  w {e['w_dim']}  c {e['c_dim']}"
                      f"  mapping {e['mapping_layers']} layers ({e['mapping_parameters']:,} params)")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from stylebridge.cli.common import device_option, resolve_device
+from stylebridge.cli.common import (OutputPath, Seed, device_option, echo_err, inversion_precision_option, method_option,
+                                     perceptual_option, progress_option, resolve_device)
 
 _DEFAULTS = None
 
@@ -20,12 +21,10 @@ def _d(name):
 @click.command("invert")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @click.argument("images", nargs=-1, required=True, type=click.Path())
-@click.option("--outdir", type=click.Path(file_okay=False), required=True,
+@click.option("--outdir", type=OutputPath("dir"), required=True,
               help="Writes NAME.npz (array 'w' [1, num_ws, w_dim] as NVIDIA's projected_w.npz, plus 'v' and 'method'), "
                    "NAME.png (reconstruction) and summary.csv (MSE, SSIM, LPIPS per image).")
-@click.option("--method", type=click.Choice(["sefa", "w", "wplus"]), default=_d("method"), show_default=True,
-              help="sefa: optimise v in the SeFa eigenbasis, w = w_avg + v^T V (the paper); w: one w (NVIDIA); "
-                   "wplus: one w per layer.")
+@method_option
 @click.option("--steps", type=click.IntRange(min=1), default=_d("steps"), show_default=True,
               help="Maximum optimisation steps (paper: 1000); converged images stop earlier.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
@@ -41,9 +40,7 @@ def _d(name):
 @click.option("--l1-weight", type=click.FloatRange(min=0), default=_d("pixel_weight"), show_default=True,
               help="Weight of the pixel loss (L1, or MSE with --mse).")
 @click.option("--mse", is_flag=True, help="Use mean squared error instead of L1 as the pixel loss.")
-@click.option("--perceptual", type=click.Choice(["auto", "lpips", "discriminator", "pixel"]), default="auto",
-              show_default=True, help="auto: LPIPS-VGG16 if installed (`stylebridge weights install`), else the "
-              "checkpoint's discriminator features, else multi-scale pixel + gradient loss.")
+@perceptual_option
 @click.option("--optimize-noise/--fixed-noise", default=_d("optimize_noise"), show_default=True,
               help="Optimise per-image noise maps (NVIDIA's projector does); they are saved in NAME.npz.")
 @click.option("--noise-reg", type=click.FloatRange(min=0), default=_d("noise_reg"), show_default=True,
@@ -53,16 +50,16 @@ def _d(name):
 @click.option("--init", type=click.Choice(["mean", "search"]), default=_d("init"), show_default=True,
               help="Initial code: the mean w, or the best of 32 mapped samples and the mean.")
 @click.option("--no-early-stop", is_flag=True, help="Run every image for all --steps.")
-@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default=_d("precision"), show_default=True,
-              help="bf16 is about 2x faster on CPUs with AVX512-BF16 and on recent GPUs.")
+@inversion_precision_option
 @click.option("--shard", default=None,
               help="i/n: take every n-th image starting at i (0-based). Under torchrun, RANK/WORLD_SIZE are used.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of noise maps, latent noise, init search.")
+@click.option("--seed", type=Seed(), default=0, show_default=True, help="Seed of noise maps, latent noise, init search.")
 @click.option("--save-video", is_flag=True, help="Also write NAME.gif: target | progress of the reconstruction.")
 @device_option
+@progress_option
 def command(checkpoint, images, outdir, method, steps, batch_size, topk, clamp, lr, lpips_weight, l1_weight, mse,
             perceptual, optimize_noise, noise_reg, latent_noise, init, no_early_stop, precision, shard, seed,
-            save_video, device):
+            save_video, device, progress):
     """Invert IMAGES (files or folders) with CHECKPOINT's generator: one latent per image.
 
     Re-running on the same --outdir skips images that already have NAME.npz and NAME.png.
@@ -101,6 +98,7 @@ def command(checkpoint, images, outdir, method, steps, batch_size, topk, clamp, 
             if Path(p).is_dir():
                 raise StylebridgeError(f"{p} is a folder: give one folder, or image files only")
     res = invert_folder(G, inputs, outdir, method=method, D=ckpt.D, perceptual=perceptual, batch_size=batch_size,
-                        shard=shard, config=cfg, save_video=save_video, log=lambda m: click.echo(m, err=True))
+                        shard=shard, config=cfg, save_video=save_video, log=echo_err,
+                        progress=progress)
     click.echo(f"done: {res['done']} inverted, {res['skipped']} already done, {len(res['failed'])} unreadable; "
                f"summary {res['summary']}")

@@ -8,6 +8,7 @@ import sys
 import click
 
 from stylebridge import __version__
+from stylebridge.cli.threads import set_thread_policy
 from stylebridge.errors import StylebridgeError
 
 
@@ -62,21 +63,33 @@ def _register() -> None:
 _register()
 
 
+def _hoist_debug(args: list[str]) -> tuple[list[str], bool]:
+    """--debug is accepted anywhere before a '--': it moves in front of the verb."""
+    end = args.index("--") if "--" in args else len(args)
+    if "--debug" not in args[:end]:
+        return args, False
+    return ["--debug"] + [a for a in args[:end] if a != "--debug"] + args[end:], True
+
+
 def main(argv: list[str] | None = None) -> int:
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    """Run the CLI; `argv=None` means the real command line (then the thread policy applies)."""
+    if argv is None:
+        set_thread_policy()
+    args, debug = _hoist_debug(list(sys.argv[1:] if argv is None else argv))
     try:
-        cli.main(args=argv, prog_name="stylebridge", standalone_mode=False)
+        cli.main(args=args, prog_name="stylebridge", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         return 130
     except click.ClickException as e:
         e.show()
         return 2
-    except (StylebridgeError, FileNotFoundError, IsADirectoryError, PermissionError) as e:
+    except (StylebridgeError, FileNotFoundError, IsADirectoryError, NotADirectoryError, FileExistsError,
+            PermissionError) as e:
         if debug:
             raise
         msg = str(e) if isinstance(e, StylebridgeError) else f"{e.strerror}: {e.filename}"
-        click.echo(f"Error: {msg}  (run with --debug for the traceback)", err=True)
+        click.echo(f"Error: {msg}  (add --debug for the traceback)", err=True)
         return 2
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)

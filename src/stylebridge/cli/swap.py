@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from stylebridge.cli.common import OutputPath
+
 
 @click.command("swap")
 @click.option("--source", required=True, type=click.Path(), help="G_s: the base model (gives mapping and coarse blocks).")
@@ -12,7 +14,7 @@ import click
               help="Blocks up to and including this resolution (px) come from the source.")
 @click.option("--ls", type=int, default=None,
               help="The paper's notation instead of --resolution: LS1 / LS3 / LS5 = up to 8 / 16 / 32 px.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output .safetensors (G and G_ema, no D).")
+@click.option("--out", required=True, type=OutputPath("file"), help="Output .safetensors (G and G_ema, no D).")
 @click.option("--force", is_flag=True,
               help="Swap even when the mapping networks differ (models not derived from one base) or the "
                    "configs differ with equal tensor shapes.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from stylebridge.cli.common import device_option
+from stylebridge.cli.common import OutputPath, Seed, device_option
 
 TRAIN_HELP = {
     "data": "Training images: a folder (searched recursively) or a .zip; any size and format Pillow reads. "
@@ -18,12 +18,12 @@ def shared_options(f):
     """Options common to `train` and `finetune` (applied bottom-up)."""
     opts = [
         click.option("--data", type=click.Path(), help=TRAIN_HELP["data"]),
-        click.option("--outdir", type=click.Path(file_okay=False), help=TRAIN_HELP["outdir"] +
+        click.option("--outdir", type=OutputPath("dir"), help=TRAIN_HELP["outdir"] +
                      " With --resume: defaults to the resumed run's folder."),
         click.option("--iters", type=int, default=None, help="Total iterations (one G and one D step each). [default: 1000]"),
         click.option("--batch", type=int, default=4, show_default=True, help="Global batch size (split over processes)."),
         click.option("--snap", type=int, default=None, help="Snapshot and sample grid every N iterations. [default: 100]"),
-        click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random stream."),
+        click.option("--seed", type=Seed(), default=0, show_default=True, help="Seed of every random stream."),
         click.option("--lr", type=float, default=0.002, show_default=True, help="Adam learning rate of G and D."),
         click.option("--gamma", type=float, default=None,
                      help="R1 weight. Default: NVIDIA's heuristic 0.0002 * resolution^2 / batch."),

@@ -27,10 +27,19 @@ def command(zoo_dir, base, as_json):
     else:
         click.echo(f"zoo {zoo.name!r} in {zoo_dir}  (base: {zoo.base})")
         for r in rows:
+            if "error" in r:
+                click.echo(f"  {r['name']:12s} BROKEN: {r['error']}")
+                continue
             mark = "base" if r["name"] == zoo.base else ("ok" if r["shares_base_mapping"] else "DIFFERENT MAPPING")
             extra = r.get("description") or r.get("recipe") or ""
-            click.echo(f"  {r['name']:12s} {r['resolution']}px x{r['channels']}  {mark:18s} {extra}")
-    bad = [r["name"] for r in rows if not r["shares_base_mapping"]]
+            click.echo(f"  {r['name']:12s} {r['resolution']}px, {r['channels']} channel(s)  {mark:18s} {extra}")
+    broken = [r["name"] for r in rows if "error" in r]
+    bad = [r["name"] for r in rows if "error" not in r and not r["shares_base_mapping"]]
+    problems = []
+    if broken:
+        problems.append(f"model(s) {', '.join(broken)} cannot be loaded (see above)")
     if bad:
-        raise StylebridgeError(f"model(s) {', '.join(bad)} do not share the base's mapping network; "
-                               "they cannot be translated to or from")
+        problems.append(f"model(s) {', '.join(bad)} do not share the base's mapping network; "
+                        "they cannot be translated to or from")
+    if problems:
+        raise StylebridgeError("; ".join(problems))

@@ -353,3 +353,17 @@ def label_rows(image: torch.Tensor, labels: Sequence[str], pitch: int, offset: i
         draw.text((font_size // 2, offset + i * pitch + pitch // 2), text, fill=ink, font=font, anchor="lm")
     side = torch.from_numpy(np.asarray(canvas)[:, :margin].copy())[None].expand(c, h, margin)
     return torch.cat([side, image], dim=2)
+
+
+def labelled_grid(images: torch.Tensor, nrow: int, labels: Sequence[str], padding: int = 2,
+                  pad_value: float = 1.0, scale: int = 1) -> torch.Tensor:
+    """make_grid of images [N, C, H, W] in [-1, 1] with `nrow` per row, each row named by
+    `labels` in a left margin (as the demo grid) -> uint8 [C, H', W']. Upscaled `scale` times
+    (nearest) first, so small models still get legible labels."""
+    img = to_uint8(make_grid(images.clamp(-1, 1), nrow=nrow, padding=padding, pad_value=pad_value))
+    if scale > 1:
+        img = img.repeat_interleave(scale, dim=1).repeat_interleave(scale, dim=2)
+    pitch = scale * (images.shape[-2] + padding)
+    ink = 40 if int(img[0, 0, 0]) > 127 else 220
+    return label_rows(img, labels, pitch=pitch, offset=scale * padding,
+                      font_size=max(8, min(14, pitch // 2)), ink=ink)

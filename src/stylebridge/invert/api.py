@@ -25,7 +25,8 @@ import torch
 from stylebridge.data.images import list_images, load_image, save_image, to_uint8
 from stylebridge.errors import DataError, StylebridgeError
 from stylebridge.invert.perceptual import make_perceptual
-from stylebridge.invert.projector import (DEFAULT_METHOD, LatentStats, ProjectorConfig, latent_stats, per_image_noise, project)
+from stylebridge.invert.options import DEFAULT_METHOD, DEFAULT_PERCEPTUAL
+from stylebridge.invert.projector import (LatentStats, ProjectorConfig, latent_stats, per_image_noise, project)
 from stylebridge.invert.sefa import factorize
 from stylebridge.metrics.ssim import ssim
 from stylebridge.networks.stylegan2 import Generator
@@ -72,13 +73,13 @@ def render(G: Generator, ws: torch.Tensor, noise: dict[str, torch.Tensor] | None
 
 
 def invert(G: Generator, images: torch.Tensor | Sequence[torch.Tensor], method: str = DEFAULT_METHOD, *,
-           D: torch.nn.Module | None = None, perceptual: str = "auto", batch_size: int = 8,
+           D: torch.nn.Module | None = None, perceptual: str = DEFAULT_PERCEPTUAL, batch_size: int = 8,
            config: ProjectorConfig | None = None, callback=None, **overrides) -> InversionResult:
     """Invert images [N, C, H, W] in [-1, 1] (model resolution) into G's latent space.
 
     `overrides` are ProjectorConfig fields (steps=, lr=, topk=, clamp=, precision=, ...).
-    Perceptual loss: 'auto' = LPIPS-VGG16 if installed, else D features if D given,
-    else multi-scale pixel + gradient (a warning says which).
+    Perceptual loss: see invert/options.py ('auto': pixel + gradient on a CPU; on a GPU
+    LPIPS-VGG16 if installed, else D features if D given, else pixel; a warning says which).
     """
     cfg = replace(config or ProjectorConfig(), method=method, **overrides)
     cfg.validate(G)
@@ -212,17 +213,23 @@ def shard_inputs(inputs: str | Path | Sequence[str | Path], shard: str | None) -
 
 
 def invert_folder(G: Generator, inputs: str | Path | Sequence[str | Path], outdir: str | Path, *,
-                  method: str = DEFAULT_METHOD, D: torch.nn.Module | None = None, perceptual: str = "auto",
+                  method: str = DEFAULT_METHOD, D: torch.nn.Module | None = None, perceptual: str = DEFAULT_PERCEPTUAL,
                   batch_size: int = 8, shard: str | None = None, config: ProjectorConfig | None = None,
-                  save_video: bool = False, log=print, **overrides) -> dict:
-    """Invert every image of a folder (or file list) that has no NAME.npz + NAME.png yet."""
+                  save_video: bool = False, log=print, progress: bool = False, **overrides) -> dict:
+    """Invert every image of a folder (or file list) that has no NAME.npz + NAME.png yet.
+
+    Raises DataError when no input could be read (as for a folder without images).
+    `progress`: a tqdm bar on stderr (images, with the step of the running batch), shown only
+    when stderr is a terminal."""
+    from tqdm import tqdm
+
     outdir = Path(outdir)
     mine, rank, world = shard_inputs(inputs, shard)
     # Each shard writes its own summary file so processes never race on one file.
     summary = outdir / ("summary.csv" if world == 1 else f"summary.shard{rank}of{world}.csv")
     rows = _read_summary(summary)
     todo = [(f, n) for f, n in mine if not ((outdir / f"{n}.npz").exists() and (outdir / f"{n}.png").exists())]
-    skipped, failed = len(mine) - len(todo), []
+    skipped, failed, reasons = len(mine) - len(todo), [], []
     if skipped:
         log(f"resume: {skipped} of {len(mine)} images already done in {outdir}")
     cfg = replace(config or ProjectorConfig(), method=method, **overrides)
@@ -231,16 +238,19 @@ def invert_folder(G: Generator, inputs: str | Path | Sequence[str | Path], outdi
     metric_lpips = _lpips_metric(device)
     noted = False
     done = 0
+    bar = tqdm(total=len(todo), desc="invert", unit="img", disable=None if progress and todo else True,
+               dynamic_ncols=True)
     for s in range(0, len(todo), batch_size):
         batch, imgs = [], []
         for f, n in todo[s:s + batch_size]:
             try:
                 imgs.append(load_image(f, G.img_resolution, G.img_channels))
                 batch.append((f, n))
-            except DataError as e:
+            except DataError as e:  # reported at the end: an error if no input was readable
                 failed.append(str(f))
-                log(f"skipped: {e}")
+                reasons.append(str(e))
         if not batch:
+            bar.update(len(todo[s:s + batch_size]))
             continue
         if not noted:
             log(f"note: images are converted to {G.img_channels} channel(s) and resized to "
@@ -251,13 +261,15 @@ def invert_folder(G: Generator, inputs: str | Path | Sequence[str | Path], outdi
         every = max(1, cfg.steps // 60)
 
         def grab(step, idx, x, img):
-            if step % every == 0:
+            if not bar.disable and step % 10 == 0:
+                bar.set_postfix_str(f"step {step}/{cfg.steps}, {len(idx)} running")
+            if save_video and step % every == 0:
                 for j, i in enumerate(idx.tolist()):
                     frames.setdefault(i, []).append(to_uint8(img[j].cpu()))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             res = invert(G, torch.stack(imgs), method, D=D, perceptual=perceptual, batch_size=len(imgs),
-                         config=cfg, callback=grab if save_video else None)
+                         config=cfg, callback=grab if save_video or not bar.disable else None)
         for wmsg in {str(c.message) for c in caught}:
             log(f"warning: {wmsg}")
         sec = (time.perf_counter() - t0) / len(batch)
@@ -279,5 +291,12 @@ def invert_folder(G: Generator, inputs: str | Path | Sequence[str | Path], outdi
                        "perceptual": res.perceptual}
             done += 1
         _write_summary(summary, rows)
+        bar.update(len(todo[s:s + batch_size]))
         log(f"inverted {done}/{len(todo)} ({sec:.2f} s/image)")
+    bar.close()
+    if mine and len(failed) == len(mine):
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        raise DataError(f"none of the {len(mine)} input image(s) could be read: {reasons[0]}{more}")
+    for r in reasons:
+        log(f"skipped: {r}")
     return {"done": done, "skipped": skipped, "failed": failed, "shard": (rank, world), "summary": str(summary)}

@@ -1,6 +1,7 @@
 """Per-image perceptual distances for inversion, with offline fallbacks.
 
-Order of preference (`make_perceptual`):
+Kinds (`make_perceptual`); 'auto' (the default) is `pixel` on a CPU and, on a GPU, the
+first of these that is available (see invert/options.py for the measurement):
 
 1. `lpips`: LPIPS-VGG16 from `stylebridge.metrics.lpips` (needs the weights that
    `stylebridge weights install` puts in place);
@@ -25,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from stylebridge.errors import StylebridgeError
+from stylebridge.invert.options import DEFAULT_PERCEPTUAL, PERCEPTUAL, auto_perceptual, check_choice
 
 INSTALL_HINT = "stylebridge weights install"
 Distance = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -89,22 +91,29 @@ def pixel_gradient_distance(x: torch.Tensor, y: torch.Tensor, scales: int = 3) -
     return torch.stack(terms).sum(dim=0) / (len(terms) / 3)
 
 
-def make_perceptual(kind: str = "auto", D: torch.nn.Module | None = None, device="cpu",
+def make_perceptual(kind: str = DEFAULT_PERCEPTUAL, D: torch.nn.Module | None = None, device="cpu",
                     warn: bool = True) -> tuple[str, Distance]:
-    """kind: 'auto' | 'lpips' | 'discriminator' | 'pixel'. Returns (name used, distance)."""
-    if kind not in ("auto", "lpips", "discriminator", "pixel"):
-        raise StylebridgeError(f"unknown perceptual loss {kind!r}; use auto, lpips, discriminator or pixel")
-    if kind in ("auto", "lpips"):
+    """kind: one of options.PERCEPTUAL. Returns (name used, distance). 'auto' follows
+    `options.auto_perceptual`: pixel on a CPU; on a GPU LPIPS, else D's features, else pixel."""
+    check_choice(kind, PERCEPTUAL, "perceptual loss")
+    if kind == "auto":
+        order = auto_perceptual(device)
+        if order[0] == "lpips":
+            try:
+                return "lpips", lpips_distance(load_lpips_vgg(device))
+            except StylebridgeError as e:
+                fallback = "discriminator" if D is not None else "pixel"
+                if warn:
+                    warnings.warn(f"LPIPS-VGG16 unavailable ({e}); run `{INSTALL_HINT}` for the paper's loss. "
+                                  f"Using the {fallback} fallback perceptual loss.", stacklevel=2)
+                kind = fallback
+        else:
+            kind = order[0]
+    if kind == "lpips":
         try:
             return "lpips", lpips_distance(load_lpips_vgg(device))
         except StylebridgeError as e:
-            if kind == "lpips":
-                raise StylebridgeError(f"{e}; install the weights with `{INSTALL_HINT}`") from None
-            fallback = "discriminator" if D is not None else "pixel"
-            if warn:
-                warnings.warn(f"LPIPS-VGG16 unavailable ({e}); run `{INSTALL_HINT}` for the paper's loss. "
-                              f"Using the {fallback} fallback perceptual loss.", stacklevel=2)
-            kind = fallback
+            raise StylebridgeError(f"{e}; install the weights with `{INSTALL_HINT}`") from None
     if kind == "discriminator":
         if D is None:
             raise StylebridgeError("perceptual loss 'discriminator' needs a checkpoint with a discriminator (D)")

@@ -33,21 +33,17 @@ import torch
 import torch.nn.functional as F
 
 from stylebridge.errors import StylebridgeError
+from stylebridge.invert.options import DEFAULT_METHOD, DEFAULT_PRECISION, METHODS
 from stylebridge.networks.stylegan2 import Generator
 from stylebridge.utils.device import tf32
 
-METHODS = ("sefa", "w", "wplus")
+# The choices and defaults live in invert/options.py (one place for every verb, the API and the app).
 
-
-# Measured (README, closing notes of issue 6): W+ reconstructs far better than SeFa or W at
-# the same cost, on real held-out glyphs (SSIM 0.917 vs 0.817, LPIPS 0.061 vs 0.117) and
-# against NVIDIA's 1000-step recipe at 64 px (LPIPS 0.069 vs 0.235 in 1/9 of the time).
-# The paper's SeFa stays one flag away: --method sefa.
-DEFAULT_METHOD = "wplus"
 
 # Converged images are frozen at once (results as if they had left) and leave the batch
 # every this many steps: the loop's only host synchronisation.
 COMPACT_EVERY = 8
+
 
 @dataclass
 class ProjectorConfig:
@@ -72,7 +68,7 @@ class ProjectorConfig:
     patience: int = 40               # ... by `tol` (relative) within this many steps
     tol: float = 2e-3
     min_steps: int = 50
-    precision: str = "bf16"          # "fp32" | "bf16" (synthesis and perceptual net; 2x on AVX512-BF16 CPUs)
+    precision: str = DEFAULT_PRECISION  # "fp32" | "bf16" (synthesis and perceptual net; see options.py)
     fused: bool | None = None        # None: fastest modulated-conv form for the batch size
     seed: int = 0                    # for latent noise, noise maps and init candidates
 

@@ -37,7 +37,7 @@ import torch
 
 from stylebridge.data.images import from_uint8, list_images, load_image, save_image, to_uint8
 from stylebridge.errors import StylebridgeError
-from stylebridge.invert.projector import DEFAULT_METHOD
+from stylebridge.invert.options import DEFAULT_METHOD, DEFAULT_PERCEPTUAL
 from stylebridge.metrics.distance import _get_lpips, _summary
 from stylebridge.metrics.ssim import ssim as ssim_batch
 from stylebridge.metrics.stats import (cached_folder_features, fid_from_features,
@@ -129,7 +129,7 @@ def _fid_kid(out: dict, key: str, feats: np.ndarray, ref: np.ndarray, kid: bool 
 
 def evaluate_translation(zoo, inputs, target: str, *, source: str | None = None, reference_dir=None,
                          modes: int = 5, seed: int = 0, content_layers: int | None = None,
-                         truncation_psi: float | None = None, method: str = DEFAULT_METHOD, perceptual: str = "auto",
+                         truncation_psi: float | None = None, method: str = DEFAULT_METHOD, perceptual: str = DEFAULT_PERCEPTUAL,
                          batch_size: int = 8, outdir=None, latents=None, lpips_net="vgg", kid: bool | None = None,
                          fid_batch_size: int = 32, use_cache: bool = True, extractor=None, progress: bool = False,
                          log: Callable[[str], None] = print, **invert_options) -> dict:
@@ -231,7 +231,7 @@ def _read_summary(path: Path) -> dict[str, dict]:
         return {r["name"]: r for r in csv.DictReader(f)}
 
 
-def evaluate_inversion(G, inputs, methods: Sequence[str] = METHOD_ORDER, *, D=None, perceptual: str = "auto",
+def evaluate_inversion(G, inputs, methods: Sequence[str] = METHOD_ORDER, *, D=None, perceptual: str = DEFAULT_PERCEPTUAL,
                        batch_size: int = 8, outdir=None, lpips_net="vgg", progress: bool = False,
                        log: Callable[[str], None] = print, **overrides) -> dict:
     """Table III: for each method, SSIM and LPIPS (mean, standard error) of the uint8
@@ -239,7 +239,7 @@ def evaluate_inversion(G, inputs, methods: Sequence[str] = METHOD_ORDER, *, D=No
     `outdir` keeps OUTDIR/METHOD/NAME.npz|png|summary.csv; a re-run reuses finished images
     (their recorded seconds included). `overrides` are ProjectorConfig fields."""
     from stylebridge.invert.api import invert_folder
-    from stylebridge.invert.projector import METHODS
+    from stylebridge.invert.options import METHODS
 
     methods = [m.strip() for m in (methods.split(",") if isinstance(methods, str) else methods) if m.strip()]
     bad = [m for m in methods if m not in METHODS]

@@ -7,26 +7,35 @@ Layout of OUT/:
     NAME/TARGET_seedS.png              multi-modal variants
     NAME/TARGET_refI.png               reference-guided variants
     NAME/grid.png                      rows = targets: input | reconstruction | outputs ...
-    index.html                         every grid
-An input is done when NAME/grid.png exists (written last); re-runs skip it.
+    index.html                         every grid that exists
+    settings.json                      the settings that made these outputs
+An input is done when NAME/grid.png exists (written last); re-runs skip it. A re-run with
+other settings (targets, modes, seed, inversion options, ...) is refused with a line naming
+what changed, so a folder never mixes outputs of two runs: use a new OUT for new settings.
 """
 
 from __future__ import annotations
 
 import html
+import json
+import os
 from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
 
-from stylebridge.data.images import load_image, make_grid, save_image, to_uint8
+from stylebridge.data.images import labelled_grid, load_image, save_image, to_uint8
+from stylebridge.errors import StylebridgeError
 from stylebridge.invert.api import InversionResult, invert_folder, load_code, shard_inputs
 from stylebridge.translate.translator import Translator
 from stylebridge.utils.io import atomic_write_text
 
+SETTINGS = "settings.json"
+
 
 def grid_rows(inputs: torch.Tensor, recon: torch.Tensor, outputs: dict[str, torch.Tensor], i: int) -> torch.Tensor:
-    """One grid for input i: a row per target, [input | reconstruction | outputs...]."""
+    """One grid for input i, uint8: a row per target named in the left margin,
+    [input | reconstruction | outputs...]."""
     rows = []
     width = max(v.shape[1] for v in outputs.values()) + 2
     blank = torch.ones_like(inputs[i])
@@ -34,7 +43,36 @@ def grid_rows(inputs: torch.Tensor, recon: torch.Tensor, outputs: dict[str, torc
         cells = [inputs[i], recon[i]] + list(v[i])
         cells += [blank] * (width - len(cells))
         rows.extend(cells)
-    return make_grid(torch.stack(rows), nrow=width, padding=2, pad_value=1.0)
+    scale = max(1, 48 // inputs.shape[-1])
+    return labelled_grid(torch.stack(rows), nrow=width, labels=list(outputs), padding=2, pad_value=1.0, scale=scale)
+
+
+def check_settings(outdir: Path, settings: dict) -> bool:
+    """Refuse to add to OUT when it holds outputs made with other settings. True when OUT
+    already records these settings."""
+    path = outdir / SETTINGS
+    if path.exists():
+        try:
+            old = json.loads(path.read_text())
+        except (OSError, ValueError):
+            raise StylebridgeError(f"{path} is unreadable; use a new --outdir") from None
+        changed = [k for k in settings if old.get(k) != settings[k]]
+        if changed:
+            what = "; ".join(f"--{k.replace('_', '-')} {_show(old.get(k))} there, {_show(settings[k])} now"
+                             for k in changed)
+            raise StylebridgeError(f"{outdir} holds translations made with other settings ({what}); "
+                                   "use a new --outdir (or delete that one) to translate with these")
+        return True
+    if any(outdir.glob("*/grid.png")):
+        raise StylebridgeError(f"{outdir} holds translations without {SETTINGS} (an older stylebridge); "
+                               "use a new --outdir")
+    return False
+
+
+def _show(v) -> str:
+    if isinstance(v, list):
+        return ",".join(map(str, v)) or "none"
+    return "default" if v is None else str(v)
 
 
 def write_index(outdir: Path, names: Sequence[str], targets: Sequence[str], labels: Sequence[str]) -> Path:
@@ -59,29 +97,46 @@ def translate_folder(translator: Translator, inputs: str | Path | Sequence[str |
                      to="all", source: str | None = None, modes: int = 0, seed: int = 0,
                      content_layers: int | None = None, truncation_psi: float = 0.5,
                      reference: Sequence[str | Path] | None = None, latents: str | Path | None = None,
-                     shard: str | None = None, log: Callable[[str], None] = print) -> dict:
+                     shard: str | None = None, log: Callable[[str], None] = print, progress: bool = False) -> dict:
+    """Translate every image of a folder (or file list) into `to` ('all' = every model but
+    the source). Re-runs skip finished inputs; other settings in the same `outdir` are refused."""
+    from tqdm import tqdm
+
     outdir = Path(outdir)
     zoo = translator.zoo
     source = source or zoo.base
-    targets = zoo.resolve(to)
+    targets = zoo.resolve(to, exclude=source)
     for t in targets:
         zoo.check_pair(source, t)
     Gs = zoo[source]
+    if content_layers is not None and not 1 <= content_layers <= Gs.num_ws:  # before the inversion
+        raise StylebridgeError(f"--content-layers must be between 1 and {Gs.num_ws} for this model, "
+                               f"got {content_layers}")
     latent_dir = Path(latents) if latents else outdir / "latents"
+    mine, _, _ = shard_inputs(inputs, shard)
+    settings = {"models": [os.path.abspath(zoo.entries[n].path) for n in [source] + targets],
+                "from": source, "to": targets, "modes": modes, "seed": seed,
+                "content_layers": content_layers, "trunc": truncation_psi,
+                "reference": [os.path.abspath(r) for r in reference or []],
+                "latents": os.path.abspath(latents) if latents else None,
+                "method": translator.method, "perceptual": translator.perceptual,
+                **{k: v for k, v in sorted(translator.invert_options.items())}}
+    settings = json.loads(json.dumps(settings, default=str))
+    recorded = check_settings(outdir, settings)
+    ref = None
+    if reference:  # before the inversion: a bad reference fails at once
+        ref = torch.stack([load_image(r, Gs.img_resolution, Gs.img_channels) for r in reference])
     inv = invert_folder(Gs, inputs, latent_dir, method=translator.method, D=zoo.discriminator(source),
                         perceptual=translator.perceptual, batch_size=translator.batch_size, shard=shard, log=log,
-                        **translator.invert_options)
-    ref = None
-    if reference:
-        ref = torch.stack([load_image(r, Gs.img_resolution, Gs.img_channels) for r in reference])
-    mine, _, _ = shard_inputs(inputs, shard)
+                        progress=progress, **translator.invert_options)
+    if not recorded:  # after the inversion: an input that cannot be read leaves no settings behind
+        atomic_write_text(outdir / SETTINGS, json.dumps(settings, indent=2, sort_keys=True) + "\n")
     done = skipped = 0
-    finished = []
-    for f, n in mine:
+    bar = tqdm(mine, desc="translate", unit="img", disable=None if progress else True, dynamic_ncols=True)
+    for f, n in bar:
         code = latent_dir / f"{n}.npz"
         if (outdir / n / "grid.png").exists():
             skipped += 1
-            finished.append(n)
             continue
         if not code.exists():  # unreadable input, reported by invert_folder
             continue
@@ -97,10 +152,12 @@ def translate_folder(translator: Translator, inputs: str | Path | Sequence[str |
             for j, label in enumerate(res.labels[t]):
                 suffix = "" if j == 0 else ("_" + label.replace("seed ", "seed").replace("reference ", "ref"))
                 save_image(to_uint8(out[0, j]), outdir / n / f"{t}{suffix}.png")
-        save_image(to_uint8(grid_rows(image, recon, res.outputs, 0)), outdir / n / "grid.png")
+        save_image(grid_rows(image, recon, res.outputs, 0), outdir / n / "grid.png")
         done += 1
-        finished.append(n)
         log(f"translated {n} into {', '.join(targets)}")
+    # Every finished grid of the job (all shards), as on disk now.
+    finished = [n for _, n in shard_inputs(inputs, "0/1")[0]
+                if (outdir / n / "grid.png").exists()]
     labels = ["translation"] + [f"seed {s}" for s in range(seed, seed + modes)] + \
              ([f"reference {i}" for i in range(len(reference))] if reference else [])
     index = write_index(outdir, sorted(finished), targets, labels)

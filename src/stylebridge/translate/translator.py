@@ -22,7 +22,7 @@ import torch
 
 from stylebridge.errors import StylebridgeError
 from stylebridge.invert.api import InversionResult, invert, render
-from stylebridge.invert.projector import DEFAULT_METHOD
+from stylebridge.invert.options import DEFAULT_METHOD, DEFAULT_PERCEPTUAL
 from stylebridge.networks.stylegan2 import Generator
 from stylebridge.translate.zoo import Zoo
 
@@ -63,7 +63,7 @@ def mix(content: torch.Tensor, appearance: torch.Tensor, k: int) -> torch.Tensor
 class Translator:
     """`Translator(zoo).translate(images, to="all", modes=3)`; the CLI and the app use it."""
 
-    def __init__(self, zoo: Zoo, method: str = DEFAULT_METHOD, perceptual: str = "auto", batch_size: int = 8,
+    def __init__(self, zoo: Zoo, method: str = DEFAULT_METHOD, perceptual: str = DEFAULT_PERCEPTUAL, batch_size: int = 8,
                  **invert_options):
         self.zoo = zoo
         self.method, self.perceptual, self.batch_size = method, perceptual, batch_size
@@ -85,7 +85,7 @@ class Translator:
     def translate(
         self,
         images: torch.Tensor,                          # [N, C, H, W] in [-1, 1]
-        to: str | Sequence[str] = "all",               # target model names, 'a,b' or 'all'
+        to: str | Sequence[str] = "all",               # target names, 'a,b' or 'all' (all but the source)
         source: str | None = None,                     # source model (default: the zoo's base)
         modes: int = 0,                                # multi-modal variants per input and target
         seed: int = 0,                                 # first appearance seed (seeds seed..seed+modes-1)
@@ -96,7 +96,7 @@ class Translator:
         callback=None,
     ) -> TranslationResult:
         source = source or self.zoo.base
-        targets = self.zoo.resolve(to)
+        targets = self.zoo.resolve(to, exclude=source)  # 'all': every model but the source
         for t in targets:
             self.zoo.check_pair(source, t)
         Gs = self.zoo[source]

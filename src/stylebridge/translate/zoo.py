@@ -58,6 +58,8 @@ class Zoo:
     @classmethod
     def from_dir(cls, root: str | Path, base: str | None = None, device: str | torch.device = "cpu") -> "Zoo":
         root = Path(root)
+        if root.is_file():
+            raise StylebridgeError(f"zoo {root} is a file; give the folder that holds the checkpoints (and zoo.json)")
         if not root.is_dir():
             raise StylebridgeError(f"zoo folder {root} does not exist (give a folder of checkpoints with an "
                                    f"optional {MANIFEST})")
@@ -155,12 +157,29 @@ class Zoo:
                                   "w does not mean the same content in both; translation between them is refused")
 
     def check(self) -> list[dict[str, Any]]:
-        """One row per model: does it share the base's mapping network?"""
+        """One row per model: does it share the base's mapping network? A model that cannot be
+        loaded gets a row with `error` (and shares_base_mapping False) instead of stopping the
+        listing."""
         rows = []
+        try:
+            self[self.base]
+            base_error = None
+        except StylebridgeError as e:
+            base_error = str(e)
         for n in self.names:
-            g = self[n]
-            same, diff = self.shares_mapping(self.base, n) if n != self.base else (True, 0.0)
-            rows.append({"name": n, "file": str(self.entries[n].path), "resolution": g.img_resolution,
-                         "channels": g.img_channels, "num_ws": g.num_ws, "shares_base_mapping": same,
-                         "mapping_max_diff": diff, **{k: v for k, v in self.entries[n].info.items() if k != "file"}})
+            info = {k: v for k, v in self.entries[n].info.items() if k != "file"}
+            row: dict[str, Any] = {"name": n, "file": str(self.entries[n].path)}
+            try:
+                g = self[n]
+            except StylebridgeError as e:
+                rows.append({**row, "error": str(e), "shares_base_mapping": False, **info})
+                continue
+            if n == self.base:
+                same, diff = True, 0.0
+            elif base_error is not None:
+                same, diff = False, None
+            else:
+                same, diff = self.shares_mapping(self.base, n)
+            rows.append({**row, "resolution": g.img_resolution, "channels": g.img_channels, "num_ws": g.num_ws,
+                         "shares_base_mapping": same, "mapping_max_diff": diff, **info})
         return rows
