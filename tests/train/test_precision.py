@@ -17,6 +17,7 @@ from stylebridge.formats.native import read_native
 from stylebridge.networks import create_discriminator, create_generator
 from stylebridge.train import TrainOptions, precision
 from stylebridge.train.loop import Trainer
+from stylebridge.utils import precision as device_policy
 from tests.train.helpers import disc_images, tensors, write_folder
 
 
@@ -87,7 +88,7 @@ def test_fp16_refused_on_cpu_in_one_line(tmp_path, capsys):
 
 
 def test_cli_stores_the_resolved_precision(tmp_path, monkeypatch):
-    monkeypatch.setattr(precision, "native_bf16", lambda device: False)
+    monkeypatch.setattr(device_policy, "native_bf16", lambda device: False)
     data = write_folder(tmp_path / "d", disc_images(4))
     assert main(["train", "--config", "tiny-16", "--data", str(data), "--outdir", str(tmp_path / "c"),
                  "--iters", "1", "--device", "cpu", "--no-progress"]) == 0
@@ -96,7 +97,7 @@ def test_cli_stores_the_resolved_precision(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("native, expected", [(True, "bf16"), (False, "fp32")])
 def test_default_policy(monkeypatch, native, expected):
-    monkeypatch.setattr(precision, "native_bf16", lambda device: native)
+    monkeypatch.setattr(device_policy, "native_bf16", lambda device: native)
     assert precision.default_precision("cpu") == expected
     assert precision.resolve_precision(None, "cpu") == expected
     assert precision.resolve_precision("fp32", "cpu") == "fp32"

@@ -7,7 +7,7 @@ import click
 
 from stylebridge.cli.common import device_option
 from stylebridge.train.options import AUGMENTS
-from stylebridge.train.precision import PRECISIONS
+from stylebridge.utils.precision import PRECISIONS
 
 TRAIN_HELP = {
     "data": "Training images: a folder (searched recursively) or a .zip; any size and format Pillow reads. "

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stylebridge.errors import StylebridgeError
-from stylebridge.train.precision import PRECISIONS
+from stylebridge.utils.precision import PRECISIONS
 
 AUGMENTS = ("none", "ada", "diffaug")
 

@@ -1,5 +1,4 @@
-"""Arithmetic precision of training: the policy (which precision by default on which device)
-and the mechanics of each mode, in one place.
+"""Arithmetic precision of training: the mechanics of each mode, in one place.
 
 * ``fp32``: every block in fp32, whatever the network's config says (``force_fp32``).
 * ``bf16``: ``torch.autocast`` to bfloat16 around the synthesis network and the
@@ -13,10 +12,8 @@ and the mechanics of each mode, in one place.
   non-finite gradients (nan -> 0, +-inf -> +-1e5) before each optimizer step. A network whose
   config has no fp16 blocks gets them (its config records it, so snapshots keep it).
 
-Default (``precision=None``), chosen by measurement (README "Training speed"): bf16 where the
-device computes bf16 natively (CUDA GPUs with bf16 support; CPUs with AVX512-BF16 or AMX,
-where bf16 convolutions measured 2x faster than fp32), fp32 elsewhere (on an AVX2-only CPU a
-bf16 3x3 convolution measured 37x SLOWER than fp32: it has no bf16 kernel).
+Default (``precision=None``): `utils.precision.default_precision`, chosen by measurement
+(README "Training speed"): bf16 where the device computes bf16 natively, fp32 elsewhere.
 """
 
 from __future__ import annotations
@@ -28,26 +25,13 @@ from typing import Iterator
 import torch
 
 from stylebridge.errors import StylebridgeError
+from stylebridge.utils.precision import PRECISIONS, default_precision, native_bf16
 
-PRECISIONS = ("fp32", "bf16", "fp16")
+__all__ = ["PRECISIONS", "native_bf16", "default_precision", "resolve_precision", "autocast", "full_precision",
+           "with_fp16_blocks"]
+
 FP16_RES = 4          # NVIDIA train.py: fp16 in the 4 highest resolutions ...
 FP16_CONV_CLAMP = 256  # ... with convolution outputs clamped to +-256
-
-
-def native_bf16(device: torch.device | str) -> bool:
-    """Whether `device` has bf16 arithmetic in hardware (not emulated)."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        return torch.cuda.is_available() and torch.cuda.is_bf16_supported(including_emulation=False)
-    if device.type == "cpu":
-        probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-        return any(getattr(torch.cpu, p, lambda: False)() for p in probes)
-    return False
-
-
-def default_precision(device: torch.device | str) -> str:
-    """The precision training uses when none is given (see the module docstring)."""
-    return "bf16" if native_bf16(device) else "fp32"
 
 
 def resolve_precision(precision: str | None, device: torch.device | str) -> str:
