@@ -114,7 +114,8 @@ def projector_row(config: str, prec: str, device: torch.device, args) -> dict:
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--targets", default="glyph-32@32", help="NAME@BATCH,... (glyph-32, sg2-64 or a registry name)")
+    ap.add_argument("--targets", default="glyph-32@32",
+                    help="NAME@BATCH,... (glyph-32, sg2-64 or a registry name); none: only the projector")
     ap.add_argument("--device", default="cpu", help="cpu, cuda or cpu,cuda")
     ap.add_argument("--precisions", default=None, help="default: fp32,bf16 (+fp16 on CUDA); fp32 always first")
     ap.add_argument("--steps", type=int, default=16, help="timed iterations (16 amortises lazy R1)")
@@ -140,7 +141,7 @@ def main(argv=None) -> dict:
         precs = args.precisions.split(",") if args.precisions else \
             ["fp32", "bf16"] + (["fp16"] if device.type == "cuda" else [])
         precs = ["fp32"] + [p for p in precs if p != "fp32"]
-        for target in args.targets.split(","):
+        for target in [t for t in args.targets.split(",") if t != "none"]:
             config, batch = target.rsplit("@", 1)
             base = None
             for prec in precs:
@@ -158,7 +159,7 @@ def main(argv=None) -> dict:
                 row["vs_fp32"] = row["image_steps_per_s"] / pbase
                 prows.append(row)
                 print(row, flush=True)
-    table = print_table(rows, ["target", "device", "precision", "ms_per_iter", "images_per_s", "vs_fp32",
+    table = rows and print_table(rows, ["target", "device", "precision", "ms_per_iter", "images_per_s", "vs_fp32",
                                "gflop_per_image", "tflops"])
     ptable = print_table(prows, ["target", "device", "precision", "image_steps_per_s", "vs_fp32"]) if prows else ""
     result = {"args": vars(args), "rows": rows, "projector": prows, "table": table, "projector_table": ptable}
