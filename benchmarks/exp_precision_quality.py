@@ -67,7 +67,8 @@ def main(argv=None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         for prec in args.precisions.split(","):
             for seed in [int(s) for s in args.seeds.split(",")]:
-                tr = Trainer(TrainOptions(config=args.config, data_array=glyphs, outdir=str(Path(tmp) / f"{prec}{seed}"),
+                run = str(Path(tmp) / f"{prec}{seed}")
+                tr = Trainer(TrainOptions(config=args.config, data_array=glyphs, outdir=run,
                                           iters=args.iters, batch=args.batch, seed=seed, gamma=args.gamma,
                                           precision=prec, device="cpu", progress=False))
                 t0 = time.process_time()
