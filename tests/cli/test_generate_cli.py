@@ -85,3 +85,14 @@ def test_user_errors_are_one_line_exit_2(ckpt, tmp_path, capsys, args, needle):
     assert needle in err
     assert "Traceback" not in err
     assert len([l for l in err.strip().splitlines() if l.startswith("Error")]) == 1
+
+
+def test_default_batch_size_is_chosen_per_device(ckpt):
+    """Measured policy: one image per pass on CPU, batches of 8 on CUDA; exact images either way."""
+    from stylebridge.generate import default_batch_size
+
+    assert default_batch_size("cpu") == 1 and default_batch_size(torch.device("cuda", 0)) == 8
+    G = ckpt[1]
+    a = [s.image for s in generate_from_seeds(G, range(3))]
+    b = [s.image for s in generate_from_seeds(G, range(3), batch_size=3)]
+    assert all(torch.equal(x, y) for x, y in zip(a, b))

@@ -6,6 +6,8 @@ from __future__ import annotations
 import click
 
 from stylebridge.cli.common import OutputPath, Seed, device_option
+from stylebridge.train.options import AUGMENTS
+from stylebridge.utils.precision import PRECISIONS
 
 TRAIN_HELP = {
     "data": "Training images: a folder (searched recursively) or a .zip; any size and format Pillow reads. "
@@ -14,44 +16,62 @@ TRAIN_HELP = {
 }
 
 
+def _d(name: str) -> str:
+    """' [default: X]' from TrainOptions, where every training default is defined."""
+    from stylebridge.train.options import TrainOptions
+
+    v = TrainOptions.default(name)
+    return f" [default: {str(v).lower() if isinstance(v, bool) else v}]"
+
+
 def shared_options(f):
-    """Options common to `train` and `finetune` (applied bottom-up)."""
+    """Options common to `train` and `finetune` (applied bottom-up). Every default is None
+    here: an option not given keeps TrainOptions' default (or, with --resume, the run's)."""
     opts = [
         click.option("--data", type=click.Path(), help=TRAIN_HELP["data"]),
         click.option("--outdir", type=OutputPath("dir"), help=TRAIN_HELP["outdir"] +
                      " With --resume: defaults to the resumed run's folder."),
-        click.option("--iters", type=int, default=None, help="Total iterations (one G and one D step each). [default: 1000]"),
-        click.option("--batch", type=int, default=4, show_default=True, help="Global batch size (split over processes)."),
-        click.option("--snap", type=int, default=None, help="Snapshot and sample grid every N iterations. [default: 100]"),
-        click.option("--seed", type=Seed(), default=0, show_default=True, help="Seed of every random stream."),
-        click.option("--lr", type=float, default=0.002, show_default=True, help="Adam learning rate of G and D."),
-        click.option("--gamma", type=float, default=None,
+        click.option("--iters", type=int, help="Total iterations (one G and one D step each)." + _d("iters")),
+        click.option("--batch", type=int, help="Global batch size (split over processes)." + _d("batch")),
+        click.option("--snap", type=int, help="Snapshot and sample grid every N iterations." + _d("snap")),
+        click.option("--seed", type=Seed(), help="Seed of every random stream." + _d("seed")),
+        click.option("--lr", type=float, help="Adam learning rate of G and D." + _d("lr_g")),
+        click.option("--gamma", type=float,
                      help="R1 weight. Default: NVIDIA's heuristic 0.0002 * resolution^2 / batch."),
-        click.option("--pl-weight", type=float, default=0.0, show_default=True,
-                     help="Path-length regularisation weight (StyleGAN2 used 2; slower; 0 = off)."),
-        click.option("--style-mixing", type=float, default=0.9, show_default=True,
-                     help="Probability of style-mixing regularisation per batch."),
-        click.option("--ema-kimg", type=float, default=None,
+        click.option("--pl-weight", type=float,
+                     help="Path-length regularisation weight (StyleGAN2 used 2; slower; 0 = off)." + _d("pl_weight")),
+        click.option("--style-mixing", type=float,
+                     help="Probability of style-mixing regularisation per batch." + _d("style_mixing")),
+        click.option("--ema-kimg", type=float,
                      help="Half-life of the EMA generator in thousands of images. Default: batch * 10 / 32."),
-        click.option("--aug", type=click.Choice(["none", "ada", "diffaug"]), default="none", show_default=True,
+        click.option("--aug", type=click.Choice(AUGMENTS),
                      help="Augment reals and fakes before D: ada (adaptive probability towards --ada-target), "
-                          "diffaug (DiffAugment color,translation,cutout) or none. Use ada or diffaug below ~5k images."),
-        click.option("--aug-p", type=float, default=0.0, show_default=True, help="Initial ADA probability."),
-        click.option("--ada-target", type=float, default=0.6, show_default=True, help="ADA target for r_t = E[sign(D(real))]."),
-        click.option("--ada-kimg", type=float, default=500, show_default=True, help="ADA speed: images (thousands) for p to go 0 -> 1."),
-        click.option("--mirror/--no-mirror", default=False, show_default=True, help="Flip training images left-right at random."),
-        click.option("--freeze-d", type=int, default=0, show_default=True,
-                     help="FreezeD: freeze the first K discriminator blocks (from the input side)."),
-        click.option("--mbstd-group", type=int, default=None,
+                          "diffaug (DiffAugment color,translation,cutout) or none. Use ada or diffaug below ~5k "
+                          "images." + _d("aug")),
+        click.option("--aug-p", type=float, help="Initial ADA probability." + _d("aug_p")),
+        click.option("--ada-target", type=float, help="ADA target for r_t = E[sign(D(real))]." + _d("ada_target")),
+        click.option("--ada-kimg", type=float,
+                     help="ADA speed: images (thousands) for p to go 0 -> 1." + _d("ada_kimg")),
+        click.option("--mirror/--no-mirror", default=None,
+                     help="Flip training images left-right at random." + _d("mirror")),
+        click.option("--freeze-d", type=int, help="FreezeD: freeze the first K discriminator blocks (from the input "
+                                                  "side)." + _d("freeze_d")),
+        click.option("--mbstd-group", type=int,
                      help="Discriminator minibatch-stddev group size. Default: the model's (4 when new). Larger groups "
                           "(NVIDIA's CIFAR config: 32) help D see a lack of variety; use it against mode collapse."),
-        click.option("--square", type=click.Choice(["crop", "pad"]), default="crop", show_default=True,
-                     help="Make non-square images square by center crop or by padding with white."),
-        click.option("--grid-seeds", type=int, default=16, show_default=True, help="Seeds 0..N-1 in the sample grids."),
-        click.option("--log-every", type=int, default=None, help="Write a log.jsonl line every N iterations. [default: 10]"),
+        click.option("--square", type=click.Choice(["crop", "pad"]),
+                     help="Make non-square images square by center crop or by padding with white." + _d("square")),
+        click.option("--grid-seeds", type=int, help="Seeds 0..N-1 in the sample grids." + _d("grid_seeds")),
+        click.option("--log-every", type=int, help="Write a log.jsonl line every N iterations." + _d("log_every")),
+        click.option("--precision", type=click.Choice(PRECISIONS),
+                     help="Arithmetic: fp32; bf16 (autocast: CUDA, and CPUs with AVX512-BF16/AMX); fp16 (NVIDIA's "
+                          "fp16 blocks with conv_clamp 256, CUDA only). Default: bf16 where the device has bf16 "
+                          "hardware, else fp32 (measured, README 'Training speed'). Stored in the run; --resume keeps "
+                          "it unless given."),
         click.option("--resume", type=click.Path(), default=None,
                      help="Continue a run exactly: a run folder (its latest snapshot) or a snapshot file. "
-                          "Other options come from the snapshot, except --iters, --snap, --log-every, --device."),
+                          "Other options come from the snapshot, except --iters, --snap, --log-every, --device "
+                          "(and --precision when given)."),
         click.option("--no-progress", is_flag=True, help="No progress bar."),
         device_option,
     ]
@@ -60,25 +80,32 @@ def shared_options(f):
     return f
 
 
+# CLI name -> TrainOptions field(s), for the options whose names differ.
+_RENAMED = {"lr": ("lr_g", "lr_d")}
+_NOT_OPTIONS = ("no_progress",)
+
+
 def build_options(kw: dict, **specific):
+    """TrainOptions from the CLI's keywords: only the options given (not None) are passed, so
+    every default comes from TrainOptions. With --resume, --iters/--snap/--log-every default to
+    the run's own values (the other options come from the snapshot in the trainer)."""
     from stylebridge.train.loop import find_snapshot
     from stylebridge.train.options import TrainOptions
 
-    resume = kw["resume"]
-    defaults = {"iters": 1000, "snap": 100, "log_every": 10}
-    if resume:
+    d = {}
+    for k, v in kw.items():
+        if v is None or k in _NOT_OPTIONS:
+            continue
+        for name in _RENAMED.get(k, (k,)):
+            d[name] = v
+    d["progress"] = not kw["no_progress"]
+    if kw["resume"]:
         from stylebridge.formats.native import read_native
 
-        saved = read_native(find_snapshot(resume)).extra.get("options") or {}
-        defaults.update({k: saved[k] for k in defaults if k in saved})
-    d = dict(
-        outdir=kw["outdir"], data=kw["data"], batch=kw["batch"], seed=kw["seed"], lr_g=kw["lr"], lr_d=kw["lr"],
-        gamma=kw["gamma"], pl_weight=kw["pl_weight"], style_mixing=kw["style_mixing"], ema_kimg=kw["ema_kimg"],
-        aug=kw["aug"], aug_p=kw["aug_p"], ada_target=kw["ada_target"], ada_kimg=kw["ada_kimg"], mirror=kw["mirror"],
-        freeze_d=kw["freeze_d"], mbstd_group=kw["mbstd_group"], square=kw["square"], grid_seeds=kw["grid_seeds"], resume=resume,
-        progress=not kw["no_progress"], device=kw["device"],
-        **{k: (kw[k] if kw[k] is not None else v) for k, v in defaults.items()},
-    )
+        saved = read_native(find_snapshot(kw["resume"])).extra.get("options") or {}
+        for k in ("iters", "snap", "log_every"):
+            if k not in d and k in saved:
+                d[k] = saved[k]
     d.update(specific)
     return TrainOptions(**d)
 

@@ -254,6 +254,11 @@ def modulated_conv_lrelu(
     N, I = styles.shape
     O = weight.shape[0]
     assert x.shape[:2] == (N, I), f"x {tuple(x.shape)} does not match styles {tuple(styles.shape)}"
+    if x.dtype == torch.float16:
+        # NVIDIA's pre-normalisation (as in modulated_conv2d): keeps the fp16 products in range;
+        # the demodulation below is computed from the same scaled tensors, so it removes the scale.
+        weight = weight * (1 / math.sqrt(weight[0].numel()) / weight.norm(float("inf"), dim=[1, 2, 3], keepdim=True))
+        styles = styles / styles.norm(float("inf"), dim=1, keepdim=True)
     y = conv2d_resample(x * styles.to(x.dtype).reshape(N, I, 1, 1), weight.to(x.dtype), resample_filter, up=up)
     wsq = weight.to(torch.float32).square().sum(dim=[2, 3])                       # [O, I]
     d = (styles.to(torch.float32).square() @ wsq.t() + 1e-8).rsqrt() * gain      # [N, O]

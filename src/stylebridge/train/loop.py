@@ -33,7 +33,7 @@ from stylebridge.formats.native import read_native, save_checkpoint
 from stylebridge.networks.config import GeneratorConfig
 from stylebridge.networks.registry import CONFIGS, create_discriminator, get_config
 from stylebridge.networks.stylegan2 import Discriminator, Generator, z_from_seed
-from stylebridge.train import ddp, losses
+from stylebridge.train import ddp, losses, precision
 from stylebridge.train.augment import Augmenter
 from stylebridge.train.options import TrainOptions
 from stylebridge.utils.io import atomic_write_text
@@ -117,6 +117,8 @@ class Trainer:
                                       "to start a new run from it, pass it as --base instead")
             merged = {k: v for k, v in saved.items() if k not in RESUME_KEEP}
             merged.update({k: getattr(opts, k) for k in RESUME_KEEP})
+            if opts.precision is not None:  # given explicitly: overrides the run's
+                merged["precision"] = opts.precision
             if merged.get("data") is None and merged.get("data_array") is None:
                 merged["data"] = saved.get("data")
             merged["outdir"] = opts.outdir or str(snapshot.parent)
@@ -130,6 +132,8 @@ class Trainer:
         if dev.type == "cuda" and self.info.enabled:
             dev = torch.device("cuda", self.info.local_rank)
         self.device = dev
+        self.precision = precision.resolve_precision(opts.precision, dev)
+        self.opts = opts = dataclasses.replace(opts, precision=self.precision)  # the run records the resolved one
         if opts.batch % self.info.world_size:
             raise StylebridgeError(f"--batch {opts.batch} must be divisible by the number of processes "
                                    f"({self.info.world_size})")
@@ -148,6 +152,9 @@ class Trainer:
             raise StylebridgeError("training class-conditional generators is not supported")
         if opts.mbstd_group is not None:
             D = set_mbstd_group(D, opts.mbstd_group, self.local_batch)
+        if self.precision == "fp16":
+            G, G_ema, D = (precision.with_fp16_blocks(n) for n in (G, G_ema, D))
+        self.force_fp32 = self.precision != "fp16"
         self.G, self.G_ema, self.D = G.to(dev).train(), G_ema.to(dev).eval(), D.to(dev).train()
         self.G_ema.requires_grad_(False)
         self.dataset = ImageDataset(opts.data_array if opts.data_array is not None else opts.data,
@@ -243,24 +250,40 @@ class Trainer:
         ws = losses.run_mapping(self.G, z, None, z2, cutoff, update_w_avg and not self.opts.freeze_mapping)
         return ws
 
+    def _amp(self):
+        return precision.autocast(self.precision, self.device)
+
     def _synth(self, ws) -> torch.Tensor:
-        return self.G.synthesis(ws, noise_mode="random", fused=self.opts.fused_modconv, generator=self.local_gen)
+        with self._amp():
+            img = self.G.synthesis(ws, noise_mode="random", fused=self.opts.fused_modconv, generator=self.local_gen,
+                                   force_fp32=self.force_fp32)
+        return img.float()
+
+    def _D(self, img: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        with self._amp():
+            logits = self.D(img, c, force_fp32=self.force_fp32)
+        return logits.float()
 
     def _aug(self, x: torch.Tensor) -> torch.Tensor:
-        return self.augment(x, self.local_gen)
+        with precision.full_precision(self.device):
+            return self.augment(x.float(), self.local_gen)
 
     def _step(self, opt: torch.optim.Optimizer, params, loss: torch.Tensor) -> None:
         loss.backward()
         ddp.all_reduce_grads(params, self.info)
-        for p in params:
-            if p.grad is not None:
-                torch.nan_to_num(p.grad, nan=0, posinf=1e5, neginf=-1e5, out=p.grad)
+        grads = [p.grad for p in params if p.grad is not None]
+        if grads:  # one pass over all gradients (NVIDIA: nan -> 0, +-inf -> +-1e5), not one launch per tensor
+            flat = torch.nan_to_num(torch.cat([g.flatten() for g in grads]), nan=0, posinf=1e5, neginf=-1e5)
+            torch._foreach_copy_(grads, [f.view_as(g) for f, g in zip(flat.split([g.numel() for g in grads]), grads)])
         opt.step()
         opt.zero_grad(set_to_none=True)
 
-    def _acc(self, **vals: float) -> None:
+    def _acc(self, **vals: torch.Tensor) -> None:
+        """Sum statistics on the device; they reach the host only when a log line is written
+        (no synchronisation inside the step)."""
         for k, v in vals.items():
-            self._sums[k] = self._sums.get(k, 0.0) + float(v)
+            v = v.detach().float()
+            self._sums[k] = self._sums[k] + v if k in self._sums else v
 
     # ------------------------------------------------------------------ one iteration
     def step(self) -> None:
@@ -272,8 +295,8 @@ class Trainer:
         ws = self._run_G(z, z2, cutoff, update_w_avg=True)
         if self.info.enabled and not o.freeze_mapping:
             self.G.mapping.w_avg.copy_(ddp.all_reduce_mean(self.G.mapping.w_avg, self.info))
-        loss_g = losses.g_main_loss(self.D(self._aug(self._synth(ws))))
-        self._acc(loss_G=loss_g.item())
+        loss_g = losses.g_main_loss(self._D(self._aug(self._synth(ws))))
+        self._acc(loss_G=loss_g)
         do_pl = o.pl_weight > 0 and (not lazy or it % o.g_reg_interval == 0)
         if do_pl and not lazy:
             loss_g = loss_g + self._pl_loss(z, z2, cutoff, 1)
@@ -289,31 +312,30 @@ class Trainer:
         with torch.no_grad():
             fake = self._synth(self._run_G(z, z2, cutoff, update_w_avg=False))
         real = self._draw_reals()
-        fake_logits = self.D(self._aug(fake))
+        fake_logits = self._D(self._aug(fake))
         do_r1 = self.gamma > 0 and (not lazy or it % o.d_reg_interval == 0)
         if do_r1 and not lazy:
-            pen, real_logits = losses.r1_penalty(self.D, real, None, self._aug)
+            pen, real_logits = losses.r1_penalty(self._D, real, None, self._aug)
             loss_d = losses.d_main_loss(fake_logits, real_logits) + pen.mean() * (self.gamma / 2)
-            self._acc(r1=pen.mean().item())
+            self._acc(r1=pen.mean())
         else:
-            real_logits = self.D(self._aug(real))
+            real_logits = self._D(self._aug(real))
             loss_d = losses.d_main_loss(fake_logits, real_logits)
-        self._acc(loss_D=loss_d.item(), D_real=real_logits.mean().item(), D_fake=fake_logits.mean().item())
-        self.ada_stat += torch.stack([real_logits.detach().sign().sum().double(),
-                                      torch.tensor(float(real_logits.numel()), dtype=torch.float64, device=self.device)])
+        self._acc(loss_D=loss_d, D_real=real_logits.mean(), D_fake=fake_logits.mean())
+        self.ada_stat[0] += real_logits.detach().sign().sum().double()
+        self.ada_stat[1] += real_logits.numel()
         self._step(self.D_opt, self.D_params, loss_d)
         if do_r1 and lazy:
-            pen, _ = losses.r1_penalty(self.D, real, None, self._aug)
-            self._acc(r1=pen.mean().item())
+            pen, _ = losses.r1_penalty(self._D, real, None, self._aug)
+            self._acc(r1=pen.mean())
             self._step(self.D_opt, self.D_params, pen.mean() * (self.gamma / 2 * o.d_reg_interval))
 
         # EMA of the trainable parameters; frozen ones stay bit-identical; buffers copied.
         with torch.no_grad():
-            for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
-                if p.requires_grad:
-                    p_ema.copy_(p.lerp(p_ema, self.ema_beta))
-            for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
-                b_ema.copy_(b)
+            pairs = [(e, p) for e, p in zip(self.G_ema.parameters(), self.G.parameters()) if p.requires_grad]
+            if pairs:  # ema <- p + beta * (ema - p), all tensors in one foreach launch
+                torch._foreach_lerp_([e for e, _ in pairs], [p for _, p in pairs], 1.0 - self.ema_beta)
+            torch._foreach_copy_(list(self.G_ema.buffers()), list(self.G.buffers()))
 
         self.iteration += 1
         self.images_seen += o.batch
@@ -322,20 +344,23 @@ class Trainer:
             stat = self.ada_stat.clone()
             if self.info.enabled:
                 torch.distributed.all_reduce(stat)
-            rt = float(stat[0] / max(float(stat[1]), 1.0))
+            signs, count = stat.tolist()  # one synchronisation per ada_interval, as in NVIDIA's loop
+            rt = signs / max(count, 1.0)
             adjust = math.copysign(1.0, rt - o.ada_target) * (o.batch * o.ada_interval) / (o.ada_kimg * 1000)
             self.augment.p = float(min(max(self.augment.p + adjust, 0.0), 1.0))
             self.ada_stat.zero_()
-            self._acc(rt=rt)
+            self._acc(rt=torch.tensor(rt, device=self.device))
 
     def _pl_loss(self, z, z2, cutoff, weight_mult: int) -> torch.Tensor:
         o = self.opts
         n = max(self.local_batch // o.pl_batch_shrink, 1)
         ws = self._run_G(z[:n], z2[:n], cutoff, update_w_avg=False)
-        pen, self.pl_mean = losses.path_length_penalty(self.G, ws, self.pl_mean, o.pl_decay,
-                                                       o.fused_modconv, self.local_gen)
-        self.pl_mean = ddp.all_reduce_mean(self.pl_mean, self.info)
-        self._acc(pl=pen.mean().item())
+        with self._amp():
+            pen, self.pl_mean = losses.path_length_penalty(self.G, ws, self.pl_mean, o.pl_decay,
+                                                           o.fused_modconv, self.local_gen, force_fp32=self.force_fp32)
+        pen = pen.float()
+        self.pl_mean = ddp.all_reduce_mean(self.pl_mean.float(), self.info)
+        self._acc(pl=pen.mean())
         return pen.mean() * (o.pl_weight * weight_mult)
 
     # ------------------------------------------------------------------ state
@@ -395,7 +420,10 @@ class Trainer:
         n = max(self._count, 1)
         rec = {"iteration": self.iteration, "images_seen": self.images_seen, "aug_p": round(self.augment.p, 6),
                "sec_per_iter": round(sec_per_iter, 5)}
-        rec.update({k: v / n for k, v in self._sums.items()})
+        if self._sums:  # the one host synchronisation of the statistics, per log line
+            keys = list(self._sums)
+            vals = torch.stack([self._sums[k] for k in keys]).cpu().tolist()
+            rec.update({k: v / n for k, v in zip(keys, vals)})
         self._sums, self._count = {}, 0
         return rec
 

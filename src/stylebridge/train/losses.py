@@ -44,7 +44,7 @@ def d_main_loss(fake_logits: torch.Tensor, real_logits: torch.Tensor) -> torch.T
     return F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
 
 
-def r1_penalty(D: Discriminator, real: torch.Tensor, c: torch.Tensor | None,
+def r1_penalty(D: Discriminator | Callable[..., torch.Tensor], real: torch.Tensor, c: torch.Tensor | None,
                augment: Callable[[torch.Tensor], torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-sample squared gradient norm of D's logits w.r.t. the (un-augmented) reals, and
     the logits. The graph is kept so that the penalty can be back-propagated into D."""
@@ -55,11 +55,12 @@ def r1_penalty(D: Discriminator, real: torch.Tensor, c: torch.Tensor | None,
 
 
 def path_length_penalty(G: Generator, ws: torch.Tensor, pl_mean: torch.Tensor, pl_decay: float,
-                        fused: bool | None, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+                        fused: bool | None, gen: torch.Generator,
+                        force_fp32: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """StyleGAN2 path-length regulariser: (|J_w^T y| - a)^2 with y ~ N(0, I) / sqrt(HW) and a
     the running mean of the lengths. Returns (per-sample penalty, updated pl_mean)."""
     ws = ws.detach().requires_grad_(True) if not ws.requires_grad else ws
-    img = G.synthesis(ws, noise_mode="random", fused=fused, generator=gen)
+    img = G.synthesis(ws, noise_mode="random", fused=fused, generator=gen, force_fp32=force_fp32).float()
     noise = torch.randn(img.shape, generator=gen, device=gen.device).to(img.device) / math.sqrt(img.shape[2] * img.shape[3])
     (grad,) = torch.autograd.grad((img * noise).sum(), ws, create_graph=True, only_inputs=True)
     lengths = grad.square().sum(dim=2).mean(dim=1).sqrt()

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stylebridge.errors import StylebridgeError
+from stylebridge.utils.precision import PRECISIONS
 
 AUGMENTS = ("none", "ada", "diffaug")
 
@@ -48,6 +49,9 @@ class TrainOptions:
     mirror: bool = False              # x-flip dataset images at random
     square: str = "crop"              # make images square by 'crop' or 'pad'
     fused_modconv: bool | None = None # None: batched modulated conv in training (fast); True: grouped (naive)
+    precision: str | None = None      # 'fp32', 'bf16' (autocast) or 'fp16' (NVIDIA's fp16 blocks, CUDA);
+                                      # None: the device's measured default (train.precision); the run
+                                      # stores the resolved one, and resume keeps it
     grid_seeds: int = 16              # samples-NNNNNN.png shows G_ema for seeds 0..grid_seeds-1
     log_every: int = 10               # log.jsonl line every N iterations (and at snapshots)
     device: str = "auto"              # auto, cpu, cuda, cuda:N
@@ -85,6 +89,8 @@ class TrainOptions:
             bad(f"--style-mixing must be in [0, 1], got {self.style_mixing}")
         if self.square not in ("crop", "pad"):
             bad(f"--square must be 'crop' or 'pad', got {self.square!r}")
+        if self.precision is not None and self.precision not in PRECISIONS:
+            bad(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.grid_seeds < 1:
             bad("--grid-seeds must be at least 1")
 
@@ -96,6 +102,12 @@ class TrainOptions:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def default(cls, name: str) -> Any:
+        """The default of option `name` (the CLI shows and uses these; defined only here)."""
+        f = {f.name: f for f in dataclasses.fields(cls)}[name]
+        return f.default if f.default is not dataclasses.MISSING else f.default_factory()
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainOptions":
