@@ -36,6 +36,7 @@ from stylebridge.networks.stylegan2 import Discriminator, Generator, z_from_seed
 from stylebridge.train import ddp, losses, precision
 from stylebridge.train.augment import Augmenter
 from stylebridge.train.options import TrainOptions
+from stylebridge.utils.device import tf32
 from stylebridge.utils.io import atomic_write_text
 
 SNAPSHOT_RE = re.compile(r"network-snapshot-(\d+)\.safetensors$")
@@ -265,7 +266,7 @@ class Trainer:
         return logits.float()
 
     def _aug(self, x: torch.Tensor) -> torch.Tensor:
-        with precision.full_precision(self.device):
+        with precision.full_precision(self.precision, self.device):
             return self.augment(x.float(), self.local_gen)
 
     def _step(self, opt: torch.optim.Optimizer, params, loss: torch.Tensor) -> None:
@@ -447,21 +448,22 @@ def run(opts: TrainOptions) -> Path:
     bar = tqdm(total=o.iters, initial=tr.iteration, disable=not (o.progress and main), unit="it", dynamic_ncols=True)
     t0, logged = time.perf_counter(), tr.iteration
     try:
-        while tr.iteration < o.iters:
-            tr.step()
-            bar.update(1)
-            done = tr.iteration
-            if done % o.log_every == 0 or done % o.snap == 0 or done == o.iters:
-                t1 = time.perf_counter()
-                rec = tr.pop_log((t1 - t0) / max(done - logged, 1))
-                t0, logged = t1, done
-                if main:
-                    with open(log_path, "a") as f:
-                        f.write(json.dumps(rec) + "\n")
-                    bar.set_postfix(G=f"{rec.get('loss_G', 0):.3f}", D=f"{rec.get('loss_D', 0):.3f}", p=f"{tr.augment.p:.3f}")
-            if done % o.snap == 0 or done == o.iters:
-                last = tr.save_snapshot() or last
-                ddp.barrier(tr.info)
+        with tf32(True, tr.device):  # TF32 tensor cores for fp32 work on Ampere+; flags restored afterwards
+            while tr.iteration < o.iters:
+                tr.step()
+                bar.update(1)
+                done = tr.iteration
+                if done % o.log_every == 0 or done % o.snap == 0 or done == o.iters:
+                    t1 = time.perf_counter()
+                    rec = tr.pop_log((t1 - t0) / max(done - logged, 1))
+                    t0, logged = t1, done
+                    if main:
+                        with open(log_path, "a") as f:
+                            f.write(json.dumps(rec) + "\n")
+                        bar.set_postfix(G=f"{rec.get('loss_G', 0):.3f}", D=f"{rec.get('loss_D', 0):.3f}", p=f"{tr.augment.p:.3f}")
+                if done % o.snap == 0 or done == o.iters:
+                    last = tr.save_snapshot() or last
+                    ddp.barrier(tr.info)
     finally:
         bar.close()
     return last

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from typing import Iterator
 
 import torch
 
@@ -54,11 +53,12 @@ def autocast(precision: str, device: torch.device) -> contextlib.AbstractContext
     return contextlib.nullcontext()
 
 
-@contextlib.contextmanager
-def full_precision(device: torch.device) -> Iterator[None]:
-    """Leave autocast for the duration (augmentation, losses)."""
-    with torch.autocast(device.type, enabled=False):
-        yield
+def full_precision(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
+    """Leave the autocast of `autocast(precision, device)` for the duration (augmentation,
+    losses); nothing to leave when that precision runs no autocast."""
+    if precision == "bf16":
+        return torch.autocast(device.type, enabled=False)
+    return contextlib.nullcontext()
 
 
 def with_fp16_blocks(net: torch.nn.Module, num_fp16_res: int = FP16_RES,
