@@ -7,6 +7,7 @@ import re
 import click
 
 from stylebridge.errors import StylebridgeError
+from stylebridge.utils.device import resolve_device  # noqa: F401  (the library's; verbs import it from here)
 
 
 def parse_range_list(text: str) -> list[int]:
@@ -75,16 +76,3 @@ def inversion_options(f):
     return click.option("--method", type=click.Choice(["sefa", "w", "wplus"]), default=DEFAULT_METHOD,
                         show_default=True, help="Inversion method (sefa = the paper's SeFa basis).")(f)
 
-
-def resolve_device(name: str):
-    import torch
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError as e:
-        raise StylebridgeError(f"unknown device '{name}' (use cpu, cuda or cuda:N)") from e
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise StylebridgeError(f"device '{name}' asked for, but this torch has no CUDA GPU; use --device cpu")
-    return dev

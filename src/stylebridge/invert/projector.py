@@ -227,6 +227,7 @@ def project(
     perceptual: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None,
     stats: LatentStats,
     callback: Callable[[int, torch.Tensor, torch.Tensor, torch.Tensor], None] | None = None,
+    init_ws: torch.Tensor | None = None,  # [N, num_ws, w_dim] start codes (wplus only; e.g. an encoder's)
 ) -> ProjectionOutput:
     """Optimise one code per target. `callback(step, active_index, x, images)` sees the
     active images' indices, their optimised tensor (after the step) and rendered images."""
@@ -274,6 +275,11 @@ def project(
                 best = torch.where(better, loss, best)
                 w0[better] = c
     x = codes.from_w(w0)
+    if init_ws is not None:
+        if cfg.method != "wplus" or tuple(init_ws.shape) != tuple(x.shape):
+            raise StylebridgeError(f"start codes need method 'wplus' and shape {tuple(x.shape)}, got "
+                                   f"{cfg.method!r} and {tuple(init_ws.shape)}")
+        x = init_ws.to(device, torch.float32).clone()
 
     b1, b2 = cfg.betas
     m, v2 = torch.zeros_like(x), torch.zeros_like(x)
