@@ -19,6 +19,15 @@ from stylebridge.utils.io import atomic_write_text
 DEMO_STEPS = 200          # W+ inversion steps (early stopping ends most glyphs sooner)
 
 
+def demo_method(zoo: Zoo) -> str:
+    """The zoo's encoder where it has one and the encoder measures best (invert/api.py:
+    ENCODER_IS_DEFAULT, benchmarks/bench_encoder.py); else W+ optimisation."""
+    from stylebridge.invert.api import ENCODER_IS_DEFAULT, ENCODER_METHOD
+    from stylebridge.invert.projector import DEFAULT_METHOD
+
+    return ENCODER_METHOD if ENCODER_IS_DEFAULT and zoo.encoder_path is not None else DEFAULT_METHOD
+
+
 @dataclass
 class DemoResult:
     grid: Path
@@ -41,9 +50,13 @@ def glyph_inputs(text: str | None, images: Sequence[str | Path] | None, resoluti
 
 
 def run_demo(zoo: Zoo, out: str | Path, text: str | None = "Hello", images: Sequence[str | Path] | None = None,
-             to="all", modes: int = 0, steps: int = DEMO_STEPS, seed: int = 0, scale: int = 3,
-             log: Callable[[str], None] = print) -> DemoResult:
+             to="all", modes: int = 0, steps: int | None = None, seed: int = 0, scale: int = 3,
+             log: Callable[[str], None] = print, method: str | None = None) -> DemoResult:
+    """`steps`: W+ steps (default DEMO_STEPS), or with method 'encoder' the refinement steps (default 0)."""
     out = Path(out)
+    method = method or demo_method(zoo)
+    if steps is None:
+        steps = 0 if method == "encoder" else DEMO_STEPS
     t = {}
     t0 = time.perf_counter()
     G = zoo[zoo.base]
@@ -55,7 +68,7 @@ def run_demo(zoo: Zoo, out: str | Path, text: str | None = "Hello", images: Sequ
     x, labels = glyph_inputs(text, images, G.img_resolution)
     t["render input"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    tr = Translator(zoo, perceptual="pixel", batch_size=len(x), steps=steps, seed=seed)
+    tr = Translator(zoo, method=method, perceptual="pixel", batch_size=len(x), steps=steps, seed=seed)
     inversion = tr.invert(zoo.base, x)
     t["invert"] = time.perf_counter() - t0
     t0 = time.perf_counter()

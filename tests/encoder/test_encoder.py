@@ -162,3 +162,34 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(base, tmp_path):
         assert torch.equal(a[k], b[k]), k
     _, extra = read_encoder(cut / name)
     assert extra["training"]["images_seen"] == iters * 4
+
+
+def test_zoo_lists_the_encoder_and_translation_uses_it(base, trained, tmp_path):
+    import json
+    import shutil
+
+    from stylebridge.invert.api import encode
+    from stylebridge.translate import Translator, Zoo
+    from stylebridge.translate.zoo import zoo_encoder_for
+
+    G = load_checkpoint(base).generator
+    zdir = tmp_path / "zoo"
+    zdir.mkdir()
+    shutil.copy(base, zdir / "base.safetensors")
+    shutil.copy(base, zdir / "twin.safetensors")
+    shutil.copy(trained, zdir / "encoder.safetensors")
+    (zdir / "zoo.json").write_text(json.dumps({"base": "base", "encoder": {"file": "encoder.safetensors"},
+                                               "models": {"base": {"file": "base.safetensors"},
+                                                          "twin": {"file": "twin.safetensors"}}}))
+    assert zoo_encoder_for(zdir / "base.safetensors") == zdir / "encoder.safetensors"
+    assert zoo_encoder_for(zdir / "twin.safetensors") is None
+    zoo = Zoo.from_dir(zdir)
+    x, _ = _samples(G, 2, seed=3)
+    res = Translator(zoo, method="encoder").translate(x, to="twin")
+    assert torch.equal(res.inversion.ws, encode(zoo.encoder(), x))
+    assert res.inversion.method == "encoder" and res.outputs["twin"].shape[:2] == (2, 1)
+    # The CLI finds the zoo's encoder for the zoo's base without --encoder.
+    save_image(x[0], tmp_path / "in" / "a.png")
+    assert main(["invert", str(zdir / "base.safetensors"), str(tmp_path / "in"), "--outdir", str(tmp_path / "o"),
+                 "--method", "encoder"]) == 0
+    assert (tmp_path / "o" / "a.npz").exists()

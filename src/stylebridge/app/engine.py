@@ -121,9 +121,17 @@ class Studio:
         return self.kind == "glyphs"
 
     @property
+    def methods(self) -> list[str]:
+        """The inversion methods; 'encoder' where the zoo lists an encoder for its base."""
+        return list(METHODS) + (["encoder"] if self.zoo.encoder_path is not None else [])
+
+    @property
     def default_method(self) -> str:
-        """The inverter's default (W+, chosen by measurement; see invert/projector.py)."""
-        return DEFAULT_METHOD
+        """The inverter's default (W+, chosen by measurement; see invert/projector.py), or the
+        zoo's encoder where it has one and it measured best (stylebridge.demo.demo_method)."""
+        from stylebridge.demo import demo_method
+
+        return demo_method(self.zoo) if self.zoo.root is not None else DEFAULT_METHOD
 
     def info(self) -> dict[str, Any]:
         models = []
@@ -135,7 +143,7 @@ class Studio:
         return {"zoo": self.zoo.name, "kind": self.kind, "base": self.zoo.base, "models": models,
                 "resolution": self.resolution, "channels": self.channels, "num_ws": self.num_ws,
                 "text_input": self.is_glyphs, "examples": [f"api/examples/{n}" for n in self.examples],
-                "methods": list(METHODS), "perceptual": list(PERCEPTUAL),
+                "methods": self.methods, "perceptual": list(PERCEPTUAL),
                 "defaults": {"method": self.default_method, "steps": self.default_steps, "perceptual": self.default_perceptual, "modes": 0,
                              "seed": 0, "truncation": DEFAULT_TRUNCATION,
                              "content_layers": default_content_layers(self.zoo[self.zoo.base])},
@@ -269,8 +277,8 @@ class Studio:
             return v
 
         method = str(req.get("method") or self.default_method)
-        if method not in METHODS:
-            raise StylebridgeError(f"unknown inversion method {method!r}; use one of {', '.join(METHODS)}")
+        if method not in self.methods:
+            raise StylebridgeError(f"unknown inversion method {method!r}; use one of {', '.join(self.methods)}")
         perceptual = str(req.get("perceptual") or self.default_perceptual)
         if perceptual not in PERCEPTUAL:
             raise StylebridgeError(f"unknown perceptual loss {perceptual!r}; use one of {', '.join(PERCEPTUAL)}")
@@ -278,7 +286,9 @@ class Studio:
         if req.get("reference"):
             reference = self.upload(req["reference"]).image[None]
         return {"images": images, "source": source, "targets": targets, "method": method, "perceptual": perceptual,
-                "steps": number("steps", int, 1, lim.max_steps, self.default_steps),
+                # encoder: refinement steps of its codes (default none)
+                "steps": number("steps", int, 0 if method == "encoder" else 1, lim.max_steps,
+                                0 if method == "encoder" else self.default_steps),
                 "modes": number("modes", int, 0, lim.max_modes, 0),
                 "seed": number("seed", int, 0, 2**31 - 1, 0),
                 "content_layers": number("content_layers", int, 1, self.num_ws, None),

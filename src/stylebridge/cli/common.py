@@ -73,6 +73,7 @@ def inversion_options(f):
                      "else the discriminator's features, else pixel + gradient.")(f)
     f = click.option("--steps", type=click.IntRange(min=1), default=None,
                      help="Inversion steps (default: the inverter's).")(f)
-    return click.option("--method", type=click.Choice(["sefa", "w", "wplus"]), default=DEFAULT_METHOD,
-                        show_default=True, help="Inversion method (sefa = the paper's SeFa basis).")(f)
+    return click.option("--method", type=click.Choice(["sefa", "w", "wplus", "encoder"]), default=DEFAULT_METHOD,
+                        show_default=True, help="Inversion method (sefa = the paper's SeFa basis; encoder = the "
+                        "zoo's encoder, one forward pass, refined by --steps N when given).")(f)
 

@@ -34,6 +34,9 @@ from stylebridge.utils.io import atomic_path, atomic_write_text
 
 ENCODER_METHOD = "encoder"             # feed-forward encoder; with steps > 0, W+ refinement from its codes
 INVERSION_METHODS = METHODS + (ENCODER_METHOD,)
+# Whether the demo and the app invert with a zoo's encoder by default: decided by
+# benchmarks/bench_encoder.py against the rule (README, "Encoder inversion").
+ENCODER_IS_DEFAULT = False
 REFINE_LR = 0.02                        # peak lr of the refinement: a fifth of a start from the mean w
 SUMMARY_FIELDS = ["name", "source", "method", "steps", "seconds", "loss", "mse", "ssim", "lpips", "perceptual"]
 
