@@ -192,6 +192,14 @@ def save_encoder(path: str | Path, E: Encoder, extra: dict[str, Any] | None = No
     return path
 
 
+def is_encoder_file(path: str | Path) -> bool:
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return (f.metadata() or {}).get("format") == FORMAT_NAME
+    except Exception:
+        return False
+
+
 def read_encoder(path: str | Path) -> tuple[Encoder, dict[str, Any]]:
     """(encoder on the CPU in float32, extra state) from a file written by `save_encoder`."""
     path = Path(path)

@@ -87,7 +87,10 @@ class Zoo:
                     raise StylebridgeError(f"{manifest}: model {e.name!r} points to {e.path.name}, which is missing")
             return cls(entries, base, data.get("name", root.name), root, device,
                        {k: v for k, v in data.items() if k not in ("models",)})
-        files = sorted(p for p in root.iterdir() if p.suffix in CHECKPOINT_SUFFIXES and p.is_file())
+        from stylebridge.encoder.network import is_encoder_file
+
+        files = sorted(p for p in root.iterdir() if p.suffix in CHECKPOINT_SUFFIXES and p.is_file()
+                       and not (p.suffix == ".safetensors" and is_encoder_file(p)))
         if not files:
             raise StylebridgeError(f"zoo folder {root} holds no checkpoints ({', '.join(CHECKPOINT_SUFFIXES)}) "
                                    f"and no {MANIFEST}")
