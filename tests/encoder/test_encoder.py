@@ -193,3 +193,28 @@ def test_zoo_lists_the_encoder_and_translation_uses_it(base, trained, tmp_path):
     assert main(["invert", str(zdir / "base.safetensors"), str(tmp_path / "in"), "--outdir", str(tmp_path / "o"),
                  "--method", "encoder"]) == 0
     assert (tmp_path / "o" / "a.npz").exists()
+
+
+def test_bf16_training_runs_and_fp16_needs_cuda(base, tmp_path):
+    opts = EncoderTrainOptions(base=str(base), outdir=str(tmp_path / "b"), iters=2, batch=2, snap=2, perceptual="pixel",
+                               channels=4, hidden=16, precision="bf16", progress=False, device="cpu")
+    E, _ = read_encoder(train_encoder(opts))
+    assert all(torch.isfinite(p).all() for p in E.parameters())
+    if not torch.cuda.is_available():
+        with pytest.raises(Exception, match="CUDA"):
+            train_encoder(EncoderTrainOptions(**{**opts.to_dict(), "precision": "fp16", "outdir": str(tmp_path / "h")}))
+
+
+def test_shipped_zoo_lists_an_encoder_for_its_base():
+    from stylebridge.invert.api import encode
+    from stylebridge.translate import Zoo
+    from stylebridge.zoo import shipped_zoo_dir
+
+    zoo = Zoo.from_dir(shipped_zoo_dir())
+    assert zoo.encoder_path is not None and zoo.encoder_path.stat().st_size < 4e6
+    E = zoo.encoder()  # refused if it did not fit the shipped base
+    G = zoo[zoo.base]
+    x, ws = _samples(G, 4, seed=11)
+    assert encode(E, x).shape == ws.shape
+    with pytest.raises(CheckpointError, match="another base generator"):
+        load_encoder(zoo.encoder_path, zoo["script"])
