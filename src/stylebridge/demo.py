@@ -20,6 +20,14 @@ from stylebridge.utils.io import atomic_write_text
 DEMO_STEPS = 200          # W+ inversion steps (early stopping ends most glyphs sooner)
 
 
+def demo_method(zoo: Zoo) -> str:
+    """The zoo's encoder where it has one and the encoder measures best (invert/options.py:
+    ENCODER_IS_DEFAULT, benchmarks/bench_encoder.py); else W+ optimisation."""
+    from stylebridge.invert.options import DEFAULT_METHOD, ENCODER_IS_DEFAULT, ENCODER_METHOD
+
+    return ENCODER_METHOD if ENCODER_IS_DEFAULT and zoo.encoder_path is not None else DEFAULT_METHOD
+
+
 @dataclass
 class DemoResult:
     grid: Path
@@ -43,14 +51,18 @@ def glyph_inputs(text: str | None, images: Sequence[str | Path] | None, resoluti
 
 
 def run_demo(zoo: Zoo, out: str | Path, text: str | None = "Hello", images: Sequence[str | Path] | None = None,
-             to="all", modes: int = 0, steps: int = DEMO_STEPS, seed: int = 0, scale: int = 3,
+             to="all", modes: int = 0, steps: int | None = None, seed: int = 0, scale: int = 3,
              log: Callable[[str], None] = print, perceptual: str = DEFAULT_PERCEPTUAL,
-             progress: bool = False) -> DemoResult:
+             progress: bool = False, method: str | None = None) -> DemoResult:
     """`images`: glyph image files or folders of them (instead of `text`). `progress`: a tqdm
-    bar of the inversion steps on stderr, shown only when stderr is a terminal."""
+    bar of the inversion steps on stderr, shown only when stderr is a terminal. `steps`: W+ steps
+    (default DEMO_STEPS), or with method 'encoder' the refinement steps (default 0)."""
     from tqdm import tqdm
 
     out = Path(out)
+    method = method or demo_method(zoo)
+    if steps is None:
+        steps = 0 if method == "encoder" else DEMO_STEPS
     t = {}
     t0 = time.perf_counter()
     G = zoo[zoo.base]
@@ -62,7 +74,7 @@ def run_demo(zoo: Zoo, out: str | Path, text: str | None = "Hello", images: Sequ
     x, labels = glyph_inputs(text, images, G.img_resolution)
     t["render input"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    tr = Translator(zoo, perceptual=perceptual, batch_size=len(x), steps=steps, seed=seed)
+    tr = Translator(zoo, method=method, perceptual=perceptual, batch_size=len(x), steps=steps, seed=seed)
     with tqdm(total=steps, desc="invert", unit="step", disable=None if progress else True, dynamic_ncols=True) as bar:
         def tick(step, idx, *_):
             bar.update(step + 1 - bar.n)

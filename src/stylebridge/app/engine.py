@@ -28,7 +28,7 @@ from PIL import Image
 from stylebridge.app.jobs import Job, OutputFile
 from stylebridge.data.images import decode_image, list_images, load_image, make_grid, open_image, to_uint8
 from stylebridge.errors import DataError, StylebridgeError
-from stylebridge.invert.options import DEFAULT_METHOD, DEFAULT_PERCEPTUAL, METHODS, PERCEPTUAL
+from stylebridge.invert.options import DEFAULT_METHOD, DEFAULT_PERCEPTUAL, ENCODER_METHOD, PERCEPTUAL, PROJECTOR_METHODS
 from stylebridge.translate.translator import DEFAULT_TRUNCATION, Translator, default_content_layers
 from stylebridge.translate.zoo import Zoo
 
@@ -167,9 +167,17 @@ class Studio:
         return self.kind == "glyphs"
 
     @property
+    def methods(self) -> list[str]:
+        """The inversion methods; 'encoder' where the zoo lists an encoder for its base."""
+        return list(PROJECTOR_METHODS) + ([ENCODER_METHOD] if self.zoo.encoder_path is not None else [])
+
+    @property
     def default_method(self) -> str:
-        """The inverter's default (W+, chosen by measurement; see invert/projector.py)."""
-        return DEFAULT_METHOD
+        """The inverter's default (W+, chosen by measurement; see invert/projector.py), or the
+        zoo's encoder where it has one and it measured best (stylebridge.demo.demo_method)."""
+        from stylebridge.demo import demo_method
+
+        return demo_method(self.zoo) if self.zoo.root is not None else DEFAULT_METHOD
 
     def info(self) -> dict[str, Any]:
         models = []
@@ -181,7 +189,7 @@ class Studio:
         return {"zoo": self.zoo.name, "kind": self.kind, "base": self.zoo.base, "models": models,
                 "resolution": self.resolution, "channels": self.channels, "num_ws": self.num_ws,
                 "text_input": self.is_glyphs, "examples": [f"api/examples/{n}" for n in self.examples],
-                "methods": list(METHODS), "perceptual": list(PERCEPTUAL),
+                "methods": self.methods, "perceptual": list(PERCEPTUAL),
                 "defaults": {"method": self.default_method, "steps": self.default_steps, "perceptual": self.default_perceptual, "modes": 0,
                              "seed": 0, "truncation": DEFAULT_TRUNCATION,
                              "content_layers": default_content_layers(self.zoo[self.zoo.base])},
@@ -304,8 +312,8 @@ class Studio:
         # can repeat one name 9,000 times)
 
         method = _text(req, "method") or self.default_method
-        if method not in METHODS:
-            raise StylebridgeError(f"unknown inversion method {method[:40]!r}; use one of {', '.join(METHODS)}")
+        if method not in self.methods:
+            raise StylebridgeError(f"unknown inversion method {method[:40]!r}; use one of {', '.join(self.methods)}")
         perceptual = _text(req, "perceptual") or self.default_perceptual
         if perceptual not in PERCEPTUAL:
             raise StylebridgeError(f"unknown perceptual loss {perceptual[:40]!r}; use one of {', '.join(PERCEPTUAL)}")
@@ -313,7 +321,9 @@ class Studio:
         if req.get("reference"):
             reference = self.upload(_text(req, "reference")).image[None]
         p = {"images": images, "source": source, "targets": targets, "method": method, "perceptual": perceptual,
-             "steps": _number(req, "steps", int, 1, lim.max_steps, self.default_steps),
+             # encoder: refinement steps of its codes (default none)
+             "steps": _number(req, "steps", int, 0 if method == "encoder" else 1, lim.max_steps,
+                              0 if method == "encoder" else self.default_steps),
              "modes": _number(req, "modes", int, 0, lim.max_modes, 0),
              "seed": _number(req, "seed", int, 0, 2**31 - 1, 0),
              "content_layers": _number(req, "content_layers", int, 1, self.num_ws, None),

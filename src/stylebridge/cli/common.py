@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from stylebridge.errors import StylebridgeError
+from stylebridge.utils.device import resolve_device  # noqa: F401  (the library's; verbs import it from here)
 
 
 def parse_range_list(text: str) -> list[int]:
@@ -161,11 +162,10 @@ def perceptual_option(f):
 
 
 def method_option(f):
-    from stylebridge.invert.options import DEFAULT_METHOD, METHODS
+    from stylebridge.invert.options import DEFAULT_METHOD, METHOD_HELP, METHODS
 
     return click.option("--method", type=click.Choice(METHODS), default=DEFAULT_METHOD, show_default=True,
-                        help="Inversion method: wplus = one w per layer (W+, measured best); w = one w (NVIDIA); "
-                             "sefa = the paper's SeFa basis.")(f)
+                        help=METHOD_HELP)(f)
 
 
 def inversion_options(f):
@@ -190,16 +190,3 @@ def echo_err(message: str) -> None:
 
     tqdm.write(message, file=sys.stderr)
 
-
-def resolve_device(name: str):
-    import torch
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError as e:
-        raise StylebridgeError(f"unknown device '{name}' (use cpu, cuda or cuda:N)") from e
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise StylebridgeError(f"device '{name}' asked for, but this torch has no CUDA GPU; use --device cpu")
-    return dev

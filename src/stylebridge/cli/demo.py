@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from stylebridge.cli.common import OutputPath, Seed, perceptual_option, progress_option
+from stylebridge.invert.options import METHODS
 
 
 @click.command("demo")
@@ -15,7 +16,11 @@ from stylebridge.cli.common import OutputPath, Seed, perceptual_option, progress
 @click.option("--to", "to", default="all", show_default=True, help="Styles: NAME, A,B or all.")
 @click.option("--modes", type=click.IntRange(min=0), default=0, show_default=True,
               help="Extra multi-modal rows per style (appearance codes from seeds).")
-@click.option("--steps", type=click.IntRange(min=1), default=None, help="Inversion steps (default 200).")
+@click.option("--method", type=click.Choice(METHODS), default=None,
+              help="Inversion: W+ optimisation, or the zoo's encoder (one forward pass). Default: the encoder where "
+                   "the zoo has one and it measured best (benchmarks/bench_encoder.py), else wplus.")
+@click.option("--steps", type=click.IntRange(min=0), default=None,
+              help="Inversion steps (default 200); with --method encoder, refinement steps (default 0).")
 @click.option("--zoo", "zoo_dir", type=click.Path(file_okay=False), default=None,
               help="Zoo folder (default: the glyph zoo shipped with stylebridge).")
 @click.option("--out", type=OutputPath("file"), default="demo.png", show_default=True,
@@ -24,14 +29,14 @@ from stylebridge.cli.common import OutputPath, Seed, perceptual_option, progress
               help="Seed of the inversion and first appearance seed of --modes.")
 @perceptual_option
 @progress_option
-def command(text, images, to, modes, steps, zoo_dir, out, seed, perceptual, progress):
+def command(text, images, to, modes, method, steps, zoo_dir, out, seed, perceptual, progress):
     """Translate TEXT into every shipped glyph style: renders the text, inverts each glyph with
     the base model, draws the same codes with each style model, and writes one grid
     (rows: input, reconstruction, then one row per style) plus an HTML page."""
     from pathlib import Path
 
     from stylebridge.cli.common import check_output, check_seeds
-    from stylebridge.demo import DEMO_STEPS, run_demo
+    from stylebridge.demo import run_demo
     from stylebridge.errors import StylebridgeError
     from stylebridge.translate import Zoo
 
@@ -52,7 +57,8 @@ def command(text, images, to, modes, steps, zoo_dir, out, seed, perceptual, prog
         zoo_dir = shipped_zoo_dir()
     zoo = Zoo.from_dir(zoo_dir)
     res = run_demo(zoo, out, text=text, images=list(images) or None, to=to, modes=modes,
-                   steps=steps or DEMO_STEPS, seed=seed, log=click.echo, perceptual=perceptual, progress=progress)
+                   steps=steps, seed=seed, log=click.echo, perceptual=perceptual, progress=progress,
+                   method=method)
     if res.content_accuracy:
         acc = ", ".join(f"{k} {v:.0%}" for k, v in res.content_accuracy.items())
         click.echo(f"read back as the input character by the glyph classifier: {acc}")

@@ -25,16 +25,21 @@ def _d(name):
               help="Writes NAME.npz (array 'w' [1, num_ws, w_dim] as NVIDIA's projected_w.npz, plus 'v' and 'method'), "
                    "NAME.png (reconstruction) and summary.csv (MSE, SSIM, LPIPS per image).")
 @method_option
-@click.option("--steps", type=click.IntRange(min=1), default=_d("steps"), show_default=True,
-              help="Maximum optimisation steps (paper: 1000); converged images stop earlier.")
+@click.option("--encoder", "encoder_file", type=click.Path(dir_okay=False), default=None,
+              help="Encoder file for --method encoder (`stylebridge encoder train`). Default: the encoder that the "
+                   "zoo.json next to CHECKPOINT lists for it.")
+@click.option("--steps", type=click.IntRange(min=0), default=None,
+              help=f"Maximum optimisation steps (paper: 1000; default {_d('steps')}, with --method encoder 0); "
+                   "converged images stop earlier.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
               help="Images optimised together (each has its own latent; results do not depend on the batch).")
 @click.option("--topk", type=click.IntRange(min=1), default=_d("topk"),
               help="sefa: only the K strongest directions move; the others stay at the mean w.")
 @click.option("--clamp", type=click.FloatRange(min=0, min_open=True), default=_d("clamp"),
               help="sefa: keep each coordinate of v within S standard deviations of its spread over mapped samples.")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=_d("lr"), show_default=True,
-              help="Peak learning rate of Adam (cosine ramp up over the first 5%, down over the last 25%).")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
+              help=f"Peak learning rate of Adam (cosine ramp up over the first 5%, down over the last 25%). "
+                   f"[default: {_d('lr')}; refining an encoder's codes: 0.02]")
 @click.option("--lpips-weight", type=click.FloatRange(min=0), default=_d("perceptual_weight"), show_default=True,
               help="Weight of the perceptual loss (LPIPS-VGG16, or the offline fallback).")
 @click.option("--l1-weight", type=click.FloatRange(min=0), default=_d("pixel_weight"), show_default=True,
@@ -57,7 +62,8 @@ def _d(name):
 @click.option("--save-video", is_flag=True, help="Also write NAME.gif: target | progress of the reconstruction.")
 @device_option
 @progress_option
-def command(checkpoint, images, outdir, method, steps, batch_size, topk, clamp, lr, lpips_weight, l1_weight, mse,
+def command(checkpoint, images, outdir, method, encoder_file, steps, batch_size, topk, clamp, lr, lpips_weight,
+            l1_weight, mse,
             perceptual, optimize_noise, noise_reg, latent_noise, init, no_early_stop, precision, shard, seed,
             save_video, device, progress):
     """Invert IMAGES (files or folders) with CHECKPOINT's generator: one latent per image.
@@ -76,9 +82,14 @@ def command(checkpoint, images, outdir, method, steps, batch_size, topk, clamp, 
 
     from stylebridge.errors import StylebridgeError
     from stylebridge.formats import load_checkpoint
-    from stylebridge.invert.api import invert_folder
+    from stylebridge.invert.api import ENCODER_METHOD, REFINE_LR, invert_folder
     from stylebridge.invert.projector import ProjectorConfig
 
+    encoder = method == ENCODER_METHOD
+    if steps == 0 and not encoder:
+        raise StylebridgeError("--steps 0 only makes sense with --method encoder (its codes, unrefined)")
+    if lr is None:
+        lr = REFINE_LR if encoder else _d("lr")
     if (topk is not None or clamp is not None) and method != "sefa":
         raise StylebridgeError("--topk and --clamp constrain the SeFa coordinates: use them with --method sefa")
     dev = resolve_device(device)
@@ -86,7 +97,12 @@ def command(checkpoint, images, outdir, method, steps, batch_size, topk, clamp, 
     G = ckpt.generator
     for note in ckpt.notes:
         click.echo(f"note: {note}", err=True)
-    cfg = ProjectorConfig(method=method, steps=steps, lr=lr, pixel_loss="mse" if mse else "l1",
+    if encoder and encoder_file is None:
+        from stylebridge.translate.zoo import zoo_encoder_for
+
+        encoder_file = zoo_encoder_for(checkpoint)
+    cfg = ProjectorConfig(method="wplus" if encoder else method, steps=max(steps or 0, 1) if encoder else
+                          (steps or _d("steps")), lr=lr, pixel_loss="mse" if mse else "l1",
                           pixel_weight=l1_weight, perceptual_weight=lpips_weight, optimize_noise=optimize_noise,
                           noise_reg=noise_reg, latent_noise=latent_noise, topk=topk, clamp=clamp, init=init,
                           early_stop=not no_early_stop, precision=precision, seed=seed)
@@ -98,7 +114,7 @@ def command(checkpoint, images, outdir, method, steps, batch_size, topk, clamp, 
             if Path(p).is_dir():
                 raise StylebridgeError(f"{p} is a folder: give one folder, or image files only")
     res = invert_folder(G, inputs, outdir, method=method, D=ckpt.D, perceptual=perceptual, batch_size=batch_size,
-                        shard=shard, config=cfg, save_video=save_video, log=echo_err,
-                        progress=progress)
+                        shard=shard, config=cfg, save_video=save_video, log=echo_err, progress=progress,
+                        encoder=encoder_file, **({"steps": steps or 0} if encoder else {}))
     click.echo(f"done: {res['done']} inverted, {res['skipped']} already done, {len(res['failed'])} unreadable; "
                f"summary {res['summary']}")

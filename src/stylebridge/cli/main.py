@@ -54,9 +54,10 @@ def _register() -> None:
     from stylebridge.cli import train as train_cli, finetune, swap
     from stylebridge.cli import zoo as zoo_cli, translate, demo
     from stylebridge.cli import app as app_cli
+    from stylebridge.cli import encoder as encoder_cli
 
     for module in (generate, info, convert, invert, factorize, edit, data_cli, evaluate, weights, train_cli, finetune, swap,
-                   zoo_cli, translate, demo, app_cli):
+                   zoo_cli, translate, demo, app_cli, encoder_cli):
         cli.add_command(module.command)
 
 

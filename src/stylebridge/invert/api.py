@@ -25,13 +25,14 @@ import torch
 from stylebridge.data.images import list_images, load_image, save_image, to_uint8
 from stylebridge.errors import DataError, StylebridgeError
 from stylebridge.invert.perceptual import make_perceptual
-from stylebridge.invert.options import DEFAULT_METHOD, DEFAULT_PERCEPTUAL
-from stylebridge.invert.projector import (LatentStats, ProjectorConfig, latent_stats, per_image_noise, project)
+from stylebridge.invert.options import DEFAULT_METHOD, DEFAULT_PERCEPTUAL, ENCODER_METHOD
+from stylebridge.invert.projector import LatentStats, ProjectorConfig, latent_stats, per_image_noise, project
 from stylebridge.invert.sefa import factorize
 from stylebridge.metrics.ssim import ssim
 from stylebridge.networks.stylegan2 import Generator
 from stylebridge.utils.io import atomic_path, atomic_write_text
 
+REFINE_LR = 0.02                        # peak lr of the refinement: a fifth of a start from the mean w
 SUMMARY_FIELDS = ["name", "source", "method", "steps", "seconds", "loss", "mse", "ssim", "lpips", "perceptual"]
 
 
@@ -72,28 +73,75 @@ def render(G: Generator, ws: torch.Tensor, noise: dict[str, torch.Tensor] | None
     return torch.cat(out)
 
 
+def projector_config(method: str, config: ProjectorConfig | None, overrides: dict) -> tuple[ProjectorConfig, int]:
+    """(projector config, refinement steps). Method 'encoder': steps 0 / None means the
+    encoder's codes as they are; N > 0 refines them by N W+ steps (lr REFINE_LR unless given
+    or a config is)."""
+    if method != ENCODER_METHOD:
+        return replace(config or ProjectorConfig(), method=method, **overrides), -1
+    ov = dict(overrides)
+    steps = int(ov.pop("steps", None) or 0)
+    if steps < 0:
+        raise StylebridgeError(f"--steps must be >= 0 with method encoder, got {steps}")
+    if config is None:
+        ov.setdefault("lr", REFINE_LR)
+    return replace(config or ProjectorConfig(), method="wplus", **ov, steps=max(steps, 1)), steps
+
+
+def resolve_encoder(G: Generator, encoder) -> torch.nn.Module:
+    """An Encoder or an encoder file, checked against G (one line if it belongs to another base)."""
+    from stylebridge.encoder.network import Encoder, check_base, load_encoder
+
+    if encoder is None:
+        raise StylebridgeError("method 'encoder' needs an encoder: pass --encoder FILE (or a zoo that lists one); "
+                               "train one with `stylebridge encoder train CKPT --outdir DIR`")
+    if isinstance(encoder, Encoder):
+        check_base(encoder, G)
+        return encoder.to(G.mapping.w_avg.device).eval()
+    return load_encoder(encoder, G)
+
+
+@torch.no_grad()
+def encode(E: torch.nn.Module, images: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
+    """The encoder's W+ codes [N, num_ws, w_dim] (CPU, fp32) of images [N, C, H, W] in [-1, 1]."""
+    device = E.w_avg.device
+    return torch.cat([E(images[s:s + batch_size].to(device, torch.float32)).float().cpu()
+                      for s in range(0, images.shape[0], max(1, batch_size))])
+
+
 def invert(G: Generator, images: torch.Tensor | Sequence[torch.Tensor], method: str = DEFAULT_METHOD, *,
            D: torch.nn.Module | None = None, perceptual: str = DEFAULT_PERCEPTUAL, batch_size: int = 8,
-           config: ProjectorConfig | None = None, callback=None, **overrides) -> InversionResult:
+           config: ProjectorConfig | None = None, callback=None, encoder=None, **overrides) -> InversionResult:
     """Invert images [N, C, H, W] in [-1, 1] (model resolution) into G's latent space.
 
     `overrides` are ProjectorConfig fields (steps=, lr=, topk=, clamp=, precision=, ...).
     Perceptual loss: see invert/options.py ('auto': pixel + gradient on a CPU; on a GPU
     LPIPS-VGG16 if installed, else D features if D given, else pixel; a warning says which).
+    Method 'encoder' (with `encoder=` an Encoder or its file): one forward pass, losses are
+    the L1 pixel loss; with steps=N > 0, W+ optimisation from the encoder's codes.
     """
-    cfg = replace(config or ProjectorConfig(), method=method, **overrides)
+    cfg, refine = projector_config(method, config, overrides)
     cfg.validate(G)
     if not isinstance(images, torch.Tensor):
         images = torch.stack(list(images))
     if images.ndim == 3:
         images = images[None]
     device = G.mapping.w_avg.device
+    init = None
+    if refine >= 0:
+        init = encode(resolve_encoder(G, encoder), images)
+        if refine == 0:
+            rec = render(G, init)
+            return InversionResult(ws=init, v=None, losses=(rec - images.float().cpu()).abs().mean(dim=[1, 2, 3]),
+                                   reconstruction=rec, steps=torch.zeros(len(init), dtype=torch.long),
+                                   method=ENCODER_METHOD, perceptual="none")
     pname, pdist = make_perceptual(perceptual, D=D, device=device) if cfg.perceptual_weight else ("none", None)
     stats = stats_for(G, cfg.method)
     outs = []
     for s in range(0, images.shape[0], max(1, batch_size)):
         cb = None if callback is None else (lambda st, idx, x, img, s=s: callback(st, idx + s, x, img))
-        outs.append(project(G, images[s:s + batch_size], cfg, pdist, stats, callback=cb))
+        outs.append(project(G, images[s:s + batch_size], cfg, pdist, stats, callback=cb,
+                            init_ws=None if init is None else init[s:s + batch_size]))
     ws = torch.cat([o.ws for o in outs]).cpu()
     noise = None
     if cfg.optimize_noise:
@@ -101,7 +149,8 @@ def invert(G: Generator, images: torch.Tensor | Sequence[torch.Tensor], method: 
     return InversionResult(
         ws=ws, v=torch.cat([o.v for o in outs]).cpu() if cfg.method == "sefa" else None,
         losses=torch.cat([o.best_loss for o in outs]), reconstruction=render(G, ws, noise),
-        steps=torch.cat([o.steps for o in outs]), method=cfg.method, perceptual=pname, noise=noise,
+        steps=torch.cat([o.steps for o in outs]), method=method if init is not None else cfg.method,
+        perceptual=pname, noise=noise,
         history=[h for o in outs for h in o.history])
 
 
@@ -215,7 +264,8 @@ def shard_inputs(inputs: str | Path | Sequence[str | Path], shard: str | None) -
 def invert_folder(G: Generator, inputs: str | Path | Sequence[str | Path], outdir: str | Path, *,
                   method: str = DEFAULT_METHOD, D: torch.nn.Module | None = None, perceptual: str = DEFAULT_PERCEPTUAL,
                   batch_size: int = 8, shard: str | None = None, config: ProjectorConfig | None = None,
-                  save_video: bool = False, log=print, progress: bool = False, **overrides) -> dict:
+                  save_video: bool = False, encoder=None, log=print, progress: bool = False,
+                  **overrides) -> dict:
     """Invert every image of a folder (or file list) that has no NAME.npz + NAME.png yet.
 
     Raises DataError when no input could be read (as for a folder without images).
@@ -232,8 +282,10 @@ def invert_folder(G: Generator, inputs: str | Path | Sequence[str | Path], outdi
     skipped, failed, reasons = len(mine) - len(todo), [], []
     if skipped:
         log(f"resume: {skipped} of {len(mine)} images already done in {outdir}")
-    cfg = replace(config or ProjectorConfig(), method=method, **overrides)
+    cfg, refine = projector_config(method, config, overrides)
     cfg.validate(G)
+    if refine >= 0:
+        encoder = resolve_encoder(G, encoder)  # load once, refuse a foreign one before any work
     device = G.mapping.w_avg.device
     metric_lpips = _lpips_metric(device)
     noted = False
@@ -269,7 +321,8 @@ def invert_folder(G: Generator, inputs: str | Path | Sequence[str | Path], outdi
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             res = invert(G, torch.stack(imgs), method, D=D, perceptual=perceptual, batch_size=len(imgs),
-                         config=cfg, callback=grab if save_video or not bar.disable else None)
+                         config=cfg, callback=grab if save_video or not bar.disable else None,
+                         encoder=encoder, **({"steps": refine} if refine >= 0 else {}))
         for wmsg in {str(c.message) for c in caught}:
             log(f"warning: {wmsg}")
         sec = (time.perf_counter() - t0) / len(batch)

@@ -11,8 +11,16 @@ from __future__ import annotations
 # the same cost, on real held-out glyphs (SSIM 0.917 vs 0.817, LPIPS 0.061 vs 0.117) and
 # against NVIDIA's 1000-step recipe at 64 px (LPIPS 0.069 vs 0.235 in 1/9 of the time).
 # The paper's SeFa stays one flag away: --method sefa.
-METHODS: tuple[str, ...] = ("sefa", "w", "wplus")
+PROJECTOR_METHODS: tuple[str, ...] = ("sefa", "w", "wplus")   # optimisations, run by invert/projector.py
+ENCODER_METHOD = "encoder"   # a trained encoder (stylebridge.encoder); with steps > 0, W+ refinement from its codes
+METHODS: tuple[str, ...] = PROJECTOR_METHODS + (ENCODER_METHOD,)
 DEFAULT_METHOD = "wplus"
+# Whether the demo and the app invert with a zoo's encoder by default: decided by
+# benchmarks/bench_encoder.py against issue 15's rule (README, "Encoder inversion"): not yet.
+ENCODER_IS_DEFAULT = False
+METHOD_HELP = ("Inversion method: wplus = one w per layer (W+, measured best); w = one w (NVIDIA); sefa = the "
+               "paper's SeFa basis; encoder = a trained encoder (the zoo's, or --encoder), one forward pass, "
+               "refined by --steps N W+ steps when given.")
 
 # Perceptual loss of the inversion. 'auto' is the default everywhere (CLI, API, demo, app):
 # LPIPS-VGG16 on a GPU when its weights are installed (else the checkpoint's discriminator

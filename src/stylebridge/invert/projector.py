@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from stylebridge.errors import StylebridgeError
-from stylebridge.invert.options import DEFAULT_METHOD, DEFAULT_PRECISION, METHODS
+from stylebridge.invert.options import DEFAULT_METHOD, DEFAULT_PRECISION, PROJECTOR_METHODS
 from stylebridge.networks.stylegan2 import Generator
 from stylebridge.utils.device import tf32
 
@@ -73,8 +73,8 @@ class ProjectorConfig:
     seed: int = 0                    # for latent noise, noise maps and init candidates
 
     def validate(self, G: Generator) -> None:
-        if self.method not in METHODS:
-            raise StylebridgeError(f"unknown inversion method {self.method!r}; use one of {', '.join(METHODS)}")
+        if self.method not in PROJECTOR_METHODS:
+            raise StylebridgeError(f"unknown inversion method {self.method!r}; use one of {', '.join(PROJECTOR_METHODS)}")
         if self.steps < 1:
             raise StylebridgeError("--steps must be at least 1")
         if self.pixel_loss not in ("l1", "mse"):
@@ -228,6 +228,7 @@ def project(
     perceptual: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None,
     stats: LatentStats,
     callback: Callable[[int, torch.Tensor, torch.Tensor, torch.Tensor], None] | None = None,
+    init_ws: torch.Tensor | None = None,  # [N, num_ws, w_dim] start codes (wplus only; e.g. an encoder's)
 ) -> ProjectionOutput:
     """Optimise one code per target. `callback(step, active_index, x, images)` sees the
     active images' indices, their optimised tensor (after the step) and rendered images.
@@ -284,6 +285,11 @@ def _project(G, targets, cfg, perceptual, stats, callback) -> ProjectionOutput:
                 best = torch.where(better, loss, best)
                 w0 = torch.where(better[:, None], c, w0)
     x = codes.from_w(w0)
+    if init_ws is not None:
+        if cfg.method != "wplus" or tuple(init_ws.shape) != tuple(x.shape):
+            raise StylebridgeError(f"start codes need method 'wplus' and shape {tuple(x.shape)}, got "
+                                   f"{cfg.method!r} and {tuple(init_ws.shape)}")
+        x = init_ws.to(device, torch.float32).clone()
 
     b1, b2 = cfg.betas
     m, v2 = torch.zeros_like(x), torch.zeros_like(x)

@@ -239,7 +239,7 @@ def evaluate_inversion(G, inputs, methods: Sequence[str] = METHOD_ORDER, *, D=No
     `outdir` keeps OUTDIR/METHOD/NAME.npz|png|summary.csv; a re-run reuses finished images
     (their recorded seconds included). `overrides` are ProjectorConfig fields."""
     from stylebridge.invert.api import invert_folder
-    from stylebridge.invert.options import METHODS
+    from stylebridge.invert.options import PROJECTOR_METHODS as METHODS
 
     methods = [m.strip() for m in (methods.split(",") if isinstance(methods, str) else methods) if m.strip()]
     bad = [m for m in methods if m not in METHODS]

@@ -74,13 +74,14 @@ def set_mbstd_group(D: Discriminator, group: int, local_batch: int) -> Discrimin
     return D
 
 
-def find_snapshot(path: str | Path) -> Path:
-    """A snapshot file, or the latest `network-snapshot-*.safetensors` in a run folder."""
+def find_snapshot(path: str | Path, pattern: re.Pattern = SNAPSHOT_RE,
+                  kind: str = "network-snapshot-*.safetensors") -> Path:
+    """A snapshot file, or the latest snapshot (`pattern`, group 1 = iteration) in a run folder."""
     path = Path(path)
     if path.is_dir():
-        snaps = sorted((int(m.group(1)), p) for p in path.iterdir() if (m := SNAPSHOT_RE.search(p.name)))
+        snaps = sorted((int(m.group(1)), p) for p in path.iterdir() if (m := pattern.search(p.name)))
         if not snaps:
-            raise CheckpointError(f"{path}: no network-snapshot-*.safetensors to resume from")
+            raise CheckpointError(f"{path}: no {kind} to resume from")
         return snaps[-1][1]
     if not path.is_file():
         raise CheckpointError(f"{path}: no such run folder or snapshot")

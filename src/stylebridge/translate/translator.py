@@ -22,7 +22,7 @@ import torch
 
 from stylebridge.errors import StylebridgeError
 from stylebridge.invert.api import InversionResult, invert, render
-from stylebridge.invert.options import DEFAULT_METHOD, DEFAULT_PERCEPTUAL
+from stylebridge.invert.options import DEFAULT_METHOD, DEFAULT_PERCEPTUAL, ENCODER_METHOD
 from stylebridge.networks.stylegan2 import Generator
 from stylebridge.translate.zoo import Zoo
 
@@ -70,10 +70,20 @@ class Translator:
         self.invert_options = invert_options
 
     def invert(self, model: str, images: torch.Tensor, callback=None) -> InversionResult:
+        """Method 'encoder' uses the zoo's encoder, which belongs to the base: other models
+        (reference images of a target) are inverted with the default method instead."""
         G = self.zoo[model]
         self._check_images(G, images)
-        return invert(G, images, self.method, D=self.zoo.discriminator(model), perceptual=self.perceptual,
-                      batch_size=self.batch_size, callback=callback, **self.invert_options)
+        method, options = self.method, dict(self.invert_options)
+        if method == ENCODER_METHOD:
+            if model == self.zoo.base:
+                options["encoder"] = self.zoo.encoder()
+            else:
+                method = DEFAULT_METHOD
+                if not options.get("steps"):  # the encoder's 0 refinement steps: the default's own
+                    options.pop("steps", None)
+        return invert(G, images, method, D=self.zoo.discriminator(model), perceptual=self.perceptual,
+                      batch_size=self.batch_size, callback=callback, **options)
 
     @staticmethod
     def _check_images(G: Generator, images: torch.Tensor) -> None:

@@ -10,6 +10,12 @@ A zoo is a folder. With a manifest `zoo.json`:
 Without one, every checkpoint in the folder is a model named after its file stem, and the
 base is the model named `base` (or the one given explicitly).
 
+A manifest may also list an encoder for the base (`stylebridge encoder train`):
+
+    {"encoder": {"file": "encoder.safetensors", "recipe": "..."}}
+
+`zoo.encoder()` loads it, refused with one line if it was trained for another base.
+
 Translation between two models only makes sense when they share the base's mapping
 network (the paper's frozen-FC fine-tuning guarantees it bit for bit); `check()` verifies
 that and pairs that do not are refused.
@@ -52,6 +58,7 @@ class Zoo:
         self.meta = meta or {}
         self._models: dict[str, Generator] = {}
         self._discriminators: dict[str, torch.nn.Module | None] = {}
+        self._encoder = None
 
     # ------------------------------------------------------------------ construction
 
@@ -73,12 +80,19 @@ class Zoo:
             except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as e:
                 raise StylebridgeError(f"{manifest}: broken zoo manifest ({type(e).__name__}: {e}); expected "
                                        '{"base": NAME, "models": {NAME: {"file": FILE}, ...}}') from None
+            enc = data.get("encoder")
+            if enc is not None and not (isinstance(enc, dict) and isinstance(enc.get("file"), str)
+                                        and (root / enc["file"]).is_file()):
+                raise StylebridgeError(f"{manifest}: 'encoder' must be {{\"file\": FILE}} naming a file in {root}")
             for e in entries.values():
                 if not e.path.is_file():
                     raise StylebridgeError(f"{manifest}: model {e.name!r} points to {e.path.name}, which is missing")
             return cls(entries, base, data.get("name", root.name), root, device,
                        {k: v for k, v in data.items() if k not in ("models",)})
-        files = sorted(p for p in root.iterdir() if p.suffix in CHECKPOINT_SUFFIXES and p.is_file())
+        from stylebridge.encoder.network import is_encoder_file
+
+        files = sorted(p for p in root.iterdir() if p.suffix in CHECKPOINT_SUFFIXES and p.is_file()
+                       and not (p.suffix == ".safetensors" and is_encoder_file(p)))
         if not files:
             raise StylebridgeError(f"zoo folder {root} holds no checkpoints ({', '.join(CHECKPOINT_SUFFIXES)}) "
                                    f"and no {MANIFEST}")
@@ -127,6 +141,19 @@ class Zoo:
             self._models[name] = ckpt.generator
             self._discriminators[name] = ckpt.D
         return self._models[name]
+
+    @property
+    def encoder_path(self) -> Path | None:
+        enc = self.meta.get("encoder")
+        return self.root / enc["file"] if enc and self.root is not None else None
+
+    def encoder(self):
+        """The base's encoder (stylebridge.encoder.Encoder) if the zoo lists one, else None."""
+        if self._encoder is None and self.encoder_path is not None:
+            from stylebridge.encoder.network import load_encoder
+
+            self._encoder = load_encoder(self.encoder_path, self[self.base])
+        return self._encoder
 
     def discriminator(self, name: str) -> torch.nn.Module | None:
         self[name]
@@ -183,3 +210,20 @@ class Zoo:
             rows.append({**row, "resolution": g.img_resolution, "channels": g.img_channels, "num_ws": g.num_ws,
                          "shares_base_mapping": same, "mapping_max_diff": diff, **info})
         return rows
+
+
+def zoo_encoder_for(checkpoint: str | Path) -> Path | None:
+    """The encoder that the zoo.json next to `checkpoint` lists, if `checkpoint` is that zoo's base."""
+    checkpoint = Path(checkpoint)
+    manifest = checkpoint.parent / MANIFEST
+    if not manifest.is_file():
+        return None
+    try:
+        data = json.loads(manifest.read_text())
+        base_file = data["models"][data["base"]]["file"]
+        enc = data.get("encoder") or {}
+    except (json.JSONDecodeError, KeyError, TypeError):
+        return None
+    if not isinstance(enc, dict) or "file" not in enc or (checkpoint.parent / base_file).resolve() != checkpoint.resolve():
+        return None
+    return checkpoint.parent / enc["file"]

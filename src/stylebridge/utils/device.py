@@ -6,6 +6,8 @@ CUDA device (Ampere and newer run fp32 matmuls and convolutions on tensor cores 
 process-wide setting outlives the call. Inversion and training turn it on; `generate`'s
 exact mode turns it off (PyTorch enables it for cuDNN convolutions by default).
 On other devices it does nothing.
+resolve_device(name) turns a device name into a torch.device, for the library and the CLI alike.
+torch is imported inside the functions: the CLI starts without it.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator
 
-import torch
+from stylebridge.errors import StylebridgeError
 
 
 def _read() -> tuple[str, tuple]:
     """The current flags in whichever API the process used: PyTorch refuses to read the
     legacy `allow_tf32` flags once the newer `fp32_precision` ones were set, and vice versa."""
+    import torch
+
     try:
         return "legacy", (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
     except RuntimeError:
@@ -26,6 +30,8 @@ def _read() -> tuple[str, tuple]:
 
 
 def _write(api: str, flags: tuple) -> None:
+    import torch
+
     if api == "legacy":
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = flags
     else:
@@ -33,8 +39,10 @@ def _write(api: str, flags: tuple) -> None:
 
 
 @contextlib.contextmanager
-def tf32(enabled: bool, device: torch.device | str | None) -> Iterator[None]:
+def tf32(enabled: bool, device) -> Iterator[None]:
     """TF32 on (enabled=True) or off for CUDA matmuls and convolutions, for the duration."""
+    import torch
+
     if device is None or torch.device(device).type != "cuda":
         yield
         return
@@ -48,3 +56,19 @@ def tf32(enabled: bool, device: torch.device | str | None) -> Iterator[None]:
         yield
     finally:
         _write(api, saved)
+
+
+def resolve_device(name: str):
+    """'auto' (cuda if available, else cpu), 'cpu', 'cuda', 'cuda:N' -> torch.device; a clear
+    error for others. Imports torch only when called (the CLI starts without it)."""
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError as e:
+        raise StylebridgeError(f"unknown device '{name}' (use cpu, cuda or cuda:N)") from e
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise StylebridgeError(f"device '{name}' asked for, but this torch has no CUDA GPU; use --device cpu")
+    return dev

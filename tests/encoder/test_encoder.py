@@ -1,0 +1,220 @@
+"""The encoder: learns a tiny generator's inverse, round-trips through its file, refuses other
+bases, and resumes after SIGKILL bit for bit."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from stylebridge.cli.main import main
+from stylebridge.data.images import save_image
+from stylebridge.encoder import Encoder, EncoderTrainOptions, load_encoder, save_encoder, train_encoder
+from stylebridge.encoder.network import base_hash, read_encoder
+from stylebridge.errors import CheckpointError
+from stylebridge.formats import load_checkpoint, save_checkpoint
+from stylebridge.invert.api import invert
+from stylebridge.networks.registry import create_generator
+
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+
+
+def _generator(seed: int):
+    from stylebridge.formats.loader import estimate_w_avg
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        g = create_generator("tiny-16").eval().requires_grad_(False)
+    g.mapping.w_avg.copy_(estimate_w_avg(g, samples=2000))
+    return g
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    return save_checkpoint(tmp_path_factory.mktemp("base") / "base.safetensors", G_ema=_generator(0))
+
+
+@pytest.fixture(scope="module")
+def trained(base, tmp_path_factory):
+    out = tmp_path_factory.mktemp("enc")
+    opts = EncoderTrainOptions(base=str(base), outdir=str(out), iters=150, batch=8, snap=150, lr=2e-3,
+                               perceptual="pixel", channels=8, hidden=64, progress=False, device="cpu")
+    return train_encoder(opts)
+
+
+def _samples(G, n: int, seed: int):
+    z = torch.randn([n, G.z_dim], generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        ws = G.mapping(z, None)
+        return G.synthesis(ws, noise_mode="const"), ws
+
+
+def test_trained_encoder_recovers_own_samples_better_than_the_mean_code(base, trained):
+    G = load_checkpoint(base).generator
+    x, ws = _samples(G, 32, seed=1234)  # not among the training draws (seed 0 stream)
+    res = invert(G, x, "encoder", encoder=trained)
+    mean_img = G.synthesis(G.mapping.w_avg.expand(32, G.num_ws, -1), noise_mode="const")
+    enc_l1 = float((res.reconstruction - x).abs().mean())
+    mean_l1 = float((mean_img - x).abs().mean())
+    E = load_encoder(trained, G)
+    code_err = float(((res.ws - ws) / E.w_std).square().mean())
+    mean_code_err = float(((G.mapping.w_avg - ws) / E.w_std).square().mean())
+    assert enc_l1 < 0.75 * mean_l1, (enc_l1, mean_l1)
+    assert code_err < 0.75 * mean_code_err, (code_err, mean_code_err)
+    assert res.method == "encoder" and res.steps.eq(0).all()
+
+
+def test_refinement_starts_from_the_encoder_code_and_does_not_get_worse(base, trained):
+    G = load_checkpoint(base).generator
+    x, _ = _samples(G, 3, seed=99)
+    ff = invert(G, x, "encoder", encoder=trained)
+    ref = invert(G, x, "encoder", encoder=trained, steps=10, perceptual="pixel", precision="fp32", pixel_weight=1.0)
+    assert ref.steps.max() == 10
+    # The projector returns its best code; step 0 evaluates the encoder's code itself.
+    ff_loss = invert(G, x, "encoder", encoder=trained, steps=1, lr=1e-12, perceptual="pixel", precision="fp32").losses
+    assert (ref.losses <= ff_loss + 1e-6).all()
+    assert not torch.equal(ref.ws, ff.ws)
+
+
+def test_save_load_round_trip(tmp_path):
+    G = _generator(0)
+    torch.manual_seed(3)
+    E = Encoder.for_generator(G, channels=8, hidden=32)
+    with torch.no_grad():
+        for p in E.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    x = torch.rand(2, G.img_channels, G.img_resolution, G.img_resolution) * 2 - 1
+    path = save_encoder(tmp_path / "e.safetensors", E)
+    E2 = load_encoder(path, G)
+    assert E2.config == E.config and E2.base_hash == E.base_hash == base_hash(G)
+    assert torch.equal(E2(x), E.eval()(x))
+    half = load_encoder(save_encoder(tmp_path / "h.safetensors", E, dtype=torch.float16), G)
+    assert (half(x) - E(x)).abs().max() < 0.05 * E.w_std.max()
+    assert (tmp_path / "h.safetensors").stat().st_size < 0.6 * path.stat().st_size
+
+
+def test_foreign_base_is_refused_in_one_line(base, trained, tmp_path):
+    other = _generator(1)
+    with pytest.raises(CheckpointError, match="another base generator"):
+        load_encoder(trained, other)
+    other_ckpt = save_checkpoint(tmp_path / "other.safetensors", G_ema=other)
+    x, _ = _samples(other, 1, seed=0)
+    save_image(x[0], tmp_path / "in" / "a.png")
+    rc = main(["invert", str(other_ckpt), str(tmp_path / "in"), "--outdir", str(tmp_path / "o"),
+               "--method", "encoder", "--encoder", str(trained)])
+    assert rc == 2
+    assert not (tmp_path / "o" / "a.npz").exists()
+
+
+def test_invert_cli_feed_forward(base, trained, tmp_path):
+    G = load_checkpoint(base).generator
+    x, _ = _samples(G, 2, seed=7)
+    for i in range(2):
+        save_image(x[i], tmp_path / "in" / f"{i}.png")
+    rc = main(["invert", str(base), str(tmp_path / "in"), "--outdir", str(tmp_path / "o"), "--method", "encoder",
+               "--encoder", str(trained)])
+    assert rc == 0
+    import numpy as np
+
+    with np.load(tmp_path / "o" / "0.npz") as d:
+        assert d["w"].shape == (1, G.num_ws, G.w_dim) and str(d["method"]) == "encoder"
+
+
+def _train_cmd(base, out, *extra):
+    return [sys.executable, "-m", "stylebridge.cli.main", "encoder", "train", str(base), "--outdir", str(out),
+            "--batch", "4", "--snap", "5", "--perceptual", "pixel", "--channels", "4", "--progressive", "7",
+            "--no-progress", "--device", "cpu", "--lr", "1e-3", *extra]
+
+
+def _env():
+    return {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", ""), "OMP_NUM_THREADS": "1"}
+
+
+def test_resume_after_sigkill_equals_an_uninterrupted_run(base, tmp_path):
+    iters = 40
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    subprocess.run(_train_cmd(base, full, "--iters", str(iters)), check=True, env=_env(), capture_output=True)
+
+    proc = subprocess.Popen(_train_cmd(base, cut, "--iters", str(iters)), env=_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not list(cut.glob("encoder-snapshot-*.safetensors")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = sorted(cut.glob("encoder-snapshot-*.safetensors"))
+    assert done and proc.returncode == -signal.SIGKILL
+    assert int(done[-1].stem.split("-")[-1]) < iters, "the run ended before it was killed"
+    subprocess.run([sys.executable, "-m", "stylebridge.cli.main", "encoder", "train", "--resume", str(cut),
+                    "--iters", str(iters), "--no-progress"], check=True, env=_env(), capture_output=True)
+
+    name = f"encoder-snapshot-{iters:06d}.safetensors"
+    a, b = load_file(str(full / name)), load_file(str(cut / name))
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    _, extra = read_encoder(cut / name)
+    assert extra["training"]["images_seen"] == iters * 4
+
+
+def test_zoo_lists_the_encoder_and_translation_uses_it(base, trained, tmp_path):
+    import json
+    import shutil
+
+    from stylebridge.invert.api import encode
+    from stylebridge.translate import Translator, Zoo
+    from stylebridge.translate.zoo import zoo_encoder_for
+
+    G = load_checkpoint(base).generator
+    zdir = tmp_path / "zoo"
+    zdir.mkdir()
+    shutil.copy(base, zdir / "base.safetensors")
+    shutil.copy(base, zdir / "twin.safetensors")
+    shutil.copy(trained, zdir / "encoder.safetensors")
+    (zdir / "zoo.json").write_text(json.dumps({"base": "base", "encoder": {"file": "encoder.safetensors"},
+                                               "models": {"base": {"file": "base.safetensors"},
+                                                          "twin": {"file": "twin.safetensors"}}}))
+    assert zoo_encoder_for(zdir / "base.safetensors") == zdir / "encoder.safetensors"
+    assert zoo_encoder_for(zdir / "twin.safetensors") is None
+    zoo = Zoo.from_dir(zdir)
+    x, _ = _samples(G, 2, seed=3)
+    res = Translator(zoo, method="encoder").translate(x, to="twin")
+    assert torch.equal(res.inversion.ws, encode(zoo.encoder(), x))
+    assert res.inversion.method == "encoder" and res.outputs["twin"].shape[:2] == (2, 1)
+    # The CLI finds the zoo's encoder for the zoo's base without --encoder.
+    save_image(x[0], tmp_path / "in" / "a.png")
+    assert main(["invert", str(zdir / "base.safetensors"), str(tmp_path / "in"), "--outdir", str(tmp_path / "o"),
+                 "--method", "encoder"]) == 0
+    assert (tmp_path / "o" / "a.npz").exists()
+
+
+def test_bf16_training_runs_and_fp16_needs_cuda(base, tmp_path):
+    opts = EncoderTrainOptions(base=str(base), outdir=str(tmp_path / "b"), iters=2, batch=2, snap=2, perceptual="pixel",
+                               channels=4, hidden=16, precision="bf16", progress=False, device="cpu")
+    E, _ = read_encoder(train_encoder(opts))
+    assert all(torch.isfinite(p).all() for p in E.parameters())
+    if not torch.cuda.is_available():
+        with pytest.raises(Exception, match="CUDA"):
+            train_encoder(EncoderTrainOptions(**{**opts.to_dict(), "precision": "fp16", "outdir": str(tmp_path / "h")}))
+
+
+def test_shipped_zoo_lists_an_encoder_for_its_base():
+    from stylebridge.invert.api import encode
+    from stylebridge.translate import Zoo
+    from stylebridge.zoo import shipped_zoo_dir
+
+    zoo = Zoo.from_dir(shipped_zoo_dir())
+    assert zoo.encoder_path is not None and zoo.encoder_path.stat().st_size < 4e6
+    E = zoo.encoder()  # refused if it did not fit the shipped base
+    G = zoo[zoo.base]
+    x, ws = _samples(G, 4, seed=11)
+    assert encode(E, x).shape == ws.shape
+    with pytest.raises(CheckpointError, match="another base generator"):
+        load_encoder(zoo.encoder_path, zoo["script"])
