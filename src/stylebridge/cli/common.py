@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-import re
-
 import click
 
 from stylebridge.errors import StylebridgeError
+from stylebridge.utils.device import resolve_device
+from stylebridge.utils.ranges import parse_range_list
 
-
-def parse_range_list(text: str) -> list[int]:
-    """Parse NVIDIA-style number lists: '0-3,7' -> [0, 1, 2, 3, 7]."""
-    out: list[int] = []
-    for part in str(text).split(","):
-        part = part.strip()
-        if not part:
-            continue
-        m = re.fullmatch(r"(\d+)-(\d+)", part)
-        if m:
-            lo, hi = int(m.group(1)), int(m.group(2))
-            if hi < lo:
-                raise StylebridgeError(f"range '{part}' ends before it starts; write it as {hi}-{lo}")
-            out.extend(range(lo, hi + 1))
-        elif re.fullmatch(r"\d+", part):
-            out.append(int(part))
-        else:
-            raise StylebridgeError(f"cannot read '{part}' as a number or range (examples: 7, 0-3, 0-3,7)")
-    if not out:
-        raise StylebridgeError(f"no numbers in '{text}' (examples: 7, 0-3, 0-3,7)")
-    return out
+# Re-exported: the verbs import these from here; their home is the library (stylebridge.utils).
+__all__ = ["RangeList", "device_option", "inversion_options", "parse_range_list", "precision_option", "resolve_device"]
 
 
 class RangeList(click.ParamType):
@@ -74,17 +55,3 @@ def inversion_options(f):
                      help="Inversion steps (default: the inverter's).")(f)
     return click.option("--method", type=click.Choice(["sefa", "w", "wplus"]), default=DEFAULT_METHOD,
                         show_default=True, help="Inversion method (sefa = the paper's SeFa basis).")(f)
-
-
-def resolve_device(name: str):
-    import torch
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError as e:
-        raise StylebridgeError(f"unknown device '{name}' (use cpu, cuda or cuda:N)") from e
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise StylebridgeError(f"device '{name}' asked for, but this torch has no CUDA GPU; use --device cpu")
-    return dev
