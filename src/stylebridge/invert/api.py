@@ -154,7 +154,7 @@ def parse_shard(text: str | None) -> tuple[int, int]:
     return i, n
 
 
-def _names(files: list[Path], root: Path | None) -> list[str]:
+def input_names(files: list[Path], root: Path | None) -> list[str]:
     """Output stems: the path under the input folder with '/' -> '__', unique."""
     names = []
     for f in files:
@@ -182,7 +182,7 @@ def _save_gif(path: Path, target: torch.Tensor, frames: list[torch.Tensor]) -> N
             pics[0].save(f, format="GIF", save_all=True, append_images=pics[1:], duration=80, loop=0)
 
 
-def _read_summary(path: Path) -> dict[str, dict]:
+def read_summary(path: Path) -> dict[str, dict]:
     if not path.exists():
         return {}
     with open(path, newline="") as f:
@@ -208,7 +208,7 @@ def shard_inputs(inputs: str | Path | Sequence[str | Path], shard: str | None) -
         root = None
         files = list_images([inputs] if isinstance(inputs, (str, Path)) else inputs)
     rank, world = parse_shard(shard)
-    return [(f, n) for k, (f, n) in enumerate(zip(files, _names(files, root))) if k % world == rank], rank, world
+    return [(f, n) for k, (f, n) in enumerate(zip(files, input_names(files, root))) if k % world == rank], rank, world
 
 
 def invert_folder(G: Generator, inputs: str | Path | Sequence[str | Path], outdir: str | Path, *,
@@ -220,7 +220,7 @@ def invert_folder(G: Generator, inputs: str | Path | Sequence[str | Path], outdi
     mine, rank, world = shard_inputs(inputs, shard)
     # Each shard writes its own summary file so processes never race on one file.
     summary = outdir / ("summary.csv" if world == 1 else f"summary.shard{rank}of{world}.csv")
-    rows = _read_summary(summary)
+    rows = read_summary(summary)
     todo = [(f, n) for f, n in mine if not ((outdir / f"{n}.npz").exists() and (outdir / f"{n}.png").exists())]
     skipped, failed = len(mine) - len(todo), []
     if skipped:

@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import stylebridge.metrics.tables as tables
+import stylebridge.evaluate.tables as tables
 from stylebridge.cli.main import main
 from stylebridge.data.images import list_images, load_image, save_image
 from stylebridge.errors import StylebridgeError
