@@ -27,9 +27,24 @@ import torch
 from stylebridge.errors import CheckpointError, StylebridgeError
 from stylebridge.formats.loader import load_checkpoint
 from stylebridge.networks.stylegan2 import Generator
+from stylebridge.utils.io import atomic_write_text
 
 MANIFEST = "zoo.json"
 CHECKPOINT_SUFFIXES = (".safetensors", ".pkl", ".pt")
+
+
+def write_manifest(root: str | Path, manifest: dict[str, Any]) -> Path:
+    """Write ROOT/zoo.json, the manifest `Zoo.from_dir` reads (the one writer of the format):
+    {"base": NAME, "models": {NAME: {"file": FILE, ...}, ...}, ...other keys kept as meta}."""
+    models = manifest.get("models")
+    if not isinstance(models, dict) or manifest.get("base") not in models:
+        raise StylebridgeError(f"a zoo manifest needs a base among its models, got base {manifest.get('base')!r}")
+    missing = [n for n, m in models.items() if not isinstance(m, dict) or "file" not in m]
+    if missing:
+        raise StylebridgeError(f"zoo manifest: models {', '.join(missing)} name no file")
+    path = Path(root) / MANIFEST
+    atomic_write_text(path, json.dumps(manifest, indent=2) + "\n")
+    return path
 
 
 @dataclass
