@@ -15,6 +15,8 @@ import argparse
 import json
 from pathlib import Path
 
+import torch
+
 from stylebridge.utils.io import atomic_write_text
 from stylebridge.zoo_build.evaluation import evaluate_zoo
 from stylebridge.zoo_build.variants import choice_rule, choose, format_choice, markdown_table
@@ -37,6 +39,7 @@ def main() -> None:
         print(markdown_table(rows))
         print(f"\nchosen ({choice_rule()}): --choose", format_choice(choose(rows)))
         return
+    torch.manual_seed(0)  # the run's random draws start from here, as they did for eval.json
     rows = evaluate_zoo(Path(args.models), Path(args.data), inputs=args.inputs, steps=args.steps, only=args.only,
                         method=args.method, distance_samples=args.distance_samples)
     atomic_write_text(Path(args.out), json.dumps(rows, indent=2))

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import fnmatch
 import functools
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -264,10 +263,6 @@ def render_domain(style: str, split: str = "all", size: int = 32, strict: bool =
         fonts=fonts,
         skipped=skipped,
     )
-
-
-def glyph_digest(images: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest()[:16]
 
 
 # ----------------------------------------------------------------------------------------

@@ -47,16 +47,32 @@ class InversionResult:
     history: list[list[float]] = field(default_factory=list)
 
 
-_STATS_CACHE: dict[tuple, LatentStats] = {}
+_STATS_ATTR = "_stylebridge_latent_stats"  # on the generator: {sefa?: (weights key, LatentStats)}
+
+
+def _weights_key(G: Generator, sefa: bool) -> tuple:
+    """Changes whenever a tensor the statistics read is replaced or changed in place (any
+    in-place op, optimizer step, load_state_dict or copy_ bumps a tensor's version; writes
+    through `.data` bypass it and are not seen)."""
+    tensors = list(G.mapping.parameters()) + list(G.mapping.buffers())
+    if sefa:
+        tensors += [t for n, t in G.synthesis.named_parameters() if ".affine." in n]
+    return tuple((t.data_ptr(), t._version) for t in tensors)
 
 
 def stats_for(G: Generator, method: str) -> LatentStats:
-    key = (id(G), method == "sefa", G.mapping.w_avg.data_ptr())
-    if key not in _STATS_CACHE:
-        V = factorize(G, "all").vectors.to(G.mapping.w_avg.device) if method == "sefa" else None
-        _STATS_CACHE.clear()
-        _STATS_CACHE[key] = latent_stats(G, V)
-    return _STATS_CACHE[key]
+    """The latent statistics of G for `method`, kept on G itself until its mapping (or, for
+    SeFa, its style affines) change. Threads sharing G may both compute them once; each gets
+    correct statistics, and the last one computed is kept."""
+    sefa = method == "sefa"
+    key = _weights_key(G, sefa)
+    memo = G.__dict__.get(_STATS_ATTR, {})
+    if sefa in memo and memo[sefa][0] == key:
+        return memo[sefa][1]
+    V = factorize(G, "all").vectors.to(G.mapping.w_avg.device) if sefa else None
+    stats = latent_stats(G, V)
+    G.__dict__[_STATS_ATTR] = {**memo, sefa: (key, stats)}  # a new dict, swapped in whole: readers never see it half-made
+    return stats
 
 
 @torch.no_grad()

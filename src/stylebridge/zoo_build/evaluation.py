@@ -100,8 +100,8 @@ def load_variants(models: Path) -> dict[str, torch.nn.Module]:
 
 def evaluate_zoo(models: Path, data: Path, *, inputs: int = 310, steps: int = 200, only: str = "",
                  method: str = "wplus", distance_samples: int = 500) -> dict:
-    """eval.json's rows: '_meta' and one row per variant (see the module docstring)."""
-    torch.manual_seed(0)
+    """eval.json's rows: '_meta' and one row per variant (see the module docstring). The
+    inversion draws from torch's global RNG: seed it first to repeat a run."""
     clf = load_glyph_classifier()
     variants = load_variants(models)
     base = variants["base"]
