@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from stylebridge.errors import DataError, StylebridgeError
 from stylebridge.data.glyph_fonts import DOMAINS, DomainSpec
+from stylebridge.errors import DataError, StylebridgeError
 
 CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 NUM_CLASSES = len(CHARS)
@@ -279,9 +279,10 @@ def write_glyph_dataset(style: str, out: str | os.PathLike, split: str = "all", 
     """Render a domain's split into `out` as PNG files (8-bit grey, ink white) plus
     `dataset.json`: NVIDIA's layout ({"labels": [[path, label], ...]}) with the style, split,
     characters, framing and the fonts used (stem, file, split). Returns that record."""
-    from stylebridge.utils.io import atomic_write_bytes, atomic_write_text
     import io
     import json
+
+    from stylebridge.utils.io import atomic_write_bytes, atomic_write_text
 
     spec = domain_spec(style)
     gs = render_domain(style, split, size)

@@ -28,8 +28,8 @@ from __future__ import annotations
 import contextlib
 import math
 import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -41,8 +41,12 @@ from stylebridge.invert.api import input_names, read_summary
 from stylebridge.invert.projector import DEFAULT_METHOD, METHODS
 from stylebridge.metrics.distance import get_lpips, summarize
 from stylebridge.metrics.ssim import ssim as ssim_batch
-from stylebridge.metrics.stats import (cached_folder_features, fid_from_features,
-                                       kernel_inception_distance, load_inception)
+from stylebridge.metrics.stats import (
+    cached_folder_features,
+    fid_from_features,
+    kernel_inception_distance,
+    load_inception,
+)
 from stylebridge.metrics.weights import WEIGHTS
 from stylebridge.translate.outputs import inversion_from_code, output_name
 from stylebridge.translate.translator import DEFAULT_TRUNCATION, Translator

@@ -15,9 +15,9 @@ import io
 import os
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -25,7 +25,14 @@ import torch
 from stylebridge.data.images import list_images, load_image, save_image, to_uint8
 from stylebridge.errors import DataError, StylebridgeError
 from stylebridge.invert.perceptual import make_perceptual
-from stylebridge.invert.projector import (DEFAULT_METHOD, LatentStats, ProjectorConfig, latent_stats, per_image_noise, project)
+from stylebridge.invert.projector import (
+    DEFAULT_METHOD,
+    LatentStats,
+    ProjectorConfig,
+    latent_stats,
+    per_image_noise,
+    project,
+)
 from stylebridge.invert.sefa import factorize
 from stylebridge.metrics.ssim import ssim
 from stylebridge.networks.stylegan2 import Generator
@@ -71,7 +78,7 @@ def stats_for(G: Generator, method: str) -> LatentStats:
         return memo[sefa][1]
     V = factorize(G, "all").vectors.to(G.mapping.w_avg.device) if sefa else None
     stats = latent_stats(G, V)
-    G.__dict__[_STATS_ATTR] = {**memo, sefa: (key, stats)}  # a new dict, swapped in whole: readers never see it half-made
+    G.__dict__[_STATS_ATTR] = {**memo, sefa: (key, stats)}  # a new dict swapped in whole: never seen half-made
     return stats
 
 
@@ -214,7 +221,8 @@ def _write_summary(path: Path, rows: dict[str, dict]) -> None:
     atomic_write_text(path, buf.getvalue())
 
 
-def shard_inputs(inputs: str | Path | Sequence[str | Path], shard: str | None) -> tuple[list[tuple[Path, str]], int, int]:
+def shard_inputs(inputs: str | Path | Sequence[str | Path],
+                 shard: str | None) -> tuple[list[tuple[Path, str]], int, int]:
     """The (file, output name) pairs of a folder or file list that shard `i/n` takes, with
     (rank, world). Shared by inversion and translation jobs so both name files alike."""
     if isinstance(inputs, (str, Path)) and Path(inputs).is_dir():

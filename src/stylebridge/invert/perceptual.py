@@ -19,7 +19,7 @@ batch gives exactly the per-image losses.
 from __future__ import annotations
 
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F

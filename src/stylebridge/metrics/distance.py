@@ -13,7 +13,7 @@ as produced (not clamped or quantised).
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -117,7 +117,8 @@ def lpips_diversity(groups: Sequence[torch.Tensor], lpips_net="vgg") -> dict:
     pairs = 0
     for k, grp in enumerate(groups):
         if grp.ndim != 4 or grp.shape[0] < 2:
-            raise StylebridgeError(f"LPIPS_d needs at least 2 outputs per input; group {k} has shape {tuple(grp.shape)}")
+            raise StylebridgeError(f"LPIPS_d needs at least 2 outputs per input; group {k} has shape "
+                                   f"{tuple(grp.shape)}")
         lp = lp or get_lpips(lpips_net, grp.device)
         i, j = torch.triu_indices(grp.shape[0], grp.shape[0], offset=1)
         d = lp(grp[i], grp[j])

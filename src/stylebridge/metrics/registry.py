@@ -10,8 +10,8 @@ in sorted order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -28,7 +28,6 @@ from stylebridge.metrics.stats import (
     load_inception,
 )
 from stylebridge.metrics.weights import WEIGHTS
-
 
 
 def _features(src, extractor, network: str, num_gen: int, seed: int, batch_size: int, device,

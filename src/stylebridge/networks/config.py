@@ -13,7 +13,6 @@ from typing import Any, TypeVar
 
 from stylebridge.errors import CheckpointError
 
-
 _Config = TypeVar("_Config", bound="_NetworkConfig")
 
 
@@ -98,7 +97,8 @@ class DiscriminatorConfig(_NetworkConfig):
     def __post_init__(self) -> None:
         self._check_image()
         if self.architecture != "resnet":
-            raise CheckpointError(f"only the 'resnet' discriminator architecture is supported, got {self.architecture!r}")
+            raise CheckpointError(f"only the 'resnet' discriminator architecture is supported, "
+                                  f"got {self.architecture!r}")
 
     @property
     def block_resolutions(self) -> list[int]:

@@ -71,7 +71,7 @@ class Zoo:
     # ------------------------------------------------------------------ construction
 
     @classmethod
-    def from_dir(cls, root: str | Path, base: str | None = None, device: str | torch.device = "cpu") -> "Zoo":
+    def from_dir(cls, root: str | Path, base: str | None = None, device: str | torch.device = "cpu") -> Zoo:
         root = Path(root)
         if not root.is_dir():
             raise StylebridgeError(f"zoo folder {root} does not exist (give a folder of checkpoints with an "
@@ -104,7 +104,7 @@ class Zoo:
         return cls(entries, base, root.name, root, device)
 
     @classmethod
-    def from_models(cls, models: dict[str, Generator], base: str) -> "Zoo":
+    def from_models(cls, models: dict[str, Generator], base: str) -> Zoo:
         """An in-memory zoo (tests, notebooks)."""
         zoo = cls({n: ZooEntry(n, Path(f"<memory:{n}>")) for n in models}, base, "memory")
         zoo._models = dict(models)
@@ -166,8 +166,8 @@ class Zoo:
         same, diff = self.shares_mapping(source, target)
         if not same:
             raise CheckpointError(f"models {source!r} and {target!r} do not share a mapping network (max difference "
-                                  f"{diff:.3g}): they were not derived from one base with a frozen mapping, so the same "
-                                  "w does not mean the same content in both; translation between them is refused")
+                                  f"{diff:.3g}): they were not derived from one base with a frozen mapping, so the "
+                                  "same w does not mean the same content in both; translation between them is refused")
 
     def check(self) -> list[dict[str, Any]]:
         """One row per model: does it share the base's mapping network?"""

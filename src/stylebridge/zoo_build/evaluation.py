@@ -32,8 +32,13 @@ from stylebridge.data.glyphs import to_unit_range
 from stylebridge.formats import load_checkpoint
 from stylebridge.invert.api import render
 from stylebridge.metrics.distance import model_distance
-from stylebridge.metrics.glyph_classifier import (GlyphClassifierConfig, accuracies, features, load_glyph_classifier,
-                                                  train_glyph_classifier)
+from stylebridge.metrics.glyph_classifier import (
+    GlyphClassifierConfig,
+    accuracies,
+    features,
+    load_glyph_classifier,
+    train_glyph_classifier,
+)
 from stylebridge.metrics.lpips import load_lpips
 from stylebridge.metrics.stats import fid_from_features as fid
 from stylebridge.translate import Translator, Zoo

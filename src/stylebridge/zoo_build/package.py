@@ -49,8 +49,8 @@ def stage_package(work: Path, variants: dict[str, tuple[int, int] | None], dest:
     base = shipping_base(work / "models")
     save_checkpoint(dest / "base.safetensors", G_ema=base, dtype=SHIP_DTYPE)
     base_iters = " + ".join(str(p["iters"]) for p in BASE_PHASES)
-    models = {"base": {"file": "base.safetensors", "description": DESCRIPTIONS["base"],
-                       "recipe": f"trained from scratch ({ARCH}, {base_iters} iterations in {len(BASE_PHASES)} phases)"}}
+    recipe = f"trained from scratch ({ARCH}, {base_iters} iterations in {len(BASE_PHASES)} phases)"
+    models = {"base": {"file": "base.safetensors", "description": DESCRIPTIONS["base"], "recipe": recipe}}
     for old in dest.glob("*.safetensors"):  # a domain shipped before and dropped now must not linger
         if old.stem != "base" and variants.get(old.stem, 0) is None:
             old.unlink()

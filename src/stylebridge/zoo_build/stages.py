@@ -10,8 +10,8 @@ skipped; `minutes` stops starting new chunks after that long.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
