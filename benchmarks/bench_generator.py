@@ -1,7 +1,8 @@
 """Generator speed: our batched modulated conv vs the grouped form, fp32 vs bf16, against
 the bare convolutions of the same shapes (the machine's limit for this work).
 
-    python benchmarks/bench_generator.py [--res 256] [--batches 1,8] [--device cpu] [--out benchmarks/results/generator.json]
+    python benchmarks/bench_generator.py [--res 256] [--batches 1,8] [--device cpu] \
+        [--out benchmarks/results/generator.json]
 
 Times are per image (ms). Ratios are computed within this run only.
 """
@@ -74,7 +75,8 @@ def main(argv=None) -> dict:
                 if not args.no_backward:
                     def fwdbwd():
                         G.zero_grad(set_to_none=True)
-                        G.synthesis(G.mapping(z), noise_mode="random", fused=fused, dtype=dtype).float().square().mean().backward()
+                        img = G.synthesis(G.mapping(z), noise_mode="random", fused=fused, dtype=dtype)
+                        img.float().square().mean().backward()
                     row[f"{form}_fwdbwd_ms"] = timeit(fwdbwd, max(1, args.repeats - 1)) / n * 1e3
             row["fwd_speedup"] = row["grouped_fwd_ms"] / row["batched_fwd_ms"]
             row["fwd_vs_bare"] = row["batched_fwd_ms"] / row["bare_conv_ms"]

@@ -1,7 +1,8 @@
 """Translation speed on CPU: the cost of generating translations from known latents (one
 generator forward per output) against the inversion that precedes them.
 
-    python benchmarks/bench_translate.py [--zoo src/stylebridge/zoo/glyphs] [--n 8] [--out benchmarks/results/translate.json]
+    python benchmarks/bench_translate.py [--zoo src/stylebridge/zoo/glyphs] [--n 8] \
+        [--out benchmarks/results/translate.json]
 
 Baseline in the same run: one plain generator forward per image of the same model.
 """
@@ -35,7 +36,8 @@ def main(argv=None) -> dict:
     for t in targets:
         zoo[t]
     with torch.no_grad():
-        x = G(torch.randn(args.n, G.z_dim, generator=torch.Generator().manual_seed(1)), noise_mode="random").clamp(-1, 1)
+        z = torch.randn(args.n, G.z_dim, generator=torch.Generator().manual_seed(1))
+        x = G(z, noise_mode="random").clamp(-1, 1)
     tr = Translator(zoo, method="wplus", perceptual="pixel", batch_size=args.n, steps=args.steps)
     t0 = time.perf_counter()
     inv = tr.invert(zoo.base, x)
@@ -54,7 +56,8 @@ def main(argv=None) -> dict:
             {"part": "translation from latent (per output)", "ms_per_item": t_tr * 1e3, "items": outputs},
             {"part": "baseline: one generator forward", "ms_per_item": t_fwd * 1e3, "items": args.n}]
     table = print_table(rows, ["part", "ms_per_item", "items", "steps"])
-    print(f"translation per output / generator forward: {t_tr / t_fwd:.2f}x; inversion / translation: {t_inv / t_tr:.0f}x")
+    print(f"translation per output / generator forward: {t_tr / t_fwd:.2f}x; "
+          f"inversion / translation: {t_inv / t_tr:.0f}x")
     res = {"rows": rows, "table": table, "translate_vs_forward": t_tr / t_fwd}
     write_json(args.out, res)
     return res

@@ -111,7 +111,8 @@ def main() -> None:
         grids.append(x[:8])
     save_image(make_grid(torch.cat(grids) * 2 - 1, nrow=8, padding=1), out / "models_grid.png")
     shuffled = centroids(sample(G_s)[torch.randperm(256, generator=torch.Generator().manual_seed(0))])
-    rows["(chance: base vs base with shuffled seeds)"] = {"layout_shift_px": float((shuffled - c_base).norm(dim=1).mean())}
+    shift = float((shuffled - c_base).norm(dim=1).mean())
+    rows["(chance: base vs base with shuffled seeds)"] = {"layout_shift_px": shift}
     result = {"rows": rows, "train_seconds": train_s, "args": vars(args),
               "grid": str(out / "models_grid.png") + " (rows: " + ", ".join(models) + "; 8 seeds each)"}
     (out / "results.json").write_text(json.dumps(result, indent=2) + "\n")

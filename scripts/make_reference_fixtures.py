@@ -164,7 +164,8 @@ def make_nvidia(repo: str, tmp: Path, out: Path, keep_pickle: str | None) -> Non
         print(name, sum(v.numel() * v.element_size() for v in t.values()), "bytes")
     make_tf(legacy, out)
     sys.path.remove(str(src))
-    for mod in [m for m in sys.modules if m.split(".")[0] in ("dnnlib", "legacy", "training", "torch_utils", "metrics")]:
+    official = ("dnnlib", "legacy", "training", "torch_utils", "metrics")
+    for mod in [m for m in sys.modules if m.split(".")[0] in official]:
         del sys.modules[mod]
 
 

@@ -10,5 +10,6 @@ if .venv/bin/stylebridge weights --help >/dev/null 2>&1; then
   export STYLEBRIDGE_REQUIRE_WEIGHTS=1
 fi
 if [ -f scripts/install-browser.sh ]; then bash scripts/install-browser.sh; fi
+.venv/bin/ruff check src tests scripts benchmarks  # the linter first: pyproject.toml [tool.ruff]
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 exec .venv/bin/python -m pytest -q "$@"

@@ -20,14 +20,6 @@ from stylebridge.utils.io import atomic_write_text
 DEMO_STEPS = 200          # W+ inversion steps (early stopping ends most glyphs sooner)
 
 
-def demo_method(zoo: Zoo) -> str:
-    """The zoo's encoder where it has one and the encoder measures best (invert/options.py:
-    ENCODER_IS_DEFAULT, benchmarks/bench_encoder.py); else W+ optimisation."""
-    from stylebridge.invert.options import DEFAULT_METHOD, ENCODER_IS_DEFAULT, ENCODER_METHOD
-
-    return ENCODER_METHOD if ENCODER_IS_DEFAULT and zoo.encoder_path is not None else DEFAULT_METHOD
-
-
 @dataclass
 class DemoResult:
     grid: Path
@@ -60,7 +52,7 @@ def run_demo(zoo: Zoo, out: str | Path, text: str | None = "Hello", images: Sequ
     from tqdm import tqdm
 
     out = Path(out)
-    method = method or demo_method(zoo)
+    method = method or zoo.default_method()
     if steps is None:
         steps = 0 if method == "encoder" else DEMO_STEPS
     t = {}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -154,27 +154,3 @@ def load_projected_w(path: str | Path, G: Generator) -> torch.Tensor:
     if w.ndim != 3 or w.shape[1:] != (G.num_ws, G.w_dim):
         raise StylebridgeError(f"{path}: w has shape {tuple(w.shape)}, the generator needs [N, {G.num_ws}, {G.w_dim}]")
     return w
-
-
-def mix_styles(G: Generator, row_seeds: Iterable[int], col_seeds: Iterable[int], styles: Sequence[int],
-               truncation_psi: float = 1.0, noise_mode: str = "const") -> torch.Tensor:
-    """NVIDIA style_mixing.py: a [rows, cols] grid where each cell takes the column seed's
-    ws at the `styles` layer indices and the row seed's elsewhere. Returns uint8 [R, C', 3, H, W]."""
-    from stylebridge.networks.stylegan2 import style_mix
-
-    device = G.mapping.w_avg.device
-    rows, cols = list(row_seeds), list(col_seeds)
-    bad = [s for s in styles if not 0 <= s < G.num_ws]
-    if bad:
-        raise StylebridgeError(f"style layers {bad} out of range 0..{G.num_ws - 1}")
-    with torch.no_grad():
-        def ws_of(seeds):
-            z = torch.cat([z_from_seed(s, G.z_dim) for s in seeds]).to(device)
-            return G.mapping(z, class_vector(G, 0 if G.c_dim else None, len(seeds), device),
-                             truncation_psi=truncation_psi)
-        wr, wc = ws_of(rows), ws_of(cols)
-        out = []
-        for i in range(len(rows)):
-            mixed = style_mix(wr[i:i + 1].repeat(len(cols), 1, 1), wc, styles)
-            out.append(to_uint8(synthesize(G, mixed, noise_mode)).cpu())
-    return torch.stack(out)

@@ -2,8 +2,8 @@
 installed); the ones marked `needs_fonts` run after scripts/install-fonts.sh."""
 
 import json
-from pathlib import Path
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest

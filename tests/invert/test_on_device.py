@@ -6,8 +6,8 @@ import copy
 import pytest
 import torch
 
-from stylebridge.invert.api import invert, invert_folder
 from stylebridge.data.images import save_image, to_uint8
+from stylebridge.invert.api import invert, invert_folder
 from tests.fakedevice import FAKE, fake_accelerator
 
 CASES = {

@@ -4,8 +4,15 @@ import torch
 
 from stylebridge.errors import StylebridgeError
 from stylebridge.invert.projector import latent_stats
-from stylebridge.invert.sefa import (apply_factor, conv_layers, factorize, load_basis, parse_layers, save_basis,
-                                     stacked_affine_weights)
+from stylebridge.invert.sefa import (
+    apply_factor,
+    conv_layers,
+    factorize,
+    load_basis,
+    parse_layers,
+    save_basis,
+    stacked_affine_weights,
+)
 
 
 def test_basis_orthonormal_and_matches_direct_svd(G):

@@ -6,7 +6,6 @@ import torch.nn.functional as F
 from stylebridge.data.images import load_image, to_uint8
 from stylebridge.metrics.inception import InceptionConfig, InceptionV3, tf1_resize_bilinear
 from stylebridge.metrics.stats import load_inception
-
 from tests.metrics.metric_helpers import REFERENCE, require_weights
 
 
@@ -30,7 +29,8 @@ def test_tf1_resize_matches_grid_sample_formulation():
 def test_structure_and_official_layout():
     m = InceptionV3(InceptionConfig(num_classes=1008))
     assert len(m.conv_layers()) == 94
-    sd = {k: v for k, v in m.state_dict().items() if not k.endswith("num_batches_tracked") and not k.endswith("bn.weight")}
+    sd = {k: v for k, v in m.state_dict().items()
+          if not k.endswith("num_batches_tracked") and not k.endswith("bn.weight")}
     m2 = InceptionV3()
     m2.load_official(sd)  # pytorch-fid-like file without BN scale / counters; fc ignored
     assert torch.equal(m2.Mixed_7c.branch_pool.conv.weight, m.Mixed_7c.branch_pool.conv.weight)

@@ -6,7 +6,6 @@ import torch
 from stylebridge.data.images import load_image
 from stylebridge.metrics.lpips import LPIPS, load_lpips, load_vgg16
 from stylebridge.metrics.weights import WeightsMissingError
-
 from tests.metrics.metric_helpers import REFERENCE, require_weights
 
 # Published LPIPS v0.1 distances (see ../shared/reference/lpips/README.md).

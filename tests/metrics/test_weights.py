@@ -27,7 +27,8 @@ def test_numpy_unpickler_reads_arrays_and_refuses_code():
 def test_jax_backbone_conversion_layout():
     rng = np.random.RandomState(0)
     shapes = [(11, 11, 3, 64), (5, 5, 64, 192), (3, 3, 192, 384), (3, 3, 384, 256), (3, 3, 256, 256)]
-    tree = {"AlexNet_0": {f"Conv_{i}": {"kernel": rng.randn(*s).astype(np.float32), "bias": rng.randn(s[3]).astype(np.float32)}
+    tree = {"AlexNet_0": {f"Conv_{i}": {"kernel": rng.randn(*s).astype(np.float32),
+                                        "bias": rng.randn(s[3]).astype(np.float32)}
                           for i, s in enumerate(shapes)}}
     for i, c in enumerate([64, 192, 384, 256, 256]):
         tree[f"NetLinLayer_{i}"] = {"Conv_0": {"kernel": rng.rand(1, 1, c, 1).astype(np.float32)}}

@@ -33,7 +33,6 @@ from stylebridge.translate.translator import DEFAULT_TRUNCATION, Translator, def
 from stylebridge.translate.zoo import Zoo
 
 
-
 @dataclass
 class Limits:
     max_upload_bytes: int = 10 * 2**20   # one uploaded file
@@ -174,10 +173,8 @@ class Studio:
     @property
     def default_method(self) -> str:
         """The inverter's default (W+, chosen by measurement; see invert/projector.py), or the
-        zoo's encoder where it has one and it measured best (stylebridge.demo.demo_method)."""
-        from stylebridge.demo import demo_method
-
-        return demo_method(self.zoo) if self.zoo.root is not None else DEFAULT_METHOD
+        zoo's encoder where it has one and it measured best (Zoo.default_method)."""
+        return self.zoo.default_method() if self.zoo.root is not None else DEFAULT_METHOD
 
     def info(self) -> dict[str, Any]:
         models = []

@@ -98,10 +98,6 @@ class Job:
 
     # ---- called by anyone
 
-    @property
-    def cancel_requested(self) -> bool:
-        return self._cancel.is_set()
-
     def snapshot(self, position: int | None = None) -> dict[str, Any]:
         with self._lock:
             files = [{"name": f.name, "label": f.label, "kind": f.kind, "group": f.group,

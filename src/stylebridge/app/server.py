@@ -38,10 +38,10 @@ from stylebridge.errors import StylebridgeError
 try:
     import anyio
     from starlette.applications import Starlette
-    from starlette.datastructures import Headers
-    from starlette.middleware import Middleware
     from starlette.concurrency import run_in_threadpool
+    from starlette.datastructures import Headers
     from starlette.exceptions import HTTPException
+    from starlette.middleware import Middleware
     from starlette.requests import Request
     from starlette.responses import FileResponse, JSONResponse, Response
     from starlette.routing import Mount, Route

@@ -3,35 +3,16 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import click
 
 from stylebridge.errors import StylebridgeError
 from stylebridge.utils.device import resolve_device  # noqa: F401  (the library's; verbs import it from here)
+from stylebridge.utils.ranges import parse_range_list  # noqa: F401  (likewise)
 
-
-def parse_range_list(text: str) -> list[int]:
-    """Parse NVIDIA-style number lists: '0-3,7' -> [0, 1, 2, 3, 7]."""
-    out: list[int] = []
-    for part in str(text).split(","):
-        part = part.strip()
-        if not part:
-            continue
-        m = re.fullmatch(r"(\d+)-(\d+)", part)
-        if m:
-            lo, hi = int(m.group(1)), int(m.group(2))
-            if hi < lo:
-                raise StylebridgeError(f"range '{part}' ends before it starts; write it as {hi}-{lo}")
-            out.extend(range(lo, hi + 1))
-        elif re.fullmatch(r"\d+", part):
-            out.append(int(part))
-        else:
-            raise StylebridgeError(f"cannot read '{part}' as a number or range (examples: 7, 0-3, 0-3,7)")
-    if not out:
-        raise StylebridgeError(f"no numbers in '{text}' (examples: 7, 0-3, 0-3,7)")
-    return out
+# Re-exported: the verbs import these from here; their home is the library (stylebridge.utils).
+__all__ = ["RangeList", "device_option", "inversion_options", "parse_range_list", "precision_option", "resolve_device"]
 
 
 class RangeList(click.ParamType):
@@ -189,4 +170,3 @@ def echo_err(message: str) -> None:
     from tqdm import tqdm
 
     tqdm.write(message, file=sys.stderr)
-

@@ -209,7 +209,7 @@ def translation_cmd(input_dir, zoo_dir, source, target, reference_dir, modes, se
     Example: stylebridge evaluate translation --zoo zoo/ --from faces --to anime photos/ \\
                --reference-dir anime_real/ --modes 5 --outdir eval/ --json row.json
     """
-    from stylebridge.metrics.tables import evaluate_translation, translation_table
+    from stylebridge.evaluate.tables import evaluate_translation, translation_table
     from stylebridge.translate.zoo import Zoo
 
     zoo = Zoo.from_dir(zoo_dir, device=resolve_device(device))
@@ -242,7 +242,7 @@ def inversion_cmd(checkpoint, image_dir, methods, steps, perceptual, outdir, net
     Example: stylebridge evaluate inversion ffhq.pkl photos/ --methods sefa,w,wplus --steps 1000
     """
     from stylebridge.formats import load_checkpoint
-    from stylebridge.metrics.tables import evaluate_inversion, inversion_table
+    from stylebridge.evaluate.tables import evaluate_inversion, inversion_table
 
     ckpt = load_checkpoint(checkpoint, device=resolve_device(device))
     opts = {"steps": steps} if steps else {}
@@ -263,6 +263,6 @@ def inversion_cmd(checkpoint, image_dir, methods, steps, perceptual, outdir, net
 def lpips_d_cmd(root, pattern, net, resolution, device, json_path):
     """LPIPS_d of saved outputs: mean pairwise LPIPS within each sub-folder of ROOT, averaged.
     (LPIPS_s of two paired folders: `stylebridge evaluate lpips`.)"""
-    from stylebridge.metrics.tables import folder_diversity
+    from stylebridge.evaluate.tables import folder_diversity
 
     _emit(folder_diversity(root, pattern, net, resolve_device(device), resolution), f"LPIPS_d ({net})", json_path)

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import click
 
-from stylebridge.cli.common import (OutputPath, Seed, device_option, echo_err, inversion_precision_option, method_option,
-                                     perceptual_option, progress_option, resolve_device)
+from stylebridge.cli.common import (
+    OutputPath,
+    Seed,
+    device_option,
+    echo_err,
+    inversion_precision_option,
+    method_option,
+    perceptual_option,
+    progress_option,
+    resolve_device,
+)
 
 _DEFAULTS = None
 
@@ -101,6 +110,10 @@ def command(checkpoint, images, outdir, method, encoder_file, steps, batch_size,
         from stylebridge.translate.zoo import zoo_encoder_for
 
         encoder_file = zoo_encoder_for(checkpoint)
+    if encoder:
+        from stylebridge.encoder import load_encoder
+
+        encoder_obj = load_encoder(encoder_file, G) if encoder_file is not None else None
     cfg = ProjectorConfig(method="wplus" if encoder else method, steps=max(steps or 0, 1) if encoder else
                           (steps or _d("steps")), lr=lr, pixel_loss="mse" if mse else "l1",
                           pixel_weight=l1_weight, perceptual_weight=lpips_weight, optimize_noise=optimize_noise,
@@ -115,6 +128,6 @@ def command(checkpoint, images, outdir, method, encoder_file, steps, batch_size,
                 raise StylebridgeError(f"{p} is a folder: give one folder, or image files only")
     res = invert_folder(G, inputs, outdir, method=method, D=ckpt.D, perceptual=perceptual, batch_size=batch_size,
                         shard=shard, config=cfg, save_video=save_video, log=echo_err, progress=progress,
-                        encoder=encoder_file, **({"steps": steps or 0} if encoder else {}))
+                        encoder=encoder_obj if encoder else None, **({"steps": steps or 0} if encoder else {}))
     click.echo(f"done: {res['done']} inverted, {res['skipped']} already done, {len(res['failed'])} unreadable; "
                f"summary {res['summary']}")

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import click
 
-from stylebridge.cli.common import (OutputPath, Seed, check_seeds, device_option, echo_err, inversion_options,
-                                     inversion_precision_option, progress_option, resolve_device)
+from stylebridge.cli.common import (
+    OutputPath,
+    Seed,
+    check_seeds,
+    device_option,
+    echo_err,
+    inversion_options,
+    inversion_precision_option,
+    progress_option,
+    resolve_device,
+)
 
 
 @click.command("translate")

@@ -62,7 +62,9 @@ def _from_memory(arr: Any, resolution: int, channels: int, square: str) -> torch
             out.append(np.ascontiguousarray(img if img.shape[0] == channels else _array_to_uint8(hwc)))
         else:
             out.append(_array_to_uint8(_resize(_square(hwc, square), resolution)))
-    return torch.from_numpy(np.stack(out)) if out else torch.zeros([0, channels, resolution, resolution], dtype=torch.uint8)
+    if not out:
+        return torch.zeros([0, channels, resolution, resolution], dtype=torch.uint8)
+    return torch.from_numpy(np.stack(out))
 
 
 class ImageDataset:
@@ -115,7 +117,8 @@ class ImageDataset:
                            if Path(n).suffix.lower() in IMAGE_EXTENSIONS
                            and not any(part.startswith((".", "__MACOSX")) for part in Path(n).parts))
             if not names:
-                raise DataError(f"no images found in zip file '{path}'; expected files ending in {', '.join(IMAGE_EXTENSIONS)}")
+                raise DataError(f"no images found in zip file '{path}'; expected files ending in "
+                                f"{', '.join(IMAGE_EXTENSIONS)}")
             for n in names:
                 try:
                     out.append(_decode(zf.read(n), self.resolution, self.channels, square))

@@ -2,7 +2,8 @@
 
 Each domain lists file-name patterns (fnmatch, matched against the names of the font files
 found under the font folders) of fonts that `scripts/install-fonts.sh` installs from Debian
-12 packages (and, for blackletter, from pinned npm @fontsource packages), chosen by looking at every candidate rendered at 32 px; fonts that lack any of
+12 packages (and, for blackletter, from pinned npm @fontsource packages), chosen by looking at
+every candidate rendered at 32 px; fonts that lack any of
 the 62 glyphs are skipped when rendering. The held-out fonts (about 20% of each domain,
 whole families, and designs not cloned by a training font) are only for evaluation: the
 classifier is validated on them and content accuracy / realism are measured on them.

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import fnmatch
 import functools
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +31,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from stylebridge.errors import DataError, StylebridgeError
 from stylebridge.data.glyph_fonts import DOMAINS, DomainSpec
+from stylebridge.errors import DataError, StylebridgeError
 
 CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 NUM_CLASSES = len(CHARS)
@@ -266,10 +265,6 @@ def render_domain(style: str, split: str = "all", size: int = 32, strict: bool =
     )
 
 
-def glyph_digest(images: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest()[:16]
-
-
 # ----------------------------------------------------------------------------------------
 # Writing a domain as image files
 
@@ -284,9 +279,10 @@ def write_glyph_dataset(style: str, out: str | os.PathLike, split: str = "all", 
     """Render a domain's split into `out` as PNG files (8-bit grey, ink white) plus
     `dataset.json`: NVIDIA's layout ({"labels": [[path, label], ...]}) with the style, split,
     characters, framing and the fonts used (stem, file, split). Returns that record."""
-    from stylebridge.utils.io import atomic_write_bytes, atomic_write_text
     import io
     import json
+
+    from stylebridge.utils.io import atomic_write_bytes, atomic_write_text
 
     spec = domain_spec(style)
     gs = render_domain(style, split, size)

@@ -32,7 +32,7 @@ from safetensors.torch import save_file
 
 from stylebridge import __version__
 from stylebridge.errors import CheckpointError
-from stylebridge.formats.native import _flatten, _unflatten
+from stylebridge.formats.native import flatten_tree, unflatten_tree
 from stylebridge.networks.stylegan2 import Generator
 from stylebridge.utils.io import atomic_path
 
@@ -64,7 +64,7 @@ class EncoderConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "EncoderConfig":
+    def from_dict(cls, d: dict[str, Any]) -> EncoderConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - names
         if unknown:
@@ -72,7 +72,7 @@ class EncoderConfig:
         return cls(**d)
 
     @classmethod
-    def for_generator(cls, G: Generator, **kw) -> "EncoderConfig":
+    def for_generator(cls, G: Generator, **kw) -> EncoderConfig:
         return cls(img_resolution=G.img_resolution, img_channels=G.img_channels, num_ws=G.num_ws, w_dim=G.w_dim, **kw)
 
 
@@ -132,7 +132,7 @@ class Encoder(nn.Module):
         self.register_buffer("w_std", torch.ones([c.w_dim]))      # per-dimension spread of its w
 
     @classmethod
-    def for_generator(cls, G: Generator, **config) -> "Encoder":
+    def for_generator(cls, G: Generator, **config) -> Encoder:
         E = cls(EncoderConfig.for_generator(G, **config))
         with torch.no_grad():
             E.w_avg.copy_(G.mapping.w_avg.detach().float().cpu())
@@ -162,6 +162,10 @@ class Encoder(nn.Module):
         ws = w.unsqueeze(1) + torch.cat([torch.zeros_like(d[:, :1]), d], dim=1) * self.w_std
         return (ws, d) if return_deltas else ws
 
+    def check_base(self, G: Generator, what: str = "encoder") -> None:
+        """Refuse G unless this encoder was trained for it (one line)."""
+        check_base(self, G, what)
+
 
 # ----------------------------------------------------------------------------- files
 
@@ -183,7 +187,7 @@ def save_encoder(path: str | Path, E: Encoder, extra: dict[str, Any] | None = No
     for k, v in E.state_dict().items():
         v = v.detach().cpu().contiguous().clone()
         tensors[f"E.{k}"] = v.to(dtype) if dtype is not None and v.is_floating_point() else v
-    skeleton = _flatten(extra or {}, "extra", tensors)
+    skeleton = flatten_tree(extra or {}, "extra", tensors)
     meta = {"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION), "stylebridge_version": __version__,
             "config": json.dumps(E.config.to_dict()), "base_hash": E.base_hash, "extra": json.dumps(skeleton)}
     path = Path(path)
@@ -228,7 +232,7 @@ def read_encoder(path: str | Path) -> tuple[Encoder, dict[str, Any]]:
     except RuntimeError as e:
         raise CheckpointError(f"{path}: encoder weights do not fit its config ({str(e).splitlines()[0]})") from None
     E.base_hash = meta.get("base_hash", "")
-    extra = _unflatten(skeleton, tensors) if skeleton else {}
+    extra = unflatten_tree(skeleton, tensors) if skeleton else {}
     return E, extra
 
 

@@ -89,7 +89,7 @@ class EncoderTrainOptions:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "EncoderTrainOptions":
+    def from_dict(cls, d: dict[str, Any]) -> EncoderTrainOptions:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
 

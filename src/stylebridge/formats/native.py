@@ -37,7 +37,7 @@ _NDARRAY = "__ndarray__"
 _TUPLE = "__tuple__"
 
 
-def _flatten(obj: Any, prefix: str, tensors: dict[str, torch.Tensor]) -> Any:
+def flatten_tree(obj: Any, prefix: str, tensors: dict[str, torch.Tensor]) -> Any:
     """Replace tensors / arrays in a nested structure by references; collect them."""
     if isinstance(obj, torch.Tensor):
         key = f"state.{prefix}"
@@ -51,9 +51,9 @@ def _flatten(obj: Any, prefix: str, tensors: dict[str, torch.Tensor]) -> Any:
         for k in obj:
             if not isinstance(k, (str, int)):
                 raise TypeError(f"state key {k!r} at {prefix!r} must be str or int")
-        return {"__dict__": [[k, _flatten(v, f"{prefix}.{k}", tensors)] for k, v in obj.items()]}
+        return {"__dict__": [[k, flatten_tree(v, f"{prefix}.{k}", tensors)] for k, v in obj.items()]}
     if isinstance(obj, (list, tuple)):
-        items = [_flatten(v, f"{prefix}.{i}", tensors) for i, v in enumerate(obj)]
+        items = [flatten_tree(v, f"{prefix}.{i}", tensors) for i, v in enumerate(obj)]
         return {_TUPLE: items} if isinstance(obj, tuple) else items
     if isinstance(obj, (np.integer, np.floating)):
         return obj.item()
@@ -65,7 +65,7 @@ def _flatten(obj: Any, prefix: str, tensors: dict[str, torch.Tensor]) -> Any:
 MAX_DEPTH = 32  # nesting of the extra state (optimizer states need about 5)
 
 
-def _unflatten(obj: Any, tensors: dict[str, torch.Tensor], depth: int = 0) -> Any:
+def unflatten_tree(obj: Any, tensors: dict[str, torch.Tensor], depth: int = 0) -> Any:
     if depth > MAX_DEPTH:
         raise CheckpointError(f"the extra state is nested more than {MAX_DEPTH} levels deep")
     if isinstance(obj, dict):
@@ -77,14 +77,14 @@ def _unflatten(obj: Any, tensors: dict[str, torch.Tensor], depth: int = 0) -> An
                                           "the file does not hold")
                 return tensors[key] if tag == _TENSOR else tensors[key].numpy()
         if _TUPLE in obj and isinstance(obj[_TUPLE], list):
-            return tuple(_unflatten(v, tensors, depth + 1) for v in obj[_TUPLE])
+            return tuple(unflatten_tree(v, tensors, depth + 1) for v in obj[_TUPLE])
         if "__dict__" in obj and isinstance(obj["__dict__"], list):
             items = obj["__dict__"]
             if not all(isinstance(kv, list) and len(kv) == 2 and isinstance(kv[0], (str, int)) for kv in items):
                 raise CheckpointError("the extra state holds a malformed dict entry")
-            return {k: _unflatten(v, tensors, depth + 1) for k, v in obj["__dict__"]}
+            return {k: unflatten_tree(v, tensors, depth + 1) for k, v in obj["__dict__"]}
     if isinstance(obj, list):
-        return [_unflatten(v, tensors, depth + 1) for v in obj]
+        return [unflatten_tree(v, tensors, depth + 1) for v in obj]
     return obj
 
 
@@ -151,7 +151,7 @@ def save_checkpoint(
             tensors[f"{name}.{k}"] = v
     if not networks:
         raise ValueError("save_checkpoint needs at least one of G, G_ema, D")
-    skeleton = _flatten(extra or {}, "extra", tensors)
+    skeleton = flatten_tree(extra or {}, "extra", tensors)
     metadata = {
         "format": FORMAT_NAME,
         "format_version": str(FORMAT_VERSION),
@@ -226,7 +226,7 @@ def read_native(path: str | Path) -> RawCheckpoint:
         check_layout(sd, shapes, f"{path} [{name}]")
         setattr(raw, name, NetworkState(cfg, sd))
     try:
-        raw.extra = _unflatten(skeleton, tensors) if skeleton else {}
+        raw.extra = unflatten_tree(skeleton, tensors) if skeleton else {}
     except CheckpointError as e:
         raise CheckpointError(f"{path}: {e}") from None
     if not isinstance(raw.extra, dict):

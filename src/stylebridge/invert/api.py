@@ -15,17 +15,17 @@ import io
 import os
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
 
 from stylebridge.data.images import list_images, load_image, save_image, to_uint8
 from stylebridge.errors import DataError, StylebridgeError
-from stylebridge.invert.perceptual import make_perceptual
 from stylebridge.invert.options import DEFAULT_METHOD, DEFAULT_PERCEPTUAL, ENCODER_METHOD
+from stylebridge.invert.perceptual import make_perceptual
 from stylebridge.invert.projector import LatentStats, ProjectorConfig, latent_stats, per_image_noise, project
 from stylebridge.invert.sefa import factorize
 from stylebridge.metrics.ssim import ssim
@@ -49,16 +49,32 @@ class InversionResult:
     history: list[list[float]] = field(default_factory=list)
 
 
-_STATS_CACHE: dict[tuple, LatentStats] = {}
+_STATS_ATTR = "_stylebridge_latent_stats"  # on the generator: {sefa?: (weights key, LatentStats)}
+
+
+def _weights_key(G: Generator, sefa: bool) -> tuple:
+    """Changes whenever a tensor the statistics read is replaced or changed in place (any
+    in-place op, optimizer step, load_state_dict or copy_ bumps a tensor's version; writes
+    through `.data` bypass it and are not seen)."""
+    tensors = list(G.mapping.parameters()) + list(G.mapping.buffers())
+    if sefa:
+        tensors += [t for n, t in G.synthesis.named_parameters() if ".affine." in n]
+    return tuple((t.data_ptr(), t._version) for t in tensors)
 
 
 def stats_for(G: Generator, method: str) -> LatentStats:
-    key = (id(G), method == "sefa", G.mapping.w_avg.data_ptr())
-    if key not in _STATS_CACHE:
-        V = factorize(G, "all").vectors.to(G.mapping.w_avg.device) if method == "sefa" else None
-        _STATS_CACHE.clear()
-        _STATS_CACHE[key] = latent_stats(G, V)
-    return _STATS_CACHE[key]
+    """The latent statistics of G for `method`, kept on G itself until its mapping (or, for
+    SeFa, its style affines) change. Threads sharing G may both compute them once; each gets
+    correct statistics, and the last one computed is kept."""
+    sefa = method == "sefa"
+    key = _weights_key(G, sefa)
+    memo = G.__dict__.get(_STATS_ATTR, {})
+    if sefa in memo and memo[sefa][0] == key:
+        return memo[sefa][1]
+    V = factorize(G, "all").vectors.to(G.mapping.w_avg.device) if sefa else None
+    stats = latent_stats(G, V)
+    G.__dict__[_STATS_ATTR] = {**memo, sefa: (key, stats)}  # a new dict swapped in whole: never seen half-made
+    return stats
 
 
 @torch.no_grad()
@@ -89,16 +105,17 @@ def projector_config(method: str, config: ProjectorConfig | None, overrides: dic
 
 
 def resolve_encoder(G: Generator, encoder) -> torch.nn.Module:
-    """An Encoder or an encoder file, checked against G (one line if it belongs to another base)."""
-    from stylebridge.encoder.network import Encoder, check_base, load_encoder
-
+    """A loaded encoder (stylebridge.encoder: `load_encoder(FILE, G)`, or a zoo's `Zoo.encoder()`),
+    checked against G (one line if it belongs to another base). invert/ sits below the encoder
+    package in the layering, so files are loaded by the caller."""
     if encoder is None:
         raise StylebridgeError("method 'encoder' needs an encoder: pass --encoder FILE (or a zoo that lists one); "
                                "train one with `stylebridge encoder train CKPT --outdir DIR`")
-    if isinstance(encoder, Encoder):
-        check_base(encoder, G)
-        return encoder.to(G.mapping.w_avg.device).eval()
-    return load_encoder(encoder, G)
+    if not hasattr(encoder, "check_base"):
+        raise StylebridgeError(f"encoder= takes a loaded encoder, not {type(encoder).__name__}: use "
+                               "stylebridge.encoder.load_encoder(FILE, G)")
+    encoder.check_base(G)
+    return encoder.to(G.mapping.w_avg.device).eval()
 
 
 @torch.no_grad()
@@ -117,7 +134,7 @@ def invert(G: Generator, images: torch.Tensor | Sequence[torch.Tensor], method: 
     `overrides` are ProjectorConfig fields (steps=, lr=, topk=, clamp=, precision=, ...).
     Perceptual loss: see invert/options.py ('auto': pixel + gradient on a CPU; on a GPU
     LPIPS-VGG16 if installed, else D features if D given, else pixel; a warning says which).
-    Method 'encoder' (with `encoder=` an Encoder or its file): one forward pass, losses are
+    Method 'encoder' (with `encoder=` a loaded Encoder): one forward pass, losses are
     the L1 pixel loss; with steps=N > 0, W+ optimisation from the encoder's codes.
     """
     cfg, refine = projector_config(method, config, overrides)
@@ -204,7 +221,7 @@ def parse_shard(text: str | None) -> tuple[int, int]:
     return i, n
 
 
-def _names(files: list[Path], root: Path | None) -> list[str]:
+def input_names(files: list[Path], root: Path | None) -> list[str]:
     """Output stems: the path under the input folder with '/' -> '__', unique."""
     names = []
     for f in files:
@@ -232,7 +249,7 @@ def _save_gif(path: Path, target: torch.Tensor, frames: list[torch.Tensor]) -> N
             pics[0].save(f, format="GIF", save_all=True, append_images=pics[1:], duration=80, loop=0)
 
 
-def _read_summary(path: Path) -> dict[str, dict]:
+def read_summary(path: Path) -> dict[str, dict]:
     if not path.exists():
         return {}
     with open(path, newline="") as f:
@@ -248,7 +265,8 @@ def _write_summary(path: Path, rows: dict[str, dict]) -> None:
     atomic_write_text(path, buf.getvalue())
 
 
-def shard_inputs(inputs: str | Path | Sequence[str | Path], shard: str | None) -> tuple[list[tuple[Path, str]], int, int]:
+def shard_inputs(inputs: str | Path | Sequence[str | Path],
+                 shard: str | None) -> tuple[list[tuple[Path, str]], int, int]:
     """The (file, output name) pairs of a folder or file list that shard `i/n` takes, with
     (rank, world). Shared by inversion and translation jobs so both name files alike."""
     if isinstance(inputs, (str, Path)) and Path(inputs).is_dir():
@@ -258,7 +276,7 @@ def shard_inputs(inputs: str | Path | Sequence[str | Path], shard: str | None) -
         root = None
         files = list_images([inputs] if isinstance(inputs, (str, Path)) else inputs)
     rank, world = parse_shard(shard)
-    return [(f, n) for k, (f, n) in enumerate(zip(files, _names(files, root))) if k % world == rank], rank, world
+    return [(f, n) for k, (f, n) in enumerate(zip(files, input_names(files, root))) if k % world == rank], rank, world
 
 
 def invert_folder(G: Generator, inputs: str | Path | Sequence[str | Path], outdir: str | Path, *,
@@ -277,7 +295,7 @@ def invert_folder(G: Generator, inputs: str | Path | Sequence[str | Path], outdi
     mine, rank, world = shard_inputs(inputs, shard)
     # Each shard writes its own summary file so processes never race on one file.
     summary = outdir / ("summary.csv" if world == 1 else f"summary.shard{rank}of{world}.csv")
-    rows = _read_summary(summary)
+    rows = read_summary(summary)
     todo = [(f, n) for f, n in mine if not ((outdir / f"{n}.npz").exists() and (outdir / f"{n}.png").exists())]
     skipped, failed, reasons = len(mine) - len(todo), [], []
     if skipped:

@@ -20,13 +20,14 @@ batch gives exactly the per-image losses.
 from __future__ import annotations
 
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
 from stylebridge.errors import StylebridgeError
 from stylebridge.invert.options import DEFAULT_PERCEPTUAL, PERCEPTUAL, auto_perceptual, check_choice
+from stylebridge.metrics import lpips as lpips_mod  # called as lpips_mod.load_lpips: tests replace it there
 
 INSTALL_HINT = "stylebridge weights install"
 Distance = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -41,16 +42,8 @@ def _to_rgb(x: torch.Tensor) -> torch.Tensor:
 
 
 def load_lpips_vgg(device) -> torch.nn.Module:
-    """LPIPS-VGG16 or raise StylebridgeError (module missing or weights missing)."""
-    try:
-        from stylebridge.metrics import lpips as lpips_mod  # written by the metrics issue
-    except ImportError as e:
-        raise StylebridgeError(f"LPIPS is not available in this install ({e})") from None
-    if hasattr(lpips_mod, "load_lpips"):
-        net = lpips_mod.load_lpips("vgg", device)
-    else:
-        net = lpips_mod.LPIPS(net="vgg").to(device)
-    return net.eval().requires_grad_(False)
+    """LPIPS-VGG16, or WeightsMissingError (a StylebridgeError) when its weights are not installed."""
+    return lpips_mod.load_lpips("vgg", device).eval().requires_grad_(False)
 
 
 def lpips_distance(net: torch.nn.Module) -> Distance:

@@ -239,10 +239,10 @@ def project(
         raise StylebridgeError(f"targets have shape {tuple(targets.shape)}; this generator needs [N, {want[0]}, "
                                f"{want[1]}, {want[2]}] (use stylebridge.data.images.load_image to convert)")
     with tf32(True, G.mapping.w_avg.device):
-        return _project(G, targets, cfg, perceptual, stats, callback)
+        return _project(G, targets, cfg, perceptual, stats, callback, init_ws)
 
 
-def _project(G, targets, cfg, perceptual, stats, callback) -> ProjectionOutput:
+def _project(G, targets, cfg, perceptual, stats, callback, init_ws) -> ProjectionOutput:
     """The loop. Every bookkeeping tensor lives on G's device and nothing is read back to
     the host inside a step: an image that converges is frozen by the `alive` mask (no more
     history, steps or best code), and frozen images leave the batch every

@@ -28,6 +28,7 @@ import torch
 from stylebridge.errors import StylebridgeError
 from stylebridge.networks.stylegan2 import Generator
 from stylebridge.utils.io import atomic_path
+from stylebridge.utils.ranges import parse_range_list
 
 
 def conv_layers(G: Generator) -> list[tuple[int, str, torch.nn.Module]]:
@@ -59,7 +60,6 @@ def parse_layers(G: Generator, spec: str | list[int] | None) -> list[int]:
             if not idx:
                 raise StylebridgeError(f"layer preset '{spec}' selects no layer at {G.img_resolution} px; use 'all'")
             return idx
-        from stylebridge.cli.common import parse_range_list
         idx = parse_range_list(spec)
     else:
         idx = [int(i) for i in spec]

@@ -13,7 +13,7 @@ as produced (not clamped or quantised).
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -22,13 +22,15 @@ from stylebridge.errors import StylebridgeError
 from stylebridge.metrics.lpips import LPIPS, load_lpips
 
 
-def _summary(values: Sequence[float], key: str) -> dict:
+def summarize(values: Sequence[float], key: str) -> dict:
+    """{key: mean, 'sem': standard error of the mean, 'n'} (NaN where undefined)."""
     v = np.asarray(values, dtype=np.float64)
     sem = float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else float("nan")
     return {key: float(v.mean()) if len(v) else float("nan"), "sem": sem, "n": int(len(v))}
 
 
-def _get_lpips(lpips_net, device) -> LPIPS:
+def get_lpips(lpips_net, device) -> LPIPS:
+    """An LPIPS module on `device`: a given one moved there, or the named network ('vgg', 'alex') loaded."""
     if isinstance(lpips_net, LPIPS):
         return lpips_net.to(device)
     return load_lpips(str(lpips_net), device)
@@ -62,7 +64,7 @@ def model_distance(G_a, G_b, samples: int = 2000, seed: int = 0, batch_size: int
     if samples < 1 or batch_size < 1:
         raise StylebridgeError("samples and batch_size must be positive")
     device = _device_of(G_a)
-    lp = _get_lpips(lpips_net, device)
+    lp = get_lpips(lpips_net, device)
     noise_mode = "const" if same_noise_consts(G_a, G_b) else "random"
     g = torch.Generator().manual_seed(int(seed))
     devices = [device.index or 0] if device.type == "cuda" else []
@@ -84,7 +86,7 @@ def model_distance(G_a, G_b, samples: int = 2000, seed: int = 0, batch_size: int
                 torch.manual_seed(int(seed) * 1_000_003 + b)  # the same noise for both models
                 imgs.append(G(z, c, truncation_psi=truncation_psi, noise_mode=noise_mode).float())
         values += lp(imgs[0], imgs[1]).double().cpu().tolist()
-    out = _summary(values, "distance")
+    out = summarize(values, "distance")
     out.update({"noise_mode": noise_mode, "seed": int(seed), "lpips_net": lp.net_name})
     return out
 
@@ -95,13 +97,13 @@ def lpips_semantic(inputs: torch.Tensor, outputs: torch.Tensor, lpips_net="vgg",
     the outputs are resized to the inputs' size when they differ)."""
     if inputs.shape[0] != outputs.shape[0]:
         raise StylebridgeError(f"{inputs.shape[0]} inputs but {outputs.shape[0]} outputs")
-    lp = _get_lpips(lpips_net, inputs.device)
+    lp = get_lpips(lpips_net, inputs.device)
     if outputs.shape[2:] != inputs.shape[2:]:
         outputs = torch.nn.functional.interpolate(outputs, size=inputs.shape[2:], mode="area")
     vals: list[float] = []
     for i in range(0, inputs.shape[0], batch_size):
         vals += lp(inputs[i:i + batch_size], outputs[i:i + batch_size]).double().cpu().tolist()
-    out = _summary(vals, "lpips_s")
+    out = summarize(vals, "lpips_s")
     out["lpips_net"] = lp.net_name
     return out
 
@@ -115,14 +117,15 @@ def lpips_diversity(groups: Sequence[torch.Tensor], lpips_net="vgg") -> dict:
     pairs = 0
     for k, grp in enumerate(groups):
         if grp.ndim != 4 or grp.shape[0] < 2:
-            raise StylebridgeError(f"LPIPS_d needs at least 2 outputs per input; group {k} has shape {tuple(grp.shape)}")
-        lp = lp or _get_lpips(lpips_net, grp.device)
+            raise StylebridgeError(f"LPIPS_d needs at least 2 outputs per input; group {k} has shape "
+                                   f"{tuple(grp.shape)}")
+        lp = lp or get_lpips(lpips_net, grp.device)
         i, j = torch.triu_indices(grp.shape[0], grp.shape[0], offset=1)
         d = lp(grp[i], grp[j])
         per_input.append(float(d.double().mean()))
         pairs += int(d.numel())
     if not per_input:
         raise StylebridgeError("LPIPS_d got no inputs")
-    out = _summary(per_input, "lpips_d")
+    out = summarize(per_input, "lpips_d")
     out.update({"pairs": pairs, "lpips_net": lp.net_name})
     return out

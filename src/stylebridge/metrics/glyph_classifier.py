@@ -20,9 +20,10 @@ import dataclasses
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -84,7 +85,7 @@ class GlyphClassifierConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "GlyphClassifierConfig":
+    def from_dict(cls, d: dict[str, Any]) -> GlyphClassifierConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - names
         if unknown:
@@ -300,7 +301,6 @@ def train_shipped(out: str | Path = SHIPPED, epochs: int = 10, seed: int = 0) ->
     the square root of its size), report accuracy on each domain's held-out fonts, save."""
     from stylebridge.data.glyphs import DOMAINS, render_domain
 
-    torch.set_num_threads(1)
     train, held = {}, {}
     for style in DOMAINS:
         train[style] = render_domain(style, "train")
@@ -321,5 +321,6 @@ def train_shipped(out: str | Path = SHIPPED, epochs: int = 10, seed: int = 0) ->
 if __name__ == "__main__":  # python -m stylebridge.metrics.glyph_classifier [OUT]
     import sys
 
+    torch.set_num_threads(1)  # the shipped classifier was trained on one thread (its record says how many)
     rec = train_shipped(*(sys.argv[1:2]))
     print(json.dumps({"heldout_accuracy": rec["heldout_accuracy"], "fonts": rec["fonts"]}, indent=1))

@@ -82,11 +82,13 @@ class LPIPS(nn.Module):
         return [_unit_normalize(f) for f in self.backbone(x)]
 
     def forward(self, a: torch.Tensor, b: torch.Tensor, spatial: bool = False) -> torch.Tensor:
-        assert a.ndim == 4 and a.shape == b.shape, f"LPIPS needs two equal batches, got {tuple(a.shape)} and {tuple(b.shape)}"
+        assert a.ndim == 4 and a.shape == b.shape, \
+            f"LPIPS needs two equal batches, got {tuple(a.shape)} and {tuple(b.shape)}"
         if min(a.shape[2:]) < MIN_SIZE[self.net_name]:
             raise StylebridgeError(
                 f"LPIPS-{self.net_name} needs images of at least {MIN_SIZE[self.net_name]}x{MIN_SIZE[self.net_name]} "
-                f"pixels, got {a.shape[2]}x{a.shape[3]}; resize them or use " + ("net 'vgg'" if self.net_name == "alex" else "larger images")
+                f"pixels, got {a.shape[2]}x{a.shape[3]}; resize them or use "
+                + ("net 'vgg'" if self.net_name == "alex" else "larger images")
             )
         fa, fb = self.features(a), self.features(b)
         total = 0

@@ -10,15 +10,15 @@ in sorted order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 
 from stylebridge.data.images import list_images, load_image
 from stylebridge.errors import StylebridgeError
-from stylebridge.metrics.distance import _summary, lpips_diversity, lpips_semantic, model_distance
+from stylebridge.metrics.distance import lpips_diversity, lpips_semantic, model_distance, summarize
 from stylebridge.metrics.ssim import ssim as ssim_batch
 from stylebridge.metrics.stats import (
     cached_folder_features,
@@ -28,7 +28,6 @@ from stylebridge.metrics.stats import (
     load_inception,
 )
 from stylebridge.metrics.weights import WEIGHTS
-
 
 
 def _features(src, extractor, network: str, num_gen: int, seed: int, batch_size: int, device,
@@ -102,7 +101,7 @@ def lpips(a, b, net: str = "vgg", device="cpu", resolution: int | None = None, b
     vals: list[float] = []
     for xa, xb in _paired_batches(a, b, resolution, 1 if resolution is None else batch_size):
         vals += lp(torch.stack(xa).to(device), torch.stack(xb).to(device)).double().cpu().tolist()
-    out = _summary(vals, "lpips")
+    out = summarize(vals, "lpips")
     out["lpips_net"] = lp.net_name
     return out
 
@@ -112,7 +111,7 @@ def ssim(a, b, resolution: int | None = None, batch_size: int = 16) -> dict:
     vals: list[float] = []
     for xa, xb in _paired_batches(a, b, resolution, 1 if resolution is None else batch_size):
         vals += ssim_batch(torch.stack(xa), torch.stack(xb)).tolist()
-    return _summary(vals, "ssim")
+    return summarize(vals, "ssim")
 
 
 METRICS: dict[str, Callable[..., dict]] = {

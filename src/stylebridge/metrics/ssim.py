@@ -21,7 +21,8 @@ def ssim(a: torch.Tensor, b: torch.Tensor, data_range: float = 2.0, window: int 
          k1: float = 0.01, k2: float = 0.03) -> torch.Tensor:
     """SSIM per image: [N, C, H, W] x 2 -> [N] (differentiable; computed in float64 on CPU
     or the inputs' dtype elsewhere)."""
-    assert a.shape == b.shape and a.ndim == 4, f"SSIM needs two equal [N, C, H, W] batches, got {tuple(a.shape)}, {tuple(b.shape)}"
+    assert a.shape == b.shape and a.ndim == 4, \
+        f"SSIM needs two equal [N, C, H, W] batches, got {tuple(a.shape)}, {tuple(b.shape)}"
     n, c, h, w = a.shape
     if h < window or w < window:
         raise ValueError(f"SSIM needs images of at least {window}x{window} pixels, got {h}x{w}")

@@ -25,8 +25,8 @@ import sys
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -183,7 +183,8 @@ def convert_jax_backbone(data: bytes, net: str) -> tuple[dict[str, torch.Tensor]
     sd = {}
     for i, j in enumerate(idx):
         c = convs[f"Conv_{i}"]
-        sd[f"features.{j}.weight"] = torch.from_numpy(np.asarray(c["kernel"], dtype=np.float32)).permute(3, 2, 0, 1).contiguous()
+        kernel = torch.from_numpy(np.asarray(c["kernel"], dtype=np.float32))
+        sd[f"features.{j}.weight"] = kernel.permute(3, 2, 0, 1).contiguous()
         sd[f"features.{j}.bias"] = torch.from_numpy(np.asarray(c["bias"], dtype=np.float32)).contiguous()
     heads = {}
     for i in range(5):

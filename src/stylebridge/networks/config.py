@@ -9,18 +9,41 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from stylebridge.errors import CheckpointError
 
+_Config = TypeVar("_Config", bound="_NetworkConfig")
 
-def _check_resolution(res: int) -> None:
-    if not isinstance(res, int) or res < 4 or res > 1024 or (res & (res - 1)) != 0:
-        raise CheckpointError(f"img_resolution must be a power of two between 4 and 1024, got {res!r}")
+
+class _NetworkConfig:
+    """What both configs share: the image checks, channels per resolution, and data in and
+    out (`to_dict` is what a checkpoint stores; `from_dict` refuses unknown fields)."""
+
+    def _check_image(self) -> None:
+        res = self.img_resolution
+        if not isinstance(res, int) or res < 4 or res > 1024 or (res & (res - 1)) != 0:
+            raise CheckpointError(f"img_resolution must be a power of two between 4 and 1024, got {res!r}")
+        if self.img_channels not in (1, 3, 4):
+            raise CheckpointError(f"img_channels must be 1, 3 or 4, got {self.img_channels}")
+
+    def channels(self, res: int) -> int:
+        return min(self.channel_base // res, self.channel_max)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls: type[_Config], d: dict[str, Any]) -> _Config:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise CheckpointError(f"{cls.__name__}: unknown fields {unknown}; known: {sorted(names)}")
+        return cls(**d)
 
 
 @dataclass
-class GeneratorConfig:
+class GeneratorConfig(_NetworkConfig):
     z_dim: int = 512                # Dimensionality of the input latent z.
     c_dim: int = 0                  # Dimensionality of the class label (0 = unconditional).
     w_dim: int = 512                # Dimensionality of the intermediate latent w.
@@ -38,9 +61,7 @@ class GeneratorConfig:
     architecture: str = "skip"      # Synthesis architecture; only 'skip' (StyleGAN2 default).
 
     def __post_init__(self) -> None:
-        _check_resolution(self.img_resolution)
-        if self.img_channels not in (1, 3, 4):
-            raise CheckpointError(f"img_channels must be 1, 3 or 4, got {self.img_channels}")
+        self._check_image()
         if self.architecture != "skip":
             raise CheckpointError(f"only the 'skip' synthesis architecture is supported, got {self.architecture!r}")
         for name in ("z_dim", "w_dim", "mapping_layers", "channel_base", "channel_max"):
@@ -57,19 +78,9 @@ class GeneratorConfig:
     def num_ws(self) -> int:
         return 2 * int(math.log2(self.img_resolution)) - 2
 
-    def channels(self, res: int) -> int:
-        return min(self.channel_base // res, self.channel_max)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "GeneratorConfig":
-        return _from_dict(cls, d)
-
 
 @dataclass
-class DiscriminatorConfig:
+class DiscriminatorConfig(_NetworkConfig):
     c_dim: int = 0                  # Dimensionality of the class label (0 = unconditional).
     img_resolution: int = 256       # Input resolution (power of two, 4..1024).
     img_channels: int = 3           # Input channels: 1, 3 or 4.
@@ -84,33 +95,14 @@ class DiscriminatorConfig:
     architecture: str = "resnet"    # Only 'resnet' (StyleGAN2 default).
 
     def __post_init__(self) -> None:
-        _check_resolution(self.img_resolution)
-        if self.img_channels not in (1, 3, 4):
-            raise CheckpointError(f"img_channels must be 1, 3 or 4, got {self.img_channels}")
+        self._check_image()
         if self.architecture != "resnet":
-            raise CheckpointError(f"only the 'resnet' discriminator architecture is supported, got {self.architecture!r}")
+            raise CheckpointError(f"only the 'resnet' discriminator architecture is supported, "
+                                  f"got {self.architecture!r}")
 
     @property
     def block_resolutions(self) -> list[int]:
         return [2**i for i in range(int(math.log2(self.img_resolution)), 2, -1)]
-
-    def channels(self, res: int) -> int:
-        return min(self.channel_base // res, self.channel_max)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "DiscriminatorConfig":
-        return _from_dict(cls, d)
-
-
-def _from_dict(cls, d: dict[str, Any]):
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(d) - names)
-    if unknown:
-        raise CheckpointError(f"{cls.__name__}: unknown fields {unknown}; known: {sorted(names)}")
-    return cls(**d)
 
 
 def matching_discriminator(g: GeneratorConfig) -> DiscriminatorConfig:

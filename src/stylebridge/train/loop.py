@@ -36,7 +36,7 @@ from stylebridge.networks.stylegan2 import Discriminator, Generator, z_from_seed
 from stylebridge.train import ddp, losses, precision
 from stylebridge.train.augment import Augmenter
 from stylebridge.train.options import TrainOptions
-from stylebridge.utils.device import tf32
+from stylebridge.utils.device import resolve_device, tf32
 from stylebridge.utils.io import atomic_write_text
 
 SNAPSHOT_RE = re.compile(r"network-snapshot-(\d+)\.safetensors$")
@@ -107,8 +107,6 @@ class Trainer:
     """Builds networks, data and optimizers from options (or a snapshot) and runs steps."""
 
     def __init__(self, opts: TrainOptions, dist_info: ddp.DistInfo | None = None):
-        from stylebridge.cli.common import resolve_device
-
         snapshot = None
         if opts.resume is not None:
             snapshot = find_snapshot(opts.resume)

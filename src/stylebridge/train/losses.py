@@ -5,7 +5,7 @@ the loop decides when each runs (lazy regularisation) and how it is weighted."""
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -61,7 +61,8 @@ def path_length_penalty(G: Generator, ws: torch.Tensor, pl_mean: torch.Tensor, p
     the running mean of the lengths. Returns (per-sample penalty, updated pl_mean)."""
     ws = ws.detach().requires_grad_(True) if not ws.requires_grad else ws
     img = G.synthesis(ws, noise_mode="random", fused=fused, generator=gen, force_fp32=force_fp32).float()
-    noise = torch.randn(img.shape, generator=gen, device=gen.device).to(img.device) / math.sqrt(img.shape[2] * img.shape[3])
+    noise = torch.randn(img.shape, generator=gen, device=gen.device).to(img.device)
+    noise = noise / math.sqrt(img.shape[2] * img.shape[3])
     (grad,) = torch.autograd.grad((img * noise).sum(), ws, create_graph=True, only_inputs=True)
     lengths = grad.square().sum(dim=2).mean(dim=1).sqrt()
     new_mean = pl_mean.lerp(lengths.mean().detach(), pl_decay)

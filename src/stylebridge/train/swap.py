@@ -31,12 +31,14 @@ def mapping_differs(G_a: Generator, G_b: Generator) -> list[str]:
 
 def check_compatible(G_s: Generator, G_t: Generator, force: bool = False) -> None:
     if G_s.config.to_dict() != G_t.config.to_dict():
-        diff = {k: (v, G_t.config.to_dict()[k]) for k, v in G_s.config.to_dict().items() if G_t.config.to_dict()[k] != v}
+        t_cfg = G_t.config.to_dict()
+        diff = {k: (v, t_cfg[k]) for k, v in G_s.config.to_dict().items() if t_cfg[k] != v}
         shapes_ok = all(a.shape == b.shape for a, b in zip(G_s.state_dict().values(), G_t.state_dict().values())) \
             and list(G_s.state_dict()) == list(G_t.state_dict())
         if not (force and shapes_ok):
             raise StylebridgeError(f"source and target have different architectures ({diff}); layer swap needs "
-                                   "two models of one architecture" + ("" if shapes_ok else " (tensor shapes differ, --force cannot help)"))
+                                   "two models of one architecture"
+                                   + ("" if shapes_ok else " (tensor shapes differ, --force cannot help)"))
     diff = mapping_differs(G_s, G_t)
     if diff and not force:
         raise StylebridgeError(f"the mapping networks of source and target differ ({len(diff)} tensors, first "

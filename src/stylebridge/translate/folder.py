@@ -26,7 +26,8 @@ import torch
 
 from stylebridge.data.images import labelled_grid, load_image, save_image, to_uint8
 from stylebridge.errors import StylebridgeError
-from stylebridge.invert.api import InversionResult, invert_folder, load_code, shard_inputs
+from stylebridge.invert.api import invert_folder, shard_inputs
+from stylebridge.translate.outputs import inversion_from_code, output_name
 from stylebridge.translate.translator import Translator
 from stylebridge.utils.io import atomic_write_text
 
@@ -140,18 +141,15 @@ def translate_folder(translator: Translator, inputs: str | Path | Sequence[str |
             continue
         if not code.exists():  # unreadable input, reported by invert_folder
             continue
-        ws, noise = load_code(code)
         image = load_image(f, Gs.img_resolution, Gs.img_channels)[None]
         recon = load_image(latent_dir / f"{n}.png", Gs.img_resolution, Gs.img_channels)[None]
-        inversion = InversionResult(ws=ws, v=None, losses=torch.zeros(1), reconstruction=recon,
-                                    steps=torch.zeros(1, dtype=torch.long), method=translator.method, noise=noise)
+        inversion = inversion_from_code(code, recon, translator.method)
         res = translator.translate(image, to=targets, source=source, modes=modes, seed=seed,
                                    content_layers=content_layers, truncation_psi=truncation_psi, reference=ref,
                                    inversion=inversion)
         for t, out in res.outputs.items():
             for j, label in enumerate(res.labels[t]):
-                suffix = "" if j == 0 else ("_" + label.replace("seed ", "seed").replace("reference ", "ref"))
-                save_image(to_uint8(out[0, j]), outdir / n / f"{t}{suffix}.png")
+                save_image(to_uint8(out[0, j]), outdir / n / output_name(t, j, label))
         save_image(grid_rows(image, recon, res.outputs, 0), outdir / n / "grid.png")
         done += 1
         log(f"translated {n} into {', '.join(targets)}")

@@ -14,8 +14,8 @@ by every target too (so G_s -> G_s reproduces the reconstruction exactly).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 import torch

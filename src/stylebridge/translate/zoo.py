@@ -33,9 +33,24 @@ import torch
 from stylebridge.errors import CheckpointError, StylebridgeError
 from stylebridge.formats.loader import load_checkpoint
 from stylebridge.networks.stylegan2 import Generator
+from stylebridge.utils.io import atomic_write_text
 
 MANIFEST = "zoo.json"
 CHECKPOINT_SUFFIXES = (".safetensors", ".pkl", ".pt")
+
+
+def write_manifest(root: str | Path, manifest: dict[str, Any]) -> Path:
+    """Write ROOT/zoo.json, the manifest `Zoo.from_dir` reads (the one writer of the format):
+    {"base": NAME, "models": {NAME: {"file": FILE, ...}, ...}, ...other keys kept as meta}."""
+    models = manifest.get("models")
+    if not isinstance(models, dict) or manifest.get("base") not in models:
+        raise StylebridgeError(f"a zoo manifest needs a base among its models, got base {manifest.get('base')!r}")
+    missing = [n for n, m in models.items() if not isinstance(m, dict) or "file" not in m]
+    if missing:
+        raise StylebridgeError(f"zoo manifest: models {', '.join(missing)} name no file")
+    path = Path(root) / MANIFEST
+    atomic_write_text(path, json.dumps(manifest, indent=2) + "\n")
+    return path
 
 
 @dataclass
@@ -63,7 +78,7 @@ class Zoo:
     # ------------------------------------------------------------------ construction
 
     @classmethod
-    def from_dir(cls, root: str | Path, base: str | None = None, device: str | torch.device = "cpu") -> "Zoo":
+    def from_dir(cls, root: str | Path, base: str | None = None, device: str | torch.device = "cpu") -> Zoo:
         root = Path(root)
         if root.is_file():
             raise StylebridgeError(f"zoo {root} is a file; give the folder that holds the checkpoints (and zoo.json)")
@@ -105,7 +120,7 @@ class Zoo:
         return cls(entries, base, root.name, root, device)
 
     @classmethod
-    def from_models(cls, models: dict[str, Generator], base: str) -> "Zoo":
+    def from_models(cls, models: dict[str, Generator], base: str) -> Zoo:
         """An in-memory zoo (tests, notebooks)."""
         zoo = cls({n: ZooEntry(n, Path(f"<memory:{n}>")) for n in models}, base, "memory")
         zoo._models = dict(models)
@@ -147,6 +162,14 @@ class Zoo:
         enc = self.meta.get("encoder")
         return self.root / enc["file"] if enc and self.root is not None else None
 
+    def default_method(self) -> str:
+        """The inversion this zoo defaults to: its encoder where it lists one and the encoder
+        measured best (invert/options.py ENCODER_IS_DEFAULT, benchmarks/bench_encoder.py), else
+        the library's default (W+)."""
+        from stylebridge.invert.options import DEFAULT_METHOD, ENCODER_IS_DEFAULT, ENCODER_METHOD
+
+        return ENCODER_METHOD if ENCODER_IS_DEFAULT and self.encoder_path is not None else DEFAULT_METHOD
+
     def encoder(self):
         """The base's encoder (stylebridge.encoder.Encoder) if the zoo lists one, else None."""
         if self._encoder is None and self.encoder_path is not None:
@@ -180,8 +203,8 @@ class Zoo:
         same, diff = self.shares_mapping(source, target)
         if not same:
             raise CheckpointError(f"models {source!r} and {target!r} do not share a mapping network (max difference "
-                                  f"{diff:.3g}): they were not derived from one base with a frozen mapping, so the same "
-                                  "w does not mean the same content in both; translation between them is refused")
+                                  f"{diff:.3g}): they were not derived from one base with a frozen mapping, so the "
+                                  "same w does not mean the same content in both; translation between them is refused")
 
     def check(self) -> list[dict[str, Any]]:
         """One row per model: does it share the base's mapping network? A model that cannot be

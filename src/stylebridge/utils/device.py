@@ -13,7 +13,7 @@ torch is imported inside the functions: the CLI starts without it.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 from stylebridge.errors import StylebridgeError
 

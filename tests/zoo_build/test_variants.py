@@ -1,19 +1,14 @@
-"""The rule scripts/eval_zoo.py uses to pick each shipped style's variant, and its table."""
-
-import importlib.util
-from pathlib import Path
+"""The rule that picks each shipped style's variant (scripts/eval_zoo.py --table prints it), and its table."""
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "eval_zoo.py"
+from stylebridge.errors import StylebridgeError
+from stylebridge.zoo_build import variants
 
 
 @pytest.fixture(scope="module")
 def eval_zoo():
-    spec = importlib.util.spec_from_file_location("eval_zoo", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return variants
 
 
 def _row(content, style, dist):
@@ -58,3 +53,17 @@ def test_earlier_snapshots_compete_and_are_named(eval_zoo):
     table = eval_zoo.markdown_table(rows)
     assert "| script | FC-FT (750 it.) + LS 8 px | 0.950 | 0.550 |" in table
     assert "| script | FC-FT (750 it.) | 0.910 |" in table and "| script | FC-FT + LS 8 px | 0.920 |" in table
+
+
+def test_names_choices_and_snapshots_read_back():
+    assert variants.variant_name("outline", "fcft", 750, 16) == "outline-fcft750-ls16"
+    assert variants.parse_variant(variants.variant_name("script", "ft")) == ("script", "ft", 0, 0)
+    assert variants.parse_choice("script=ls4@750,pixel=off,outline=ls16") == \
+        {"script": (4, 750), "pixel": None, "outline": (16, 0)}
+    assert variants.format_choice({"script": "ls4@750", "pixel": "off"}) == "script=ls4@750,pixel=off"
+    with pytest.raises(StylebridgeError, match="STYLE=lsR"):
+        variants.parse_choice("comic=ls4")
+    assert variants.snapshot_iters("runs/x/network-snapshot-000750.safetensors") == 750
+    with pytest.raises(StylebridgeError, match="network-snapshot"):
+        variants.snapshot_iters("runs/x/G.safetensors")
+    assert variants.STYLES[0] == "base" and "base" not in variants.DOMAINS

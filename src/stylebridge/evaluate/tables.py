@@ -26,22 +26,31 @@ fails at once with the message that says how to install it.
 from __future__ import annotations
 
 import contextlib
-import csv
 import math
 import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
 
 from stylebridge.data.images import from_uint8, list_images, load_image, save_image, to_uint8
 from stylebridge.errors import StylebridgeError
+from stylebridge.invert import api as invert_api  # called as invert_api.invert_folder: tests replace it there
+from stylebridge.invert.api import input_names, read_summary
 from stylebridge.invert.options import DEFAULT_METHOD, DEFAULT_PERCEPTUAL
-from stylebridge.metrics.distance import _get_lpips, _summary
+from stylebridge.invert.options import PROJECTOR_METHODS as METHODS
+from stylebridge.metrics.distance import get_lpips, summarize
 from stylebridge.metrics.ssim import ssim as ssim_batch
-from stylebridge.metrics.stats import (cached_folder_features, fid_from_features,
-                                       kernel_inception_distance, load_inception)
+from stylebridge.metrics.stats import (
+    cached_folder_features,
+    fid_from_features,
+    kernel_inception_distance,
+    load_inception,
+)
+from stylebridge.metrics.weights import WEIGHTS
+from stylebridge.translate.outputs import inversion_from_code, output_name
+from stylebridge.translate.translator import DEFAULT_TRUNCATION, Translator
 
 KID_BELOW = 2048  # with fewer images on a side than Inception's 2048 features, also report KID
 METHOD_ORDER = ("sefa", "w", "wplus")
@@ -50,11 +59,9 @@ SMALL_N_NOTE = ("FID on fewer than {k} images is biased upward (compare only val
 
 
 def _inputs(inputs) -> tuple[list[Path], list[str]]:
-    from stylebridge.invert.api import _names
-
     root = Path(inputs) if isinstance(inputs, (str, Path)) and Path(inputs).is_dir() else None
     files = list_images(root if root else ([inputs] if isinstance(inputs, (str, Path)) else inputs))
-    return files, _names(files, root)
+    return files, input_names(files, root)
 
 
 @contextlib.contextmanager
@@ -77,8 +84,6 @@ def _progress(it, total: int, desc: str, on: bool):
 def _inception(extractor, device):
     if extractor is not None:
         return extractor, getattr(extractor, "cache_name", type(extractor).__name__)
-    from stylebridge.metrics.weights import WEIGHTS
-
     return load_inception(device), f"inception-fid:{WEIGHTS['inception'].content_sha256[:16]}"
 
 
@@ -137,9 +142,6 @@ def evaluate_translation(zoo, inputs, target: str, *, source: str | None = None,
     (default: the zoo's base) into `target`. `outdir` keeps latents/ and NAME/TARGET*.png
     (translate's layout); `latents` reuses an earlier inversion with the source model.
     `invert_options` are ProjectorConfig fields (steps=, precision=, ...)."""
-    from stylebridge.invert.api import InversionResult, invert_folder, load_code
-    from stylebridge.translate.translator import DEFAULT_TRUNCATION, Translator
-
     source = source or zoo.base
     targets = zoo.resolve(target)
     if len(targets) != 1:
@@ -154,7 +156,7 @@ def evaluate_translation(zoo, inputs, target: str, *, source: str | None = None,
     files, names = _inputs(inputs)
     ref_files = list_images(reference_dir) if reference_dir is not None else None
     # Weights first: a missing file fails before minutes of inversion.
-    lp = _get_lpips(lpips_net, device)
+    lp = get_lpips(lpips_net, device)
     ext, ext_name = _inception(extractor, device) if ref_files is not None else (None, None)
 
     translator = Translator(zoo, method=method, perceptual=perceptual, batch_size=batch_size)
@@ -162,24 +164,22 @@ def evaluate_translation(zoo, inputs, target: str, *, source: str | None = None,
     plain, multi = _Features(ext, device, fid_batch_size), _Features(ext, device, fid_batch_size)
     lpips_s, lpips_s_modes, lpips_d = [], [], []
     with _workdir(latents if latents is not None else (Path(outdir) / "latents" if outdir else None)) as ldir:
-        inv = invert_folder(Gs, inputs, ldir, method=method, D=zoo.discriminator(source), perceptual=perceptual,
-                            batch_size=batch_size, shard="0/1", log=log, **invert_options)
+        inv = invert_api.invert_folder(Gs, inputs, ldir, method=method, D=zoo.discriminator(source),
+                                       perceptual=perceptual, batch_size=batch_size, shard="0/1", log=log,
+                                       **invert_options)
         todo = [(k, f, n) for k, (f, n) in enumerate(zip(files, names)) if (ldir / f"{n}.npz").exists()]
         if not todo:
             raise StylebridgeError(f"no readable input images in {inputs}")
         for k, f, n in _progress(todo, len(todo), f"translate {source}->{target}", progress):
             image = load_image(f, res, ch)[None]
-            ws, noise = load_code(ldir / f"{n}.npz")
-            code = InversionResult(ws=ws, v=None, losses=torch.zeros(1), reconstruction=image,
-                                   steps=torch.zeros(1, dtype=torch.long), method=method, noise=noise)
+            code = inversion_from_code(ldir / f"{n}.npz", image, method)
             r = translator.translate(image, to=[target], source=source, modes=modes, seed=seed + k * modes,
                                      content_layers=content_layers, truncation_psi=psi, inversion=code)
             u8 = to_uint8(r.outputs[target][0])                      # [1 + modes, C, H, W]
             out = from_uint8(u8)
             if outdir is not None:
                 for j, label in enumerate(r.labels[target]):
-                    suffix = "" if j == 0 else "_" + label.replace("seed ", "seed")
-                    save_image(u8[j], Path(outdir) / n / f"{target}{suffix}.png")
+                    save_image(u8[j], Path(outdir) / n / output_name(target, j, label))
             with torch.no_grad():
                 x, y = image.to(device), out.to(device)
                 lpips_s.append(float(lp(x, y[:1])[0]))
@@ -193,12 +193,12 @@ def evaluate_translation(zoo, inputs, target: str, *, source: str | None = None,
     row = {"source": source, "target": target, "n": len(todo), "failed": len(inv["failed"]), "modes": modes,
            "seed": seed, "truncation_psi": psi, "content_layers": r.content_layers, "method": method,
            "lpips_net": lp.net_name}
-    s = _summary(lpips_s, "lpips_s")
+    s = summarize(lpips_s, "lpips_s")
     row.update(lpips_s=s["lpips_s"], lpips_s_sem=s["sem"])
     if modes:
-        s = _summary(lpips_s_modes, "x")
+        s = summarize(lpips_s_modes, "x")
         row.update(lpips_s_modes=s["x"], lpips_s_modes_sem=s["sem"])
-    s = _summary(lpips_d, "x") if lpips_d else {"x": None, "sem": None}
+    s = summarize(lpips_d, "x") if lpips_d else {"x": None, "sem": None}
     row.update(lpips_d=s["x"], lpips_d_sem=s["sem"])
     notes = []
     if modes < 2:
@@ -224,13 +224,6 @@ def _clean(d: dict) -> dict:
     return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
 
 
-def _read_summary(path: Path) -> dict[str, dict]:
-    if not path.exists():
-        return {}
-    with open(path, newline="") as f:
-        return {r["name"]: r for r in csv.DictReader(f)}
-
-
 def evaluate_inversion(G, inputs, methods: Sequence[str] = METHOD_ORDER, *, D=None, perceptual: str = DEFAULT_PERCEPTUAL,
                        batch_size: int = 8, outdir=None, lpips_net="vgg", progress: bool = False,
                        log: Callable[[str], None] = print, **overrides) -> dict:
@@ -238,24 +231,21 @@ def evaluate_inversion(G, inputs, methods: Sequence[str] = METHOD_ORDER, *, D=No
     reconstructions against the inputs at the model's resolution, and seconds per image.
     `outdir` keeps OUTDIR/METHOD/NAME.npz|png|summary.csv; a re-run reuses finished images
     (their recorded seconds included). `overrides` are ProjectorConfig fields."""
-    from stylebridge.invert.api import invert_folder
-    from stylebridge.invert.options import PROJECTOR_METHODS as METHODS
-
     methods = [m.strip() for m in (methods.split(",") if isinstance(methods, str) else methods) if m.strip()]
     bad = [m for m in methods if m not in METHODS]
     if bad or not methods:
         raise StylebridgeError(f"unknown inversion method(s) {', '.join(bad) or '(none)'}; use {', '.join(METHODS)}")
     device = G.mapping.w_avg.device
     files, names = _inputs(inputs)
-    lp = _get_lpips(lpips_net, device)  # before inverting: a missing weight file fails at once
+    lp = get_lpips(lpips_net, device)  # before inverting: a missing weight file fails at once
     res, ch = G.img_resolution, G.img_channels
     rows = []
     with _workdir(outdir) as root:
         for m in methods:
             mdir = root / m
-            inv = invert_folder(G, inputs, mdir, method=m, D=D, perceptual=perceptual, batch_size=batch_size,
-                                shard="0/1", log=log, **overrides)
-            summary = _read_summary(mdir / "summary.csv")
+            inv = invert_api.invert_folder(G, inputs, mdir, method=m, D=D, perceptual=perceptual,
+                                           batch_size=batch_size, shard="0/1", log=log, **overrides)
+            summary = read_summary(mdir / "summary.csv")
             ss, ll, secs, steps, used = [], [], [], [], set()
             done = [(f, n) for f, n in zip(files, names) if (mdir / f"{n}.png").exists() and n in summary]
             for f, n in _progress(done, len(done), f"score {m}", progress):
@@ -269,7 +259,7 @@ def evaluate_inversion(G, inputs, methods: Sequence[str] = METHOD_ORDER, *, D=No
                 used.add(summary[n]["perceptual"])
             if not done:
                 raise StylebridgeError(f"no readable input images in {inputs}")
-            s, p = _summary(ss, "ssim"), _summary(ll, "lpips")
+            s, p = summarize(ss, "ssim"), summarize(ll, "lpips")
             rows.append({"method": m, "ssim": s["ssim"], "ssim_sem": s["sem"], "lpips": p["lpips"],
                          "lpips_sem": p["sem"], "seconds_per_image": float(np.mean(secs)),
                          "steps_mean": float(np.mean(steps)), "n": len(done), "failed": len(inv["failed"]),
@@ -326,7 +316,7 @@ def folder_diversity(root, pattern: str = "*.png", lpips_net="vgg", device="cpu"
     match `pattern` are its multi-modal outputs (translate's layout: --pattern 'anime_seed*.png')."""
     groups = sorted(p for p in Path(root).iterdir() if p.is_dir() and not p.name.startswith(".")) \
         if Path(root).is_dir() else []
-    lp = _get_lpips(lpips_net, device)
+    lp = get_lpips(lpips_net, device)
     vals, pairs = [], 0
     for g in groups:
         files = sorted(g.glob(pattern))
@@ -340,6 +330,6 @@ def folder_diversity(root, pattern: str = "*.png", lpips_net="vgg", device="cpu"
     if not vals:
         raise StylebridgeError(f"no sub-folder of '{root}' holds 2 or more files matching '{pattern}' "
                                "(LPIPS_d needs the multi-modal outputs of each input in its own folder)")
-    s = _summary(vals, "lpips_d")
+    s = summarize(vals, "lpips_d")
     s.update(pairs=pairs, lpips_net=lp.net_name)
     return s

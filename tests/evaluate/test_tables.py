@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import stylebridge.metrics.tables as tables
+import stylebridge.evaluate.tables as tables
 from stylebridge.cli.main import main
 from stylebridge.data.images import list_images, load_image, save_image
 from stylebridge.errors import StylebridgeError
@@ -24,9 +24,7 @@ from stylebridge.metrics.stats import feature_moments, fid_from_features, freche
 from stylebridge.metrics.weights import WeightsMissingError
 from stylebridge.networks import create_generator
 from stylebridge.translate import Zoo
-from tests.conftest import randomize_
-
-from tests.conftest import derived
+from tests.conftest import derived, randomize_
 from tests.metrics.metric_helpers import require_weights
 
 FAST = dict(steps=3, perceptual="pixel")

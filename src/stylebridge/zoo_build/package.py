@@ -1,0 +1,76 @@
+"""Shipping the glyph zoo: the chosen variant of each domain, swapped with the base and
+saved in fp16, with the zoo.json manifest `Zoo.from_dir` reads.
+
+The zoo ships in fp16, as the fine-tuned models came back from export. The base is rounded
+to fp16 before any swap (`shipping_base`), so that what eval_zoo measures is bit for bit
+what ships. (`stylebridge swap` / `train.swap.swap_checkpoints` keeps full precision: it
+swaps what it is given.)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from stylebridge.formats import load_checkpoint, round_to, save_checkpoint
+from stylebridge.networks.stylegan2 import Generator
+from stylebridge.train.swap import swap_layers
+from stylebridge.translate.zoo import write_manifest
+from stylebridge.utils.io import atomic_write_text
+from stylebridge.zoo_build.stages import ARCH, BASE_PHASES, FT_ITERS
+from stylebridge.zoo_build.variants import DOMAINS, variant_name
+
+SHIP_DTYPE = torch.float16
+DESCRIPTIONS = {"base": "ordinary text fonts: serif, sans, slab, mono", "script": "script and handwriting",
+                "pixel": "pixel / bitmap fonts", "outline": "outline letters",
+                "blackletter": "blackletter: textura and fraktur (few-shot: 12 fonts)"}
+
+
+def shipping_base(models: Path) -> Generator:
+    """G_ema of MODELS/base.safetensors, rounded to the shipped precision (in place)."""
+    return round_to(load_checkpoint(models / "base.safetensors").G_ema, SHIP_DTYPE)
+
+
+def shipped_generator(base: Generator, finetuned: Generator, swap: int) -> Generator:
+    """A domain's model as shipped: the fine-tune layer-swapped with the (rounded) base at
+    `swap` px, or the fine-tune itself for swap 0."""
+    return swap_layers(base, finetuned, swap) if swap else finetuned
+
+
+def stage_package(work: Path, variants: dict[str, tuple[int, int] | None], dest: Path) -> None:
+    """Ship G_ema of the base and, per domain, FC-FT swapped at the chosen resolution (fp16),
+    variants[style] = (swap resolution, iterations): resolution 0 is no swap, iterations 0
+    the final snapshot; None: the domain does not ship. A manifest records each recipe and,
+    from WORK/eval.json, its measurements."""
+    dest.mkdir(parents=True, exist_ok=True)
+    evaluation = json.loads((work / "eval.json").read_text()) if (work / "eval.json").exists() else {}
+    base = shipping_base(work / "models")
+    save_checkpoint(dest / "base.safetensors", G_ema=base, dtype=SHIP_DTYPE)
+    base_iters = " + ".join(str(p["iters"]) for p in BASE_PHASES)
+    recipe = f"trained from scratch ({ARCH}, {base_iters} iterations in {len(BASE_PHASES)} phases)"
+    models = {"base": {"file": "base.safetensors", "description": DESCRIPTIONS["base"], "recipe": recipe}}
+    for old in dest.glob("*.safetensors"):  # a domain shipped before and dropped now must not linger
+        if old.stem != "base" and variants.get(old.stem, 0) is None:
+            old.unlink()
+    for style in DOMAINS:
+        choice = variants.get(style, (0, 0))
+        if choice is None:
+            print("not shipped:", style)
+            continue
+        r, it = choice
+        model = variant_name(style, "fcft", it)
+        ft = load_checkpoint(work / "models" / f"{model}.safetensors").G_ema
+        save_checkpoint(dest / f"{style}.safetensors", G_ema=shipped_generator(base, ft, r), dtype=SHIP_DTYPE)
+        entry = {"file": f"{style}.safetensors", "description": DESCRIPTIONS[style],
+                 "recipe": f"FC-FT (frozen mapping, {it or FT_ITERS} iterations, ADA)" + (f" + LS {r} px" if r else "")}
+        row = evaluation.get(variant_name(style, "fcft", it, r))
+        if row:
+            entry.update(content_accuracy=round(row["content"]["merged"], 3), style_accuracy=round(row["style"], 3),
+                         realism_fid=round(row["realism_fid"], 1))
+        models[style] = entry
+    write_manifest(dest, {"name": "glyphs", "kind": "glyphs", "base": "base", "resolution": 32, "models": models})
+    if evaluation:
+        atomic_write_text(dest / "eval.json", json.dumps(evaluation, indent=2) + "\n")
+    print("packaged", dest, sum(p.stat().st_size for p in dest.glob("*.safetensors")) / 1e6, "MB")

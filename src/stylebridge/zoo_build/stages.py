@@ -1,0 +1,146 @@
+"""Training the glyph zoo (issue 8), stage by stage: the glyph datasets, one base generator
+trained on ordinary text fonts, then every target domain by the paper's transformation
+(fine-tune with the mapping network frozen = FC-FT; FT with the mapping trained for the
+ablation), then the models eval_zoo measures. scripts/train_zoo.py is the command line.
+
+Every stage is resumable: runs continue from their last snapshot, finished stages are
+skipped; `minutes` stops starting new chunks after that long.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from stylebridge.data.glyphs import render_domain
+from stylebridge.errors import CheckpointError, StylebridgeError
+from stylebridge.formats import load_checkpoint, save_checkpoint
+from stylebridge.train import TrainOptions, finetune, train
+from stylebridge.train.loop import find_snapshot
+from stylebridge.zoo_build.variants import DOMAINS, snapshot_iters, variant_name
+
+ARCH = "glyph-32"
+BASE_ITERS_CPU = 3500  # phase 3 of the base (see BASE_PHASES)
+FT_ITERS = 1500
+BATCH = 32
+BASE_BATCH = 64
+GAMMA = 0.1  # R1 weight at batch 64 (2 * GAMMA at batch 32). NVIDIA's heuristic (0.0002 * 32^2 / 64 = 0.003)
+            # let the first base run collapse to one glyph
+
+# The base is trained in phases; each continues from the previous phase's last snapshot (G, D
+# and G_ema; optimiser state and ADA p restart). Phase 1 ran on an H100, phases 2-3 on 2 CPU
+# cores: phase 1 alone left the base partly mode-collapsed (mostly '8'/'0'-like blobs), and
+# NVIDIA's CIFAR settings (minibatch-stddev over 32 samples, no style mixing) were added then.
+BASE_PHASES = (
+    dict(iters=2000, batch=BASE_BATCH, gamma=GAMMA, seed=0, mbstd_group=None, style_mixing=0.9),
+    dict(iters=500, batch=BATCH, gamma=2 * GAMMA, seed=2, mbstd_group=32, style_mixing=0.9),
+    dict(iters=BASE_ITERS_CPU, batch=BATCH, gamma=2 * GAMMA, seed=2, mbstd_group=32, style_mixing=0.0),
+)
+
+
+def load_array(work: Path, style: str, split: str = "train") -> np.ndarray:
+    path = work / "data" / f"{style}_{split}.npz"
+    if not path.exists():
+        raise StylebridgeError(f"{path} missing: run `python scripts/train_zoo.py data --work {work}` first "
+                               "(needs `bash scripts/install-fonts.sh`)")
+    with np.load(path) as d:
+        return d["images"]
+
+
+def stage_data(work: Path) -> None:
+    (work / "data").mkdir(parents=True, exist_ok=True)
+    for style in ("base",) + DOMAINS:
+        for split in ("train", "heldout"):
+            out = work / "data" / f"{style}_{split}.npz"
+            if out.exists():
+                continue
+            gs = render_domain(style, split)
+            np.savez_compressed(out, images=gs.images, labels=gs.labels, font_ids=gs.font_ids,
+                                fonts=np.array(gs.fonts))
+            print(f"{style} {split}: {len(gs)} glyphs from {len(gs.fonts)} fonts")
+
+
+def latest_iters(run: Path) -> int:
+    """Iterations of a run folder's latest snapshot; 0 when it has none yet."""
+    try:
+        return snapshot_iters(find_snapshot(run))
+    except (CheckpointError, StylebridgeError):
+        return 0
+
+
+def run_chunked(opts: TrainOptions, deadline: float, chunk: int, fn: Callable[[TrainOptions], object]) -> bool:
+    """Train in chunks of `chunk` iterations until done or past the deadline. True if done."""
+    run = Path(opts.outdir)
+    total = opts.iters
+    while latest_iters(run) < total:
+        if time.time() > deadline:
+            return False
+        cur = latest_iters(run)
+        target = min(total, (cur // chunk + 1) * chunk)
+        kw = dict(vars(opts))
+        kw.update(iters=target)
+        if cur > 0:
+            kw.update(resume=str(run), base=None, config=None)
+        fn(TrainOptions(**kw))
+    return True
+
+
+def stage_base(work: Path, device: str, minutes: float, phases=BASE_PHASES) -> None:
+    deadline = time.time() + 60 * minutes
+    prev = None
+    for i, ph in enumerate(phases):
+        run = work / ("base" if i == 0 else f"base-phase{i + 1}")
+        opts = TrainOptions(outdir=str(run), config=ARCH if prev is None else None,
+                            base=None if prev is None else str(find_snapshot(prev)),
+                            data_array=load_array(work, "base"), snap=250, lr_g=0.0025, lr_d=0.0025, aug="ada",
+                            device=device, grid_seeds=32, log_every=50, **ph)
+        done = run_chunked(opts, deadline, 250, train if prev is None else finetune)
+        print(f"base phase {i + 1}:", "done" if done else "not finished (run again to continue)")
+        if not done:
+            return
+        prev = run
+
+
+def base_run(work: Path) -> Path:
+    """The run folder of the base's last phase."""
+    return work / f"base-phase{len(BASE_PHASES)}"
+
+
+def stage_finetune(work: Path, device: str, minutes: float, iters: int, variants: list[str],
+                   styles: tuple[str, ...] = DOMAINS) -> None:
+    deadline = time.time() + 60 * minutes
+    base = find_snapshot(base_run(work))
+    for style in styles:
+        for variant in variants:
+            opts = TrainOptions(outdir=str(work / variant_name(style, variant)), base=str(base),
+                                data_array=load_array(work, style), iters=iters, batch=BATCH, snap=250,
+                                lr_g=0.002, lr_d=0.002, gamma=2 * GAMMA, style_mixing=0.0, aug="ada",
+                                freeze_mapping=(variant == "fcft"),
+                                device=device, seed=1, grid_seeds=32, log_every=50)
+            done = run_chunked(opts, deadline, 250, finetune)
+            print(f"{variant_name(style, variant)}:", "done" if done else "not finished")
+
+
+def stage_export(work: Path, snapshots: tuple[int, ...] = ()) -> None:
+    """WORK/models/: base.safetensors (G, G_ema, D) and STYLE-VARIANT.safetensors (G_ema,
+    fp16): what scripts/eval_zoo.py measures and `package` ships."""
+    out = work / "models"
+    c = load_checkpoint(find_snapshot(base_run(work)))
+    save_checkpoint(out / "base.safetensors", G=c.G, G_ema=c.G_ema, D=c.D)
+    for run in sorted(p for p in work.iterdir() if p.is_dir() and p.name.split("-")[0] in DOMAINS):
+        if not list(run.glob("network-snapshot-*.safetensors")):
+            print("skipped", run.name, "(no snapshot yet)")
+            continue
+        save_checkpoint(out / f"{run.name}.safetensors", G_ema=load_checkpoint(find_snapshot(run)).G_ema,
+                        dtype=torch.float16)
+        print("exported", run.name)
+        for n in snapshots if run.name.endswith("-fcft") else ():  # earlier FC-FT snapshots compete too
+            snap = run / f"network-snapshot-{n:06d}.safetensors"
+            if snap.exists():
+                save_checkpoint(out / f"{run.name}{n}.safetensors", G_ema=load_checkpoint(snap).G_ema,
+                                dtype=torch.float16)
+                print("exported", f"{run.name}{n}")

@@ -1,0 +1,122 @@
+"""The glyph zoo's model variants: their names, the rule that chooses what ships, and the
+README's ablation table. Pure bookkeeping on names and eval.json rows (no torch).
+
+Variant names: STYLE-VARIANT[N][-lsR], e.g. 'outline-fcft750-ls16' = the outline domain,
+FC-FT (frozen mapping; 'ft' = mapping trained), its 750-iteration snapshot (no N: the final
+one), layer-swapped with the base at 16 px (no -lsR: no swap).
+A choice (scripts/train_zoo.py package --choose) per style: 'lsR' | 'lsR@N' | 'off'.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from stylebridge.data.glyph_fonts import DOMAINS as FONT_DOMAINS
+from stylebridge.errors import StylebridgeError
+from stylebridge.train.loop import SNAPSHOT_RE
+
+STYLES = tuple(FONT_DOMAINS)                         # the style classifier's classes: base first
+DOMAINS = tuple(s for s in STYLES if s != "base")    # the target domains
+SWAPS = (4, 8, 16)                                   # swap resolutions the ablation measures
+VARIANT_NAMES = {"ft": "FT (mapping trained)", "fcft": "FC-FT"}
+
+
+def variant_name(style: str, variant: str = "fcft", iters: int = 0, swap: int = 0) -> str:
+    """('outline', 'fcft', 750, 16) -> 'outline-fcft750-ls16' (iters 0: final snapshot; swap 0: none)."""
+    return f"{style}-{variant}" + (str(iters) if iters else "") + (f"-ls{swap}" if swap else "")
+
+
+def parse_variant(name: str) -> tuple[str, str, int, int]:
+    """'outline-fcft750-ls16' -> ('outline', 'fcft', 750, 16): style, variant (ft / fcft),
+    the snapshot's iterations (0: the final one) and the swap resolution (0: no swap)."""
+    style, model, *swap = name.split("-")
+    variant = "fcft" if model.startswith("fcft") else model
+    return style, variant, int(model.removeprefix(variant) or 0), int(swap[0].removeprefix("ls")) if swap else 0
+
+
+def snapshot_iters(path: str | Path) -> int:
+    """network-snapshot-000750.safetensors -> 750 (train/loop.py names the snapshots)."""
+    m = SNAPSHOT_RE.search(Path(path).name)
+    if not m:
+        raise StylebridgeError(f"{path}: not a network-snapshot-NNNNNN.safetensors file")
+    return int(m.group(1))
+
+
+def parse_choice(text: str) -> dict[str, tuple[int, int] | None]:
+    """'script=ls4@750,pixel=off' -> {'script': (4, 750), 'pixel': None}: per style (swap
+    resolution, snapshot iterations), or None for a style that does not ship."""
+    choice: dict[str, tuple[int, int] | None] = {}
+    for kv in filter(None, text.split(",")):
+        m = re.fullmatch(r"(\w+)=(?:off|ls(\d+)(?:@(\d+))?)", kv)
+        if not m or m[1] not in DOMAINS:
+            raise StylebridgeError(f"--choose: '{kv}' is not STYLE=lsR, STYLE=lsR@N or STYLE=off "
+                                   f"(STYLE one of {', '.join(DOMAINS)})")
+        choice[m[1]] = None if kv.endswith("=off") else (int(m[2]), int(m[3] or 0))
+    return choice
+
+
+def format_choice(chosen: dict[str, str]) -> str:
+    """{'script': 'ls4@750', 'pixel': 'off'} -> 'script=ls4@750,pixel=off' (what --choose reads)."""
+    return ",".join(f"{k}={v}" for k, v in chosen.items())
+
+
+def markdown_table(rows: dict) -> str:
+    """The README's ablation table from eval.json."""
+    out = ["| domain | variant | content acc. (merged) | style acc. | realism FID (classifier space) "
+           "| own samples: chars / FID | model distance to base |", "|---|---|---|---|---|---|---|"]
+    for style in DOMAINS:
+        ref = None
+        for name, r in rows.items():
+            if not name.startswith(style + "-"):
+                continue
+            _, variant, it, swap = parse_variant(name)
+            label = VARIANT_NAMES[variant] + (f" ({it} it.)" if it else "") + (f" + LS {swap} px" if swap else "")
+            d, smp = r.get("distance"), r["samples"]
+            dist = f"{d['distance']:.4f} ± {d['sem']:.4f}" if d else ""
+            out.append(f"| {style} | {label} | {r['content']['merged']:.3f} | {r.get('style', float('nan')):.3f} "
+                       f"| {r['realism_fid']:.1f} | {smp['chars']} / {smp['fid']:.1f} | {dist} |")
+            ref = r
+        if ref is not None:
+            st = (f"real {ref['style_ceiling']:.3f} / inputs {ref['source_style']:.3f}" if "style" in ref else "")
+            out.append(f"| {style} | *reference* | ceiling {ref['classifier_ceiling']['merged']:.3f} | {st} "
+                       f"| real {ref['real_floor_fid']:.1f} / untranslated inputs {ref['source_fid']:.1f} | | |")
+    b = rows["base"]
+    out.append(f"| base | *base model* | reconstruction {b['content']['merged']:.3f} | | | "
+               f"{b['samples']['chars']} / {b['samples']['fid']:.1f} | |")
+    return "\n".join(out)
+
+
+MIN_CONTENT = 0.90  # a shipped variant keeps at least this content accuracy (merged), where one can
+MIN_GAIN = 0.10     # ... and adds at least this much style accuracy over the untranslated inputs
+
+
+def choose(rows: dict, min_content: float = MIN_CONTENT, min_gain: float = MIN_GAIN) -> dict[str, str]:
+    """Per domain, among the FC-FT variants (no swap, or LS at some resolution) whose content
+    accuracy (merged) is at least `min_content`, the one whose outputs the style classifier
+    most often reads as the target style (ties: the larger model distance); when none keeps
+    enough content, the one that keeps the most. A domain ships only when translating adds
+    its style: that variant's style accuracy exceeds the untranslated inputs' by at least
+    `min_gain`; otherwise it is 'off'.
+    Earlier snapshots of the fine-tune (STYLE-fcftN: N iterations) compete alike.
+    -> {style: 'lsR' | 'lsR@N' | 'off'} ('ls0': no swap; '@N': the N-iteration snapshot)"""
+    out = {}
+    for style in DOMAINS:
+        cands = {k: r for k, r in rows.items() if k.startswith(f"{style}-fcft")}
+        if not cands:
+            continue
+        ok = {k: r for k, r in cands.items() if r["content"]["merged"] >= min_content}
+        best = (max(ok, key=lambda k: (ok[k].get("style", 0.0), ok[k].get("distance", {}).get("distance", 0.0)))
+                if ok else max(cands, key=lambda k: cands[k]["content"]["merged"]))
+        r = cands[best]
+        if "style" in r and r["style"] - r["source_style"] < min_gain:
+            out[style] = "off"
+        else:
+            _, _, it, swap = parse_variant(best)
+            out[style] = f"ls{swap}" + (f"@{it}" if it else "")
+    return out
+
+
+def choice_rule() -> str:
+    """The rule `choose` applies, in one line (printed beside its result)."""
+    return f"most style with content >= {MIN_CONTENT:.2f}; off: adds < {MIN_GAIN:.2f} style"
