@@ -8,7 +8,7 @@ classifiers; scripts/train_zoo.py data renders them) and the 62 characters drawn
 Pillow's default font (the demo's input). Per method: seconds per image (batches of 32,
 this machine), LPIPS-VGG and SSIM of the reconstruction, the glyph classifier's content
 accuracy (merged look-alikes) of the reconstruction, and, for each shipped style, the
-content accuracy and the style accuracy (5-way style classifier of scripts/eval_zoo.py) of
+content accuracy and the style accuracy (5-way style classifier of stylebridge.zoo_build.evaluation) of
 the translations. Also the demo's inversion time ("Hello", 5 glyphs). Prints tables,
 writes JSON, and applies the issue's rule for making the encoder the demo's default.
 
@@ -30,9 +30,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-sys.path.insert(0, str(ROOT / "scripts"))
 from common import print_table, write_json  # noqa: E402
-from eval_zoo import load, style_share, train_style_classifier  # noqa: E402
 
 from stylebridge.data.glyphs import CHAR_TO_LABEL, render_text_glyphs, to_unit_range  # noqa: E402
 from stylebridge.data.images import to_uint8  # noqa: E402
@@ -42,6 +40,7 @@ from stylebridge.metrics.lpips import load_lpips  # noqa: E402
 from stylebridge.metrics.ssim import ssim  # noqa: E402
 from stylebridge.translate import Zoo  # noqa: E402
 from stylebridge.zoo import shipped_zoo_dir  # noqa: E402
+from stylebridge.zoo_build.evaluation import load_glyphs, style_share, train_style_classifier  # noqa: E402
 
 DEFAULT_STEPS = 200  # the demo's and eval_zoo's W+ steps
 STYLES = ("script", "outline", "blackletter")  # the shipped styles
@@ -150,7 +149,7 @@ def main(argv=None) -> dict:
         zoo._encoder = load_encoder(args.encoder, zoo[zoo.base])  # what zoo.encoder() returns from now on
     encoder = zoo.encoder()
     data = Path(args.data)
-    x, y = load(data, "base", "heldout")
+    x, y = load_glyphs(data, "base", "heldout")
     idx = np.random.RandomState(0).choice(len(x), min(args.n, len(x)), replace=False)
     sets = {"held-out fonts": (x[idx], y[idx])}
     arr, chars = render_text_glyphs(args.chars, size=zoo[zoo.base].img_resolution)

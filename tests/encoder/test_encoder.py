@@ -59,11 +59,11 @@ def _samples(G, n: int, seed: int):
 def test_trained_encoder_recovers_own_samples_better_than_the_mean_code(base, trained):
     G = load_checkpoint(base).generator
     x, ws = _samples(G, 32, seed=1234)  # not among the training draws (seed 0 stream)
-    res = invert(G, x, "encoder", encoder=trained)
+    E = load_encoder(trained, G)
+    res = invert(G, x, "encoder", encoder=E)
     mean_img = G.synthesis(G.mapping.w_avg.expand(32, G.num_ws, -1), noise_mode="const")
     enc_l1 = float((res.reconstruction - x).abs().mean())
     mean_l1 = float((mean_img - x).abs().mean())
-    E = load_encoder(trained, G)
     code_err = float(((res.ws - ws) / E.w_std).square().mean())
     mean_code_err = float(((G.mapping.w_avg - ws) / E.w_std).square().mean())
     assert enc_l1 < 0.75 * mean_l1, (enc_l1, mean_l1)
@@ -74,6 +74,7 @@ def test_trained_encoder_recovers_own_samples_better_than_the_mean_code(base, tr
 def test_refinement_starts_from_the_encoder_code_and_does_not_get_worse(base, trained):
     G = load_checkpoint(base).generator
     x, _ = _samples(G, 3, seed=99)
+    trained = load_encoder(trained, G)  # invert() takes a loaded encoder
     ff = invert(G, x, "encoder", encoder=trained)
     ref = invert(G, x, "encoder", encoder=trained, steps=10, perceptual="pixel", precision="fp32", pixel_weight=1.0)
     assert ref.steps.max() == 10

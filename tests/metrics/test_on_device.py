@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from stylebridge.data.images import save_image, to_uint8
+from stylebridge.evaluate.tables import evaluate_inversion, evaluate_translation
 from stylebridge.metrics.distance import model_distance
 from stylebridge.metrics.registry import fid
-from stylebridge.metrics.tables import evaluate_inversion, evaluate_translation
 from stylebridge.networks import create_generator
 from stylebridge.translate import Zoo
 from tests.conftest import derived, randomize_

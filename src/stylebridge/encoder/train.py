@@ -19,7 +19,6 @@ import dataclasses
 import json
 import math
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ import torch
 
 from stylebridge.encoder.network import Encoder, check_base, read_encoder, save_encoder
 from stylebridge.errors import CheckpointError, StylebridgeError
+from stylebridge.train.loop import drive
 from stylebridge.utils.device import resolve_device
 from stylebridge.utils.io import atomic_write_text
 
@@ -249,8 +249,6 @@ class EncoderTrainer:
 
 def train_encoder(opts: EncoderTrainOptions) -> Path:
     """Train until `opts.iters` iterations are done; returns the run's encoder.safetensors."""
-    from tqdm import tqdm
-
     tr = EncoderTrainer(opts)
     o = tr.opts
     tr.outdir.mkdir(parents=True, exist_ok=True)
@@ -260,22 +258,5 @@ def train_encoder(opts: EncoderTrainOptions) -> Path:
         f.write(json.dumps({"event": "resume" if tr.snapshot_path else "start", "iteration": tr.iteration,
                             "base": o.base, "perceptual": tr.pname, "real_per_batch": tr.n_real,
                             "dataset": tr.dataset.describe() if tr.dataset is not None else None}) + "\n")
-    bar = tqdm(total=o.iters, initial=tr.iteration, disable=not o.progress, unit="it", dynamic_ncols=True)
-    t0, logged = time.perf_counter(), tr.iteration
-    try:
-        while tr.iteration < o.iters:
-            tr.step()
-            bar.update(1)
-            done = tr.iteration
-            if done % o.log_every == 0 or done % o.snap == 0 or done == o.iters:
-                t1 = time.perf_counter()
-                rec = tr.pop_log((t1 - t0) / max(done - logged, 1))
-                t0, logged = t1, done
-                with open(log_path, "a") as f:
-                    f.write(json.dumps(rec) + "\n")
-                bar.set_postfix(loss=f"{rec.get('loss', 0):.3f}", code=f"{rec.get('code', 0):.3f}")
-            if done % o.snap == 0 or done == o.iters:
-                tr.save_snapshot()
-    finally:
-        bar.close()
+    drive(tr, log_path, postfix=lambda rec: dict(loss=f"{rec.get('loss', 0):.3f}", code=f"{rec.get('code', 0):.3f}"))
     return tr.outdir / FINAL_NAME

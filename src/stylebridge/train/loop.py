@@ -430,8 +430,6 @@ class Trainer:
 
 def run(opts: TrainOptions) -> Path:
     """Train until `opts.iters` iterations are done; returns the last snapshot's path."""
-    from tqdm import tqdm
-
     tr = Trainer(opts)
     o, main = tr.opts, tr.info.is_main
     log_path = tr.outdir / "log.jsonl"
@@ -443,11 +441,25 @@ def run(opts: TrainOptions) -> Path:
                                 "base": tr.base_desc, "dataset": tr.dataset.describe(),
                                 "skipped_files": len(tr.dataset.skipped), "processes": tr.info.world_size,
                                 "gamma": tr.gamma, "ema_beta": tr.ema_beta}) + "\n")
+    return drive(tr, log_path, main=main,
+                 postfix=lambda rec: dict(G=f"{rec.get('loss_G', 0):.3f}", D=f"{rec.get('loss_D', 0):.3f}",
+                                          p=f"{tr.augment.p:.3f}"),
+                 after_snapshot=lambda: ddp.barrier(tr.info))
+
+
+def drive(tr, log_path: Path, *, main: bool = True, postfix=lambda rec: {}, after_snapshot=lambda: None) -> Path | None:
+    """The iteration loop the trainers share (GAN training here, the encoder's in
+    stylebridge.encoder): `tr.step()` until `tr.opts.iters`, a log.jsonl line every `log_every`
+    iterations, a snapshot every `snap` and at the end, a tqdm bar (main process only), TF32
+    tensor cores for fp32 work on Ampere+ (flags restored afterwards). Returns the last snapshot."""
+    from tqdm import tqdm
+
+    o = tr.opts
     last = tr.snapshot_path
     bar = tqdm(total=o.iters, initial=tr.iteration, disable=not (o.progress and main), unit="it", dynamic_ncols=True)
     t0, logged = time.perf_counter(), tr.iteration
     try:
-        with tf32(True, tr.device):  # TF32 tensor cores for fp32 work on Ampere+; flags restored afterwards
+        with tf32(True, tr.device):
             while tr.iteration < o.iters:
                 tr.step()
                 bar.update(1)
@@ -459,10 +471,10 @@ def run(opts: TrainOptions) -> Path:
                     if main:
                         with open(log_path, "a") as f:
                             f.write(json.dumps(rec) + "\n")
-                        bar.set_postfix(G=f"{rec.get('loss_G', 0):.3f}", D=f"{rec.get('loss_D', 0):.3f}", p=f"{tr.augment.p:.3f}")
+                        bar.set_postfix(**postfix(rec))
                 if done % o.snap == 0 or done == o.iters:
                     last = tr.save_snapshot() or last
-                    ddp.barrier(tr.info)
+                    after_snapshot()
     finally:
         bar.close()
     return last
