@@ -17,7 +17,6 @@ skeleton (see formats/native.py) holding the optimizer and RNG states.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from stylebridge import __version__
 from stylebridge.errors import CheckpointError
 from stylebridge.formats.native import flatten_tree, unflatten_tree
 from stylebridge.networks.stylegan2 import Generator
+from stylebridge.utils.config import ConfigData
 from stylebridge.utils.io import atomic_path
 
 FORMAT_NAME = "stylebridge-encoder"
@@ -41,7 +41,7 @@ FORMAT_VERSION = 1
 
 
 @dataclass
-class EncoderConfig:
+class EncoderConfig(ConfigData):
     img_resolution: int              # input width and height (the base's resolution)
     img_channels: int                # input channels (the base's)
     num_ws: int                      # style inputs of the base
@@ -59,17 +59,6 @@ class EncoderConfig:
             raise CheckpointError(f"encoder resolution must be a power of two >= 8, got {r}")
         if min(self.img_channels, self.num_ws, self.w_dim, self.channels, self.channel_max, self.hidden) < 1:
             raise CheckpointError(f"encoder config has a non-positive size: {self}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> EncoderConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise CheckpointError(f"encoder config has unknown fields {sorted(unknown)}; a newer stylebridge wrote it")
-        return cls(**d)
 
     @classmethod
     def for_generator(cls, G: Generator, **kw) -> EncoderConfig:

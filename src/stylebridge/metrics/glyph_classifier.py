@@ -16,14 +16,12 @@ a prediction counts when it falls in the label's group.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -31,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from stylebridge.errors import CheckpointError, StylebridgeError
+from stylebridge.utils.config import ConfigData
 from stylebridge.utils.io import atomic_path, atomic_write_text
 
 CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -67,7 +66,7 @@ def case_map() -> np.ndarray:
 
 
 @dataclass
-class GlyphClassifierConfig:
+class GlyphClassifierConfig(ConfigData):
     img_resolution: int = 32        # input size (square)
     channels: tuple[int, ...] = (16, 32, 64)  # conv widths of the three 2x-downsampling stages
     feature_dim: int = 128          # penultimate layer: the space of the glyph FID
@@ -78,19 +77,6 @@ class GlyphClassifierConfig:
         self.channels = tuple(int(c) for c in self.channels)
         if self.img_resolution % (2 ** len(self.channels)) != 0:
             raise CheckpointError(f"img_resolution {self.img_resolution} must divide by {2 ** len(self.channels)}")
-
-    def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["channels"] = list(self.channels)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> GlyphClassifierConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise CheckpointError(f"unknown glyph classifier config keys: {sorted(unknown)}")
-        return cls(**d)
 
 
 class GlyphClassifier(nn.Module):

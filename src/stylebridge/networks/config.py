@@ -6,17 +6,17 @@ Field names follow NVIDIA's stylegan2-ada-pytorch constructor arguments so that 
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from stylebridge.errors import CheckpointError
+from stylebridge.utils.config import ConfigData
 
 _Config = TypeVar("_Config", bound="_NetworkConfig")
 
 
-class _NetworkConfig:
+class _NetworkConfig(ConfigData):
     """What both configs share: the image checks, channels per resolution, and data in and
     out (`to_dict` is what a checkpoint stores; `from_dict` refuses unknown fields)."""
 
@@ -29,17 +29,6 @@ class _NetworkConfig:
 
     def channels(self, res: int) -> int:
         return min(self.channel_base // res, self.channel_max)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls: type[_Config], d: dict[str, Any]) -> _Config:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise CheckpointError(f"{cls.__name__}: unknown fields {unknown}; known: {sorted(names)}")
-        return cls(**d)
 
 
 @dataclass
