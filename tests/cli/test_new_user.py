@@ -166,10 +166,12 @@ def test_one_inversion_default_everywhere():
     assert inspect.signature(Studio).parameters["default_perceptual"].default is None  # -> DEFAULT_PERCEPTUAL
 
 
-def test_thread_policy_leaves_a_core_and_respects_the_user(monkeypatch):
+def test_thread_policy_leaves_the_busy_cores_and_respects_the_user(monkeypatch):
     from stylebridge.cli import threads
 
-    assert threads.policy_threads(8) == 7 and threads.policy_threads(2) == 1 and threads.policy_threads(1) == 1
+    assert threads.policy_threads(8, busy=1.0) == 7 and threads.policy_threads(2, busy=1.0) == 1
+    assert threads.policy_threads(1, busy=0.0) == 1 and threads.policy_threads(2, busy=3.2) == 1
+    assert threads.policy_threads(2, busy=0.1) == 2 and threads.policy_threads(8, busy=2.6) == 5  # idle cores used
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     assert threads.set_thread_policy() is None
 

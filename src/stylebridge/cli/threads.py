@@ -3,8 +3,9 @@ change process-wide settings).
 
 torch starts one OpenMP thread per core. When another process keeps a core busy, every
 parallel region waits for the thread that shares that core, and small models (the glyph
-demo) become 20-30x slower. Leaving one core free avoids that cliff at a small cost on an
-idle machine (measured: README, "Threads"). OMP_NUM_THREADS, when set, always wins.
+demo) become 20-30x slower. So the CLI leaves as many cores free as other processes keep
+busy (the 1-minute load average, rounded): all cores on an idle machine, one fewer per busy
+core, at least one (measured: README, "Threads"). OMP_NUM_THREADS, when set, always wins.
 """
 
 from __future__ import annotations
@@ -21,10 +22,19 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def policy_threads(cores: int | None = None) -> int:
-    """Threads for a CLI run: every core but one (at least 1)."""
+def busy_cores() -> float:
+    """Cores other processes keep busy: the 1-minute load average (0 where unknown)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):  # not Unix
+        return 0.0
+
+
+def policy_threads(cores: int | None = None, busy: float | None = None) -> int:
+    """Threads for a CLI run: the cores that other processes leave free (at least 1)."""
     cores = usable_cores() if cores is None else cores
-    return max(1, cores - 1)
+    busy = busy_cores() if busy is None else busy
+    return max(1, min(cores, cores - round(busy)))
 
 
 def set_thread_policy() -> int | None:
