@@ -16,15 +16,14 @@ from stylebridge.cli.common import (
     resolve_device,
 )
 
-_DEFAULTS = None
-
 
 def _d(name):
-    global _DEFAULTS
-    if _DEFAULTS is None:
-        from stylebridge.invert.projector import ProjectorConfig
-        _DEFAULTS = ProjectorConfig()
-    return getattr(_DEFAULTS, name)
+    """ProjectorConfig's default of `name`: the one place it is defined."""
+    import dataclasses
+
+    from stylebridge.invert.projector import ProjectorConfig
+
+    return next(f.default for f in dataclasses.fields(ProjectorConfig) if f.name == name)
 
 
 @click.command("invert")

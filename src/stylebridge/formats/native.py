@@ -177,14 +177,6 @@ def round_to(net: torch.nn.Module, dtype: torch.dtype = torch.float16) -> torch.
     return net
 
 
-def is_native(path: str | Path) -> bool:
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            return (f.metadata() or {}).get("format") == FORMAT_NAME
-    except Exception:
-        return False
-
-
 def read_native(path: str | Path) -> RawCheckpoint:
     """Read a native checkpoint into configs + state dicts (no modules built). Everything is
     checked before it is used: the header (see `read_header`), the version, each network's kind
