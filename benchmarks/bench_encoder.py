@@ -158,9 +158,10 @@ def main(argv=None) -> dict:
     t0 = time.perf_counter()
     style_clf, style_ceiling = train_style_classifier(data)
     print("style classifier, held-out accuracy:", style_ceiling, f"({time.perf_counter() - t0:.0f} s)", flush=True)
-    result = {"n": {k: len(v[0]) for k, v in sets.items()}, "encoder": str(args.encoder or zoo.encoder_path), "style_ceiling": style_ceiling,
-              "sets": {}, "tables": {}}
-    cols = ["method", "s_per_img", "lpips", "ssim", "content"] + [f"{s}_{m}" for s in STYLES for m in ("content", "style")]
+    result = {"n": {k: len(v[0]) for k, v in sets.items()}, "encoder": str(args.encoder or zoo.encoder_path),
+              "style_ceiling": style_ceiling, "sets": {}, "tables": {}}
+    cols = (["method", "s_per_img", "lpips", "ssim", "content"]
+            + [f"{s}_{m}" for s in STYLES for m in ("content", "style")])
     for set_name, (xs, ys) in sets.items():
         print(f"\n## {set_name} ({len(xs)} glyphs)", flush=True)
         rows = [measure(zoo, xs, ys, *m, clf, lp, style_clf) for m in methods(encoder)]

@@ -6,7 +6,8 @@ model, once per (perceptual loss, precision), the CLI's other defaults unchanged
 
 Needs the fonts (scripts/install-fonts.sh) and LPIPS weights (stylebridge weights install).
 Quality per second: pixel at the CLI's 300 steps against LPIPS at as many steps as fit in
-about the same time (60) and at 300. Quality is measured on the saved 8-bit reconstruction: SSIM, LPIPS-VGG and the share the
+about the same time (60) and at 300. Quality is measured on the saved 8-bit reconstruction: \
+SSIM, LPIPS-VGG and the share the
 glyph classifier reads as the input character. Prints a table and writes JSON.
 """
 
@@ -66,7 +67,8 @@ def main(argv=None) -> dict:
                      "steps": float(res.steps.float().mean()), "ssim": float(ssim(rec, x).mean()),
                      "lpips": float(d.mean()), "content": accuracies(clf.predict(rec), y)["merged"]})
         print(rows[-1], flush=True)
-    table = print_table(rows, ["perceptual", "precision", "max_steps", "s_per_img", "steps", "ssim", "lpips", "content"])
+    table = print_table(rows, ["perceptual", "precision", "max_steps", "s_per_img", "steps", "ssim", "lpips",
+                               "content"])
     res = {"rows": rows, "table": table, "n": args.n, "steps": args.steps, "threads": torch.get_num_threads()}
     write_json(args.out, res)
     return res

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import html
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 import torch
 
@@ -29,7 +29,8 @@ class DemoResult:
     content_accuracy: dict[str, float] = field(default_factory=dict)
 
 
-def glyph_inputs(text: str | None, images: Sequence[str | Path] | None, resolution: int) -> tuple[torch.Tensor, list[str]]:
+def glyph_inputs(text: str | None, images: Sequence[str | Path] | None,
+                 resolution: int) -> tuple[torch.Tensor, list[str]]:
     if images:
         files = [f for p in images for f in list_images(p)]  # files, or the images of folders
         x = torch.stack([load_image(p, resolution, 1) for p in files])
@@ -118,10 +119,12 @@ def _page(grid: str, rows: list[str], labels: list[str], seconds: dict[str, floa
     times = ", ".join(f"{html.escape(k)} {v:.1f} s" for k, v in seconds.items())
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>stylebridge demo</title>
-<style>body{{font-family:sans-serif;margin:1.5em;background:#fafafa}} img{{image-rendering:pixelated;border:1px solid #ccc}}</style>
+<style>body{{font-family:sans-serif;margin:1.5em;background:#fafafa}} \
+img{{image-rendering:pixelated;border:1px solid #ccc}}</style>
 </head><body><h1>stylebridge demo: {html.escape("".join(labels))}</h1>
 <p>One base glyph model, several styles derived from it by fine-tuning with a frozen mapping network
 (and layer swap). Each input glyph is inverted once with the base model; the same latent code drawn
 by every style model gives the rows below.</p>
-<img src="{html.escape(grid)}" alt="demo grid"><p>Rows, top to bottom:</p><ol>{row_list}</ol><p>Timings: {times}.</p></body></html>
+<img src="{html.escape(grid)}" alt="demo grid"><p>Rows, top to bottom:</p><ol>{row_list}</ol>\
+<p>Timings: {times}.</p></body></html>
 """

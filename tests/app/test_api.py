@@ -26,7 +26,6 @@ from stylebridge.invert.api import load_code, render
 from stylebridge.translate.zoo import Zoo
 from tests.app.conftest import FAST
 
-
 # ---------------------------------------------------------------------------- queue
 
 

@@ -83,7 +83,8 @@ def test_unreadable_only_input_and_empty_folder_agree(ckpt, tmp_path, capsys):
     bad.write_bytes(b"not a png")
     empty = tmp_path / "empty"
     empty.mkdir()
-    _one_line_exit_2(["invert", ckpt, bad, "--outdir", tmp_path / "inv", "--steps", "2"], capsys, "could be read: image ")
+    _one_line_exit_2(["invert", ckpt, bad, "--outdir", tmp_path / "inv", "--steps", "2"], capsys,
+                     "could be read: image ")
     assert not (tmp_path / "inv" / "summary.csv").exists()
     _one_line_exit_2(["translate", bad, "--source", ckpt, "--target", ckpt, "--outdir", tmp_path / "tr",
                       "--steps", "2", "--to", "m"], capsys, "could be read: image ")

@@ -53,7 +53,8 @@ def test_every_mode_loads_to_3_channels(tmp_path, mode):
         im = Image.fromarray(np.full((5, 7), 1.0, dtype=np.float32))
     else:
         im = base.convert(mode)
-    ext = {"CMYK": ".tif", "I": ".tif", "F": ".tif", "YCbCr": ".jpg"}.get(mode, ".png")  # Pillow 12 misreads YCbCr TIFFs
+    # Pillow 12 misreads YCbCr TIFFs
+    ext = {"CMYK": ".tif", "I": ".tif", "F": ".tif", "YCbCr": ".jpg"}.get(mode, ".png")
     im.save(tmp_path / f"x{ext}")
     t = load_image(tmp_path / f"x{ext}", channels=3)
     assert t.shape == (3, 5, 7)

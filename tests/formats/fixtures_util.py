@@ -224,7 +224,8 @@ def tf_pickle_bytes(name: str = "tf16") -> bytes:
                            "build_module_src": DUMMY_SRC, "build_func_name": "G_main", "variables": variables}
             return obj
         G = net("G", json.loads(meta["G_static_kwargs"]), "G",
-                {"mapping": net("G_mapping", {}, "G/mapping", {}), "synthesis": net("G_synthesis", {}, "G/synthesis", {})})
+                {"mapping": net("G_mapping", {}, "G/mapping", {}),
+                 "synthesis": net("G_synthesis", {}, "G/synthesis", {})})
         D = net("D", json.loads(meta["D_static_kwargs"]), "D", {})
         return pickle.dumps((G, D, G), protocol=3)
 
@@ -244,8 +245,8 @@ def rosinality_ckpt(name: str = "rosinality32", latent_avg: bool = True, args: b
     if latent_avg:
         ckpt["latent_avg"] = t["latent_avg"]
     if args:
-        ckpt["args"] = argparse.Namespace(size=int(meta["size"]), n_mlp=int(meta["n_mlp"]), latent=int(meta["style_dim"]),
-                                          channel_multiplier=1, path="lmdb")
+        ckpt["args"] = argparse.Namespace(size=int(meta["size"]), n_mlp=int(meta["n_mlp"]),
+                                          latent=int(meta["style_dim"]), channel_multiplier=1, path="lmdb")
     return ckpt
 
 

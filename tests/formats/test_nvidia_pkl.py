@@ -123,9 +123,11 @@ def test_mapping_and_synthesis_floats_equal_nvidia(tmp_path, name):
         torch.testing.assert_close(G.mapping(z, c, truncation_psi=0.7), t["ws_psi0.7"], rtol=1e-5, atol=1e-5)
         torch.testing.assert_close(G.mapping(z, c, truncation_psi=0.5, truncation_cutoff=2), t["ws_psi0.5_cutoff2"],
                                    rtol=1e-5, atol=1e-5)
-        torch.testing.assert_close(G.synthesis(t["ws_psi0.7"], noise_mode="const"), t["img_const"], rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(G.synthesis(t["ws_psi0.7"], noise_mode="const"), t["img_const"],
+                                   rtol=1e-4, atol=1e-4)
         torch.testing.assert_close(G.synthesis(t["ws_psi0.7"], noise_mode="none"), t["img_none"], rtol=1e-4, atol=1e-4)
-        torch.testing.assert_close(G.synthesis(t["wplus"], noise_mode="const"), t["img_wplus_const"], rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(G.synthesis(t["wplus"], noise_mode="const"), t["img_wplus_const"],
+                                   rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -10,8 +10,13 @@ import torch
 
 from stylebridge.errors import CheckpointError, UnsafePickleError
 from stylebridge.formats.base import NetworkState
-from stylebridge.formats.rosinality import (read_rosinality, read_rosinality_state, rosinality_multiplier,
-                                            rosinality_state_dicts, save_rosinality)
+from stylebridge.formats.rosinality import (
+    read_rosinality,
+    read_rosinality_state,
+    rosinality_multiplier,
+    rosinality_state_dicts,
+    save_rosinality,
+)
 from stylebridge.networks.config import GeneratorConfig
 from tests.formats.fixtures_util import load_fixture, rosinality_ckpt, save_torch, sub
 

@@ -77,7 +77,8 @@ def test_sharding_and_torchrun_env(G, folder, tmp_path, monkeypatch):
 def test_cli_invert_factorize_edit(ckpt, folder, tmp_path, capsys):
     out = tmp_path / "inv"
     rc = main(["invert", str(ckpt), str(folder / "a.png"), str(folder / "c.png"), "--outdir", str(out),
-               "--steps", "8", "--method", "sefa", "--topk", "4", "--clamp", "3", "--save-video", "--precision", "bf16"])
+               "--steps", "8", "--method", "sefa", "--topk", "4", "--clamp", "3", "--save-video",
+               "--precision", "bf16"])
     assert rc == 0
     assert {p.name for p in out.iterdir()} >= {"a.npz", "a.png", "a.gif", "c.npz", "summary.csv"}
     assert "perceptual" in _rows(out / "summary.csv")["a"]  # D fallback or LPIPS, recorded
@@ -97,7 +98,8 @@ def test_cli_invert_factorize_edit(ckpt, folder, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args,msg", [
-    (["invert", "{ckpt}", "{folder}", "--outdir", "{out}", "--method", "w", "--topk", "3"], "use them with --method sefa"),
+    (["invert", "{ckpt}", "{folder}", "--outdir", "{out}", "--method", "w", "--topk", "3"],
+     "use them with --method sefa"),
     (["invert", "{ckpt}", "{tmp}/missing", "--outdir", "{out}"], "does not exist"),
     (["invert", "{tmp}/nock.pkl", "{folder}", "--outdir", "{out}"], "no such file"),
     (["invert", "{ckpt}", "{folder}", "--outdir", "{out}", "--shard", "3/2"], "--shard"),

@@ -54,7 +54,8 @@ def test_returns_best_evaluated_code_and_it_reproduces(G, targets):
         assert float(loss) <= min(h) + 1e-7  # best over all evaluated codes (incl. the final one)
     # The loss reported is the loss of the returned code.
     cfg = ProjectorConfig()
-    again = (r.reconstruction - targets).abs().mean(dim=[1, 2, 3]) + perc.pixel_gradient_distance(r.reconstruction, targets)
+    again = ((r.reconstruction - targets).abs().mean(dim=[1, 2, 3])
+             + perc.pixel_gradient_distance(r.reconstruction, targets))
     assert torch.allclose(again, r.losses, atol=1e-4)
     assert cfg.steps == 300
 

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from stylebridge.networks import Generator, get_config, style_mix, z_from_seed
-from stylebridge.networks import ops
+from stylebridge.networks import Generator, get_config, ops, style_mix, z_from_seed
 from tests.conftest import randomize_
 
 

@@ -9,7 +9,6 @@ from PIL import Image
 
 from stylebridge.cli.main import main
 from stylebridge.data.images import save_image
-from tests.translate.test_translate import images, zoo, zoo_dir  # noqa: F401  (fixtures)
 
 
 def _job(zoo_dir, images, tmp_path):

@@ -10,27 +10,9 @@ import stylebridge.translate.translator as translator_mod
 from stylebridge.cli.main import main
 from stylebridge.data.images import save_image
 from stylebridge.errors import CheckpointError, StylebridgeError
-from stylebridge.formats import save_checkpoint
-from stylebridge.networks import create_generator
-from stylebridge.translate import Translator, Zoo
-from tests.conftest import derived, randomize_
+from stylebridge.translate import Translator
 
 FAST = dict(steps=4, perceptual="pixel")
-
-
-@pytest.fixture
-def zoo():
-    torch.manual_seed(0)
-    base = randomize_(create_generator("tiny-16")).eval()
-    other = randomize_(create_generator("tiny-16"), seed=5).eval()  # a different base
-    return Zoo.from_models({"base": base, "anime": derived(base, 1), "sketch": derived(base, 2),
-                            "unrelated": other}, base="base")
-
-
-@pytest.fixture
-def images(zoo):
-    with torch.no_grad():
-        return zoo["base"](torch.randn(2, 16), noise_mode="const").clamp(-1, 1)
 
 
 def test_identity_translation_reproduces_reconstruction(zoo, images):
@@ -42,7 +24,8 @@ def test_identity_translation_reproduces_reconstruction(zoo, images):
 def test_multimodal_shares_content_code_and_differs_elsewhere(zoo, images, monkeypatch):
     seen = []
     real = translator_mod.render
-    monkeypatch.setattr(translator_mod, "render", lambda G, ws, noise=None: seen.append(ws.clone()) or real(G, ws, noise))
+    monkeypatch.setattr(translator_mod, "render",
+                        lambda G, ws, noise=None: seen.append(ws.clone()) or real(G, ws, noise))
     tr = Translator(zoo, **FAST)
     res = tr.translate(images, to="anime", modes=3, content_layers=4)
     out = res.outputs["anime"]
@@ -71,7 +54,8 @@ def test_reference_code_is_not_mapped_again(zoo, images, monkeypatch):
     src_inv = tr.invert("base", images)
     seen = []
     real = translator_mod.render
-    monkeypatch.setattr(translator_mod, "render", lambda G, ws, noise=None: seen.append(ws.clone()) or real(G, ws, noise))
+    monkeypatch.setattr(translator_mod, "render",
+                        lambda G, ws, noise=None: seen.append(ws.clone()) or real(G, ws, noise))
     monkeypatch.setattr(tr, "invert", lambda model, imgs, callback=None: ref_inv)
 
     def no_mapping(*a, **k):
@@ -87,7 +71,8 @@ def test_reference_code_is_not_mapped_again(zoo, images, monkeypatch):
 def test_multi_domain_inverts_each_input_once(zoo, images, monkeypatch):
     calls = []
     real = translator_mod.invert
-    monkeypatch.setattr(translator_mod, "invert", lambda G, imgs, *a, **k: calls.append(imgs.shape[0]) or real(G, imgs, *a, **k))
+    monkeypatch.setattr(translator_mod, "invert",
+                        lambda G, imgs, *a, **k: calls.append(imgs.shape[0]) or real(G, imgs, *a, **k))
     res = Translator(zoo, **FAST).translate(images, to="anime,sketch,base")
     assert calls == [2]
     assert set(res.outputs) == {"anime", "sketch", "base"}
@@ -100,16 +85,6 @@ def test_unrelated_models_are_refused(zoo, images):
         Translator(zoo, **FAST).translate(images, to="nope")
     with pytest.raises(StylebridgeError, match="content layers"):
         Translator(zoo, **FAST).translate(images, to="anime", content_layers=99)
-
-
-@pytest.fixture
-def zoo_dir(zoo, tmp_path):
-    d = tmp_path / "zoo"
-    for n in ("base", "anime", "sketch", "unrelated"):
-        save_checkpoint(d / f"{n}.safetensors", G_ema=zoo[n])
-    (d / "zoo.json").write_text(json.dumps({"name": "t", "base": "base", "models": {
-        n: {"file": f"{n}.safetensors"} for n in ("base", "anime", "sketch", "unrelated")}}))
-    return d
 
 
 def test_zoo_cli_lists_and_flags_unrelated(zoo_dir, capsys):

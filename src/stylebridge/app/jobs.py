@@ -14,8 +14,9 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from stylebridge.errors import StylebridgeError
 
@@ -49,7 +50,7 @@ class OutputFile:
 
 @dataclass(eq=False)  # identity: jobs hold tensors
 class Job:
-    work: Callable[["Job"], None]
+    work: Callable[[Job], None]
     params: dict[str, Any] = field(default_factory=dict)
     id: str = field(default_factory=lambda: secrets.token_hex(12))
     state: str = QUEUED

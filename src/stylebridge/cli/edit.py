@@ -9,7 +9,8 @@ from stylebridge.cli.common import OutputPath, RangeList, SeedList, device_optio
 
 @click.command("edit")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
-@click.option("--basis", type=click.Path(dir_okay=False), required=True, help="Basis .npz from `stylebridge factorize`.")
+@click.option("--basis", type=click.Path(dir_okay=False), required=True,
+              help="Basis .npz from `stylebridge factorize`.")
 @click.option("--index", "indices", type=RangeList(), default="0-4", show_default=True,
               help="Direction indices (0 = strongest), e.g. 0-4,9.")
 @click.option("--degree", type=click.FloatRange(min=0), default=5.0, show_default=True,
@@ -17,7 +18,8 @@ from stylebridge.cli.common import OutputPath, RangeList, SeedList, device_optio
 @click.option("--steps", "num_steps", type=click.IntRange(min=2), default=5, show_default=True,
               help="Columns per row (odd numbers include the unedited image).")
 @click.option("--seeds", type=SeedList(), default="0", show_default=True, help="Seeds of the edited samples.")
-@click.option("--trunc", "truncation_psi", type=float, default=0.7, show_default=True, help="Truncation psi of the samples.")
+@click.option("--trunc", "truncation_psi", type=float, default=0.7, show_default=True,
+              help="Truncation psi of the samples.")
 @click.option("--edit-layers", default=None,
               help="ws indices the edit is applied to (default: the layers the basis was computed from).")
 @click.option("--out", type=OutputPath("file"), required=True,

@@ -29,7 +29,8 @@ def command():
 @click.option("--batch", type=click.IntRange(min=1), default=8, show_default=True, help="Images per iteration.")
 @click.option("--snap", type=click.IntRange(min=1), default=None, help="Snapshot every N iterations. [default: 100]")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the encoder's init and the samples.")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=5e-4, show_default=True, help="Adam learning rate.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=5e-4, show_default=True,
+              help="Adam learning rate.")
 @click.option("--code-weight", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="Weight of the code loss on the generator's own samples.")
 @click.option("--pixel-weight", type=click.FloatRange(min=0), default=1.0, show_default=True,

@@ -8,8 +8,15 @@ from pathlib import Path
 
 import click
 
-from stylebridge.cli.common import (OutputPath, Seed, device_option, echo_err, inversion_options, perceptual_option,
-                                     resolve_device)
+from stylebridge.cli.common import (
+    OutputPath,
+    Seed,
+    device_option,
+    echo_err,
+    inversion_options,
+    perceptual_option,
+    resolve_device,
+)
 
 _GEN_SUFFIXES = (".pkl", ".pt", ".pth", ".safetensors")
 
@@ -231,7 +238,8 @@ def translation_cmd(input_dir, zoo_dir, source, target, reference_dir, modes, se
 @click.option("--outdir", type=OutputPath("dir"), default=None,
               help="Keep OUTDIR/METHOD/NAME.npz|png (re-runs reuse finished images and their timings).")
 @click.option("--net", type=click.Choice(["vgg", "alex"]), default="vgg", show_default=True, help="LPIPS network.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="Images inverted together.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Images inverted together.")
 @device_option
 @_json_option
 def inversion_cmd(checkpoint, image_dir, methods, steps, perceptual, outdir, net, batch_size, device, json_path):
@@ -241,8 +249,8 @@ def inversion_cmd(checkpoint, image_dir, methods, steps, perceptual, outdir, net
     \b
     Example: stylebridge evaluate inversion ffhq.pkl photos/ --methods sefa,w,wplus --steps 1000
     """
-    from stylebridge.formats import load_checkpoint
     from stylebridge.evaluate.tables import evaluate_inversion, inversion_table
+    from stylebridge.formats import load_checkpoint
 
     ckpt = load_checkpoint(checkpoint, device=resolve_device(device))
     opts = {"steps": steps} if steps else {}

@@ -15,7 +15,8 @@ from stylebridge.cli.common import OutputPath
               help="Which modulated convolutions to factorize: all, coarse (<= 8x8), middle (16-32), fine (> 32), "
                    "or conv-layer indices such as 0-3,7 (index = the ws index the layer reads).")
 @click.option("--no-normalize", is_flag=True,
-              help="Do not scale each style channel's weight row to unit length first (SeFa does; rosinality does not).")
+              help="Do not scale each style channel's weight row to unit length first "
+                   "(SeFa does; rosinality does not).")
 def command(checkpoint, out, layers, no_normalize):
     """Eigenvectors and eigenvalues of A^T A, A = the stacked style-affine weights of CHECKPOINT's
     generator (SeFa, Shen & Zhou 2021). The directions are the latent directions that change

@@ -11,7 +11,8 @@ from stylebridge.cli.common import OutputPath, SeedList, device_option, precisio
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @click.option("--seeds", type=SeedList(), help="Seeds, e.g. 0-3,7. z = RandomState(seed).randn(1, z_dim).")
 @click.option("--projected-w", "projected_w", type=click.Path(dir_okay=False),
-              help="Render latents from an .npz with array 'w' [N, num_ws, w_dim] (NVIDIA projected_w.npz) instead of seeds.")
+              help="Render latents from an .npz with array 'w' [N, num_ws, w_dim] (NVIDIA projected_w.npz) "
+                   "instead of seeds.")
 @click.option("--trunc", "truncation_psi", type=float, default=1.0, show_default=True,
               help="Truncation psi: 1 = none, smaller = closer to the mean w.")
 @click.option("--trunc-cutoff", type=int, default=None, help="Truncate only the first N ws (default: all).")

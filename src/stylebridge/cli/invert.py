@@ -66,7 +66,8 @@ def _d(name):
 @inversion_precision_option
 @click.option("--shard", default=None,
               help="i/n: take every n-th image starting at i (0-based). Under torchrun, RANK/WORLD_SIZE are used.")
-@click.option("--seed", type=Seed(), default=0, show_default=True, help="Seed of noise maps, latent noise, init search.")
+@click.option("--seed", type=Seed(), default=0, show_default=True,
+              help="Seed of noise maps, latent noise, init search.")
 @click.option("--save-video", is_flag=True, help="Also write NAME.gif: target | progress of the reconstruction.")
 @device_option
 @progress_option

@@ -47,17 +47,28 @@ def _image_bound(max_megapixels: float | None) -> None:
 
 def _register() -> None:
     # One line per verb; each module defines a click command named `command`.
-    from stylebridge.cli import generate, info, convert
-    from stylebridge.cli import invert, factorize, edit
-    from stylebridge.cli import evaluate, weights
-    from stylebridge.cli import data as data_cli
-    from stylebridge.cli import train as train_cli, finetune, swap
-    from stylebridge.cli import zoo as zoo_cli, translate, demo
     from stylebridge.cli import app as app_cli
+    from stylebridge.cli import (
+        convert,
+        demo,
+        edit,
+        evaluate,
+        factorize,
+        finetune,
+        generate,
+        info,
+        invert,
+        swap,
+        translate,
+        weights,
+    )
+    from stylebridge.cli import data as data_cli
     from stylebridge.cli import encoder as encoder_cli
+    from stylebridge.cli import train as train_cli
+    from stylebridge.cli import zoo as zoo_cli
 
-    for module in (generate, info, convert, invert, factorize, edit, data_cli, evaluate, weights, train_cli, finetune, swap,
-                   zoo_cli, translate, demo, app_cli, encoder_cli):
+    for module in (generate, info, convert, invert, factorize, edit, data_cli, evaluate, weights, train_cli, finetune,
+                   swap, zoo_cli, translate, demo, app_cli, encoder_cli):
         cli.add_command(module.command)
 
 

@@ -8,8 +8,10 @@ from stylebridge.cli.common import OutputPath
 
 
 @click.command("swap")
-@click.option("--source", required=True, type=click.Path(), help="G_s: the base model (gives mapping and coarse blocks).")
-@click.option("--target", required=True, type=click.Path(), help="G_t: the model fine-tuned from G_s (gives the fine blocks).")
+@click.option("--source", required=True, type=click.Path(),
+              help="G_s: the base model (gives mapping and coarse blocks).")
+@click.option("--target", required=True, type=click.Path(),
+              help="G_t: the model fine-tuned from G_s (gives the fine blocks).")
 @click.option("--resolution", type=int, default=None,
               help="Blocks up to and including this resolution (px) come from the source.")
 @click.option("--ls", type=int, default=None,

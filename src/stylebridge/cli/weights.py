@@ -55,4 +55,5 @@ def list_cmd(as_json):
     for r in rows:
         click.echo(f"| {r['name']} | {'yes' if r['verified'] else 'no'} | {r['path'] or '(missing)'} |")
     if any(r["path"] is None for r in rows):
-        click.echo(f"\nSearched: {', '.join(str(d) for d in search_dirs())}. Install with `{INSTALL_COMMAND}`.", err=True)
+        click.echo(f"\nSearched: {', '.join(str(d) for d in search_dirs())}. "
+                   f"Install with `{INSTALL_COMMAND}`.", err=True)

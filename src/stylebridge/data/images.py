@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -130,7 +130,8 @@ def _square(a: np.ndarray, mode: str) -> np.ndarray:
 def _resize(a: np.ndarray, resolution: int) -> np.ndarray:
     if a.shape[0] == resolution and a.shape[1] == resolution:
         return a
-    chans = [Image.fromarray(np.ascontiguousarray(a[..., c], dtype=np.float32)).resize((resolution, resolution), Image.LANCZOS)
+    chans = [Image.fromarray(np.ascontiguousarray(a[..., c], dtype=np.float32)).resize((resolution, resolution),
+                                                                                       Image.LANCZOS)
              for c in range(a.shape[2])]
     return np.clip(np.stack([np.asarray(c) for c in chans], axis=-1), 0.0, 1.0)
 

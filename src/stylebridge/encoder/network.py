@@ -101,7 +101,8 @@ class Encoder(nn.Module):
         res = c.img_resolution
         while res > 4:
             cin, cout = c.channels_at(res), c.channels_at(res // 2)
-            setattr(self, f"b{res}", nn.ModuleList([nn.Conv2d(cin, cin, 3, padding=1), nn.Conv2d(cin, cout, 3, padding=1)]))
+            setattr(self, f"b{res}", nn.ModuleList([nn.Conv2d(cin, cin, 3, padding=1),
+                                                    nn.Conv2d(cin, cout, 3, padding=1)]))
             self.resolutions.append(res)
             res //= 2
         c4 = c.channels_at(4)

@@ -184,7 +184,8 @@ class EncoderTrainer:
         ws = ws.float()
         out = {"code": (((ws[:ns] - ws_true) / E.w_std).square().mean() if ns else ws.sum() * 0)}
         # bf16: the synthesis computes in bf16; fp16: its config's fp16 blocks (CUDA) do.
-        rec = G.synthesis(ws, noise_mode="const", dtype=torch.bfloat16 if self.dtype == torch.bfloat16 else torch.float32)
+        rec = G.synthesis(ws, noise_mode="const",
+                          dtype=torch.bfloat16 if self.dtype == torch.bfloat16 else torch.float32)
         rec = rec.float()
         out["pixel"] = (rec - x).abs().mean()
         if self.pdist is not None:

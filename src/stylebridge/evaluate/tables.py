@@ -134,7 +134,8 @@ def _fid_kid(out: dict, key: str, feats: np.ndarray, ref: np.ndarray, kid: bool 
 
 def evaluate_translation(zoo, inputs, target: str, *, source: str | None = None, reference_dir=None,
                          modes: int = 5, seed: int = 0, content_layers: int | None = None,
-                         truncation_psi: float | None = None, method: str = DEFAULT_METHOD, perceptual: str = DEFAULT_PERCEPTUAL,
+                         truncation_psi: float | None = None, method: str = DEFAULT_METHOD,
+                         perceptual: str = DEFAULT_PERCEPTUAL,
                          batch_size: int = 8, outdir=None, latents=None, lpips_net="vgg", kid: bool | None = None,
                          fid_batch_size: int = 32, use_cache: bool = True, extractor=None, progress: bool = False,
                          log: Callable[[str], None] = print, **invert_options) -> dict:
@@ -224,7 +225,8 @@ def _clean(d: dict) -> dict:
     return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
 
 
-def evaluate_inversion(G, inputs, methods: Sequence[str] = METHOD_ORDER, *, D=None, perceptual: str = DEFAULT_PERCEPTUAL,
+def evaluate_inversion(G, inputs, methods: Sequence[str] = METHOD_ORDER, *, D=None,
+                       perceptual: str = DEFAULT_PERCEPTUAL,
                        batch_size: int = 8, outdir=None, lpips_net="vgg", progress: bool = False,
                        log: Callable[[str], None] = print, **overrides) -> dict:
     """Table III: for each method, SSIM and LPIPS (mean, standard error) of the uint8

@@ -74,7 +74,8 @@ def discriminator_shapes(cfg: DiscriminatorConfig) -> dict[str, tuple[int, ...]]
             s[f"{b}.fromrgb.weight"] = (tmp, cfg.img_channels, 1, 1)
             s[f"{b}.fromrgb.bias"] = (tmp,)
             s[f"{b}.fromrgb.resample_filter"] = (4, 4)
-        for name, o, i, k, bias in [("conv0", tmp, tmp, 3, True), ("conv1", out, tmp, 3, True), ("skip", out, tmp, 1, False)]:
+        for name, o, i, k, bias in [("conv0", tmp, tmp, 3, True), ("conv1", out, tmp, 3, True),
+                                    ("skip", out, tmp, 1, False)]:
             s[f"{b}.{name}.weight"] = (o, i, k, k)
             if bias:
                 s[f"{b}.{name}.bias"] = (o,)

@@ -146,7 +146,8 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu", networ
         net = build_network(state, f"{path.name} [{name}]")
         if isinstance(net, Generator) and not raw.w_avg_known:
             net.mapping.w_avg.copy_(estimate_w_avg(net))
-            ckpt.notes.append(f"{name}: no stored mean w; estimated from {W_AVG_SAMPLES} mapped samples (seed {W_AVG_SEED})")
+            ckpt.notes.append(f"{name}: no stored mean w; estimated from {W_AVG_SAMPLES} mapped samples "
+                              f"(seed {W_AVG_SEED})")
         setattr(ckpt, name, net.eval().requires_grad_(False).to(device))
     if ckpt.G is None and ckpt.G_ema is None and ckpt.D is None:
         raise CheckpointError(f"{path}: holds none of the networks G, G_ema, D")

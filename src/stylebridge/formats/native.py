@@ -184,7 +184,8 @@ def read_native(path: str | Path) -> RawCheckpoint:
     path = Path(path)
     meta = read_header(path).get("__metadata__", {})
     if meta.get("format") != FORMAT_NAME:
-        raise CheckpointError(f"{path}: a safetensors file, but not a stylebridge checkpoint (no 'format: stylebridge' metadata)")
+        raise CheckpointError(f"{path}: a safetensors file, but not a stylebridge checkpoint "
+                              "(no 'format: stylebridge' metadata)")
     version = meta.get("format_version", "0")
     if not (version.isdigit() and len(version) < 6):
         raise CheckpointError(f"{path}: format_version {version[:20]!r} is not a version number")
@@ -208,7 +209,8 @@ def read_native(path: str | Path) -> RawCheckpoint:
         with safe_open(str(path), framework="pt") as f:
             tensors = {k: f.get_tensor(k) for k in f.keys()}
     except Exception as e:  # safetensors raises its own error types for corrupt files
-        raise CheckpointError(f"{path}: not a readable safetensors file ({e}); the file may be truncated or corrupt") from None
+        raise CheckpointError(f"{path}: not a readable safetensors file ({e}); "
+                              "the file may be truncated or corrupt") from None
     raw = RawCheckpoint(format="native")
     for name, cfg in configs.items():
         prefix = name + "."

@@ -97,7 +97,8 @@ def generator_config(obj: PersistentObject) -> GeneratorConfig:
     sk = dict(kw.pop("synthesis_kwargs", {}) or {})
     for k in [k for k in kw if k not in ("z_dim", "c_dim", "w_dim", "img_resolution", "img_channels")]:
         sk[k] = kw.pop(k)                       # stylegan3's networks_stylegan2: **synthesis_kwargs
-    _check_known(what, mk, {"num_layers", "embed_features", "layer_features", "activation", "lr_multiplier", "w_avg_beta"})
+    _check_known(what, mk, {"num_layers", "embed_features", "layer_features", "activation", "lr_multiplier",
+                            "w_avg_beta"})
     _check_known(what, sk, {"channel_base", "channel_max", "num_fp16_res", "conv_clamp", "architecture",
                             "resample_filter", "use_noise", "activation", "fp16_channels_last",
                             "fused_modconv_default", "kernel_size"})
@@ -157,7 +158,8 @@ def discriminator_config(obj: PersistentObject) -> DiscriminatorConfig:
     group = mbstd.state.get("group_size") if mbstd else None
     nch = int(mbstd.state.get("num_channels", 1)) if mbstd else 0
     blocks = [m for k, m in (obj.state.get("_modules") or {}).items() if k.startswith("b") and k != "b4"]
-    arch = blocks[0].state.get("architecture", kw.get("architecture", "resnet")) if blocks else kw.get("architecture", "resnet")
+    arch = (blocks[0].state.get("architecture", kw.get("architecture", "resnet")) if blocks
+            else kw.get("architecture", "resnet"))
     conv = _child(b4, "conv")
     conv_clamp = conv.state.get("conv_clamp") if conv is not None else kw.get("conv_clamp")
     mapping = _child(obj, "mapping")
@@ -212,13 +214,14 @@ def read_nvidia_data(data: Any, name: str = "pickle") -> RawCheckpoint:
         raw.extra["notes"] = ["augment_pipe ignored (ADA augmentation state is not used by stylebridge)"]
     tsk = data.get("training_set_kwargs")
     if isinstance(tsk, dict):
-        raw.extra["training_set_kwargs"] = {k: v for k, v in tsk.items() if isinstance(v, (str, int, float, bool, type(None)))}
+        raw.extra["training_set_kwargs"] = {k: v for k, v in tsk.items()
+                                            if isinstance(v, (str, int, float, bool, type(None)))}
     return raw
 
 
 def read_pickle(path: str | Path) -> RawCheckpoint:
     """Any supported pickle: NVIDIA PyTorch network pickles and NVIDIA TensorFlow pickles."""
-    from stylebridge.formats.tf_pkl import TF_GLOBALS, read_tf_data, is_tf_data
+    from stylebridge.formats.tf_pkl import TF_GLOBALS, is_tf_data, read_tf_data
 
     path = Path(path)
     data = restricted_load(path.read_bytes(), extra=TF_GLOBALS, name=str(path))

@@ -64,7 +64,8 @@ G_TABLE: list[tuple[str, Any, Any]] = [
     (r"to_rgb1\.conv\.weight", lambda: "synthesis.b4.torgb.weight", lambda t: t[0]),
     (r"to_rgb1\.conv\.modulation\.(weight|bias)", lambda p: f"synthesis.b4.torgb.affine.{p}", None),
     (r"to_rgb1\.bias", lambda: "synthesis.b4.torgb.bias", lambda t: t.reshape(-1)),
-    (r"convs\.(\d+)\.conv\.weight", lambda i: f"synthesis.b{_res_of_conv(int(i))}.conv{int(i) % 2}.weight", lambda t: t[0]),
+    (r"convs\.(\d+)\.conv\.weight", lambda i: f"synthesis.b{_res_of_conv(int(i))}.conv{int(i) % 2}.weight",
+     lambda t: t[0]),
     (r"convs\.(\d+)\.conv\.modulation\.(weight|bias)",
      lambda i, p: f"synthesis.b{_res_of_conv(int(i))}.conv{int(i) % 2}.affine.{p}", None),
     (r"convs\.(\d+)\.noise\.weight", lambda i: f"synthesis.b{_res_of_conv(int(i))}.conv{int(i) % 2}.noise_strength",
@@ -72,7 +73,8 @@ G_TABLE: list[tuple[str, Any, Any]] = [
     (r"convs\.(\d+)\.activate\.bias", lambda i: f"synthesis.b{_res_of_conv(int(i))}.conv{int(i) % 2}.bias", None),
     (r"convs\.(\d+)\.conv\.blur\.kernel", None, lambda t: _blur(2)),
     (r"to_rgbs\.(\d+)\.conv\.weight", lambda k: f"synthesis.b{2 ** (3 + int(k))}.torgb.weight", lambda t: t[0]),
-    (r"to_rgbs\.(\d+)\.conv\.modulation\.(weight|bias)", lambda k, p: f"synthesis.b{2 ** (3 + int(k))}.torgb.affine.{p}", None),
+    (r"to_rgbs\.(\d+)\.conv\.modulation\.(weight|bias)",
+     lambda k, p: f"synthesis.b{2 ** (3 + int(k))}.torgb.affine.{p}", None),
     (r"to_rgbs\.(\d+)\.bias", lambda k: f"synthesis.b{2 ** (3 + int(k))}.torgb.bias", lambda t: t.reshape(-1)),
     (r"to_rgbs\.(\d+)\.upsample\.kernel", None, lambda t: _blur(2)),
     (r"noises\.noise_(\d+)", lambda i: _noise_key(int(i)), lambda t: t[0, 0]),
@@ -277,10 +279,11 @@ def _invert(ours: dict[str, torch.Tensor], table, extra: dict[str, torch.Tensor]
     """Inverse of apply_table for the keys produced by `extra` (rosinality key -> template)."""
     out: dict[str, torch.Tensor] = {}
     for key, template in extra.items():
-        for pattern, target, fn in table:
+        for pattern, target, _fn in table:
             m = re.fullmatch(pattern, key)
             if m:
-                out[key] = template.clone() if target is None else ours[target(*m.groups())].reshape(template.shape).clone()
+                out[key] = (template.clone() if target is None
+                            else ours[target(*m.groups())].reshape(template.shape).clone())
                 break
     return out
 
@@ -362,7 +365,8 @@ def rosinality_state_dicts(G_ema: NetworkState, D: NetworkState | None = None, G
         raise CheckpointError(f"rosinality's ToRGB layers have 3 channels; this model has {cfg.img_channels}")
     if cfg.c_dim:
         raise CheckpointError("rosinality's generator is unconditional; this model has class labels (c_dim > 0)")
-    if cfg.z_dim != cfg.w_dim or cfg.embed_features or cfg.layer_features or abs(cfg.mapping_lr_multiplier - 0.01) > 1e-12:
+    if (cfg.z_dim != cfg.w_dim or cfg.embed_features or cfg.layer_features
+            or abs(cfg.mapping_lr_multiplier - 0.01) > 1e-12):
         raise CheckpointError("rosinality's mapping network needs z_dim == w_dim, no custom layer sizes and lr 0.01")
     if cfg.conv_clamp is not None:
         raise CheckpointError("rosinality's code has no conv_clamp; this model clamps convolution outputs")

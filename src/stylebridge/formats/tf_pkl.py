@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -84,7 +85,8 @@ def _kwargs_reader(net: TFNetworkRecord, what: str):
         known.update(ignored)
         unknown = sorted(set(kw) - known)
         if unknown:
-            raise CheckpointError(f"{what}: unknown TensorFlow kwargs {unknown}; not a StyleGAN2 network stylebridge reads")
+            raise CheckpointError(f"{what}: unknown TensorFlow kwargs {unknown}; "
+                                  "not a StyleGAN2 network stylebridge reads")
     return get, finish
 
 

@@ -24,8 +24,9 @@ import hashlib
 import io
 import pickle
 import zipfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 import torch

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -74,7 +74,8 @@ class ProjectorConfig:
 
     def validate(self, G: Generator) -> None:
         if self.method not in PROJECTOR_METHODS:
-            raise StylebridgeError(f"unknown inversion method {self.method!r}; use one of {', '.join(PROJECTOR_METHODS)}")
+            raise StylebridgeError(f"unknown inversion method {self.method!r}; "
+                                   f"use one of {', '.join(PROJECTOR_METHODS)}")
         if self.steps < 1:
             raise StylebridgeError("--steps must be at least 1")
         if self.pixel_loss not in ("l1", "mse"):
@@ -268,7 +269,7 @@ def _project(G, targets, cfg, perceptual, stats, callback, init_ws) -> Projectio
     noise_names = [n for n, _ in noise_layer_names(G)] if cfg.optimize_noise else []
     gens = [torch.Generator().manual_seed(cfg.seed) for _ in range(N)]  # one RNG per image: batch-independent
     noises = []
-    for name, res in noise_layer_names(G) if cfg.optimize_noise else []:
+    for _name, res in noise_layer_names(G) if cfg.optimize_noise else []:
         noises.append(torch.stack([torch.randn([1, res, res], generator=g) for g in gens]).to(device))
 
     # Initial code.

@@ -9,7 +9,8 @@ definitions (see `ops.py`); tests/networks compares against stored reference out
 from __future__ import annotations
 
 import math
-from typing import Iterator, Literal
+from collections.abc import Iterator
+from typing import Literal
 
 import numpy as np
 import torch

@@ -110,7 +110,7 @@ class TrainOptions:
         return f.default if f.default is not dataclasses.MISSING else f.default_factory()
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TrainOptions":
+    def from_dict(cls, d: dict[str, Any]) -> TrainOptions:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:

@@ -19,8 +19,8 @@ from __future__ import annotations
 import html
 import json
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import torch
 
@@ -40,7 +40,7 @@ def grid_rows(inputs: torch.Tensor, recon: torch.Tensor, outputs: dict[str, torc
     rows = []
     width = max(v.shape[1] for v in outputs.values()) + 2
     blank = torch.ones_like(inputs[i])
-    for t, v in outputs.items():
+    for _t, v in outputs.items():
         cells = [inputs[i], recon[i]] + list(v[i])
         cells += [blank] * (width - len(cells))
         rows.extend(cells)

@@ -63,8 +63,8 @@ def mix(content: torch.Tensor, appearance: torch.Tensor, k: int) -> torch.Tensor
 class Translator:
     """`Translator(zoo).translate(images, to="all", modes=3)`; the CLI and the app use it."""
 
-    def __init__(self, zoo: Zoo, method: str = DEFAULT_METHOD, perceptual: str = DEFAULT_PERCEPTUAL, batch_size: int = 8,
-                 **invert_options):
+    def __init__(self, zoo: Zoo, method: str = DEFAULT_METHOD, perceptual: str = DEFAULT_PERCEPTUAL,
+                 batch_size: int = 8, **invert_options):
         self.zoo = zoo
         self.method, self.perceptual, self.batch_size = method, perceptual, batch_size
         self.invert_options = invert_options

@@ -247,6 +247,7 @@ def zoo_encoder_for(checkpoint: str | Path) -> Path | None:
         enc = data.get("encoder") or {}
     except (json.JSONDecodeError, KeyError, TypeError):
         return None
-    if not isinstance(enc, dict) or "file" not in enc or (checkpoint.parent / base_file).resolve() != checkpoint.resolve():
+    if (not isinstance(enc, dict) or "file" not in enc
+            or (checkpoint.parent / base_file).resolve() != checkpoint.resolve()):
         return None
     return checkpoint.parent / enc["file"]
