@@ -255,6 +255,15 @@ def check_invert_w_pixel_noise(ctx: Ctx) -> str:
     return f"noise maps + latent noise + init search: loss {float(r['loss']):.4f}"
 
 
+def check_encoder(ctx: Ctx) -> str:
+    run = ctx.path("encoder_run", "x").parent
+    run_cli("encoder", "train", ctx.root / "base.safetensors", "--outdir", run, "--iters", "2", "--batch", "4",
+            "--snap", "1", "--perceptual", "pixel", "--device", ctx.device, "--no-progress")
+    run_cli("encoder", "train", "--resume", run, "--iters", "3", "--device", ctx.device, "--no-progress")
+    r = _invert_cli(ctx, "encoder", "pixel", "--encoder", run / "encoder.safetensors")
+    return f"2 iters then resumed to 3; invert --method encoder --steps 20: loss {float(r['loss']):.4f}"
+
+
 def check_projector_cpu_vs_device(ctx: Ctx) -> str:
     from stylebridge.data.images import load_image
     from stylebridge.invert import invert
@@ -369,7 +378,8 @@ def check_torchrun(ctx: Ctx) -> str:
 
 
 CHECKS = [check_environment, check_generate_exact, check_generate_fast, check_projector_cpu_vs_device,
-          check_invert_wplus_lpips, check_invert_sefa_discriminator, check_invert_w_pixel_noise, check_translate,
+          check_invert_wplus_lpips, check_invert_sefa_discriminator, check_invert_w_pixel_noise, check_encoder,
+          check_translate,
           check_translate_api, check_app_engine, check_train, check_finetune, check_swap, check_torchrun,
           check_evaluate_fid_kid, check_evaluate_distance, check_evaluate_translation, check_evaluate_inversion,
           check_demo_edit]
