@@ -47,6 +47,7 @@ def _one_line_exit_2(args, capsys, needle):
      "--outdir", "{tmp}/out"],
     ["invert", "{ckpt}", "{img}", "--seed", "4294967296", "--outdir", "{tmp}/out"],
     ["demo", "--seed", "-1", "--out", "{tmp}/out/d.png"],
+    ["encoder", "train", "{ckpt}", "--seed", "4294967296", "--outdir", "{tmp}/out"],
 ])
 def test_bad_seed_is_one_line_before_any_work(ckpt, img, tmp_path, capsys, args):
     args = [a.format(ckpt=ckpt, img=img, tmp=tmp_path) for a in args]

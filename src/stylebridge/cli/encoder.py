@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from stylebridge.cli.common import device_option
+from stylebridge.cli.common import OutputPath, Seed, device_option
+from stylebridge.utils.precision import PRECISIONS
 
 
 @click.group("encoder")
@@ -18,7 +19,7 @@ def command():
 
 @command.command("train")
 @click.argument("checkpoint", required=False, type=click.Path(dir_okay=False))
-@click.option("--outdir", type=click.Path(file_okay=False),
+@click.option("--outdir", type=OutputPath("dir"),
               help="Run folder: encoder.safetensors (the encoder, rewritten at each snapshot), "
                    "encoder-snapshot-NNNNNN.safetensors (resumable), log.jsonl, options.json.")
 @click.option("--data", type=click.Path(), default=None,
@@ -28,7 +29,7 @@ def command():
 @click.option("--iters", type=click.IntRange(min=1), default=None, help="Total iterations. [default: 1000]")
 @click.option("--batch", type=click.IntRange(min=1), default=8, show_default=True, help="Images per iteration.")
 @click.option("--snap", type=click.IntRange(min=1), default=None, help="Snapshot every N iterations. [default: 100]")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the encoder's init and the samples.")
+@click.option("--seed", type=Seed(), default=0, show_default=True, help="Seed of the encoder's init and the samples.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=5e-4, show_default=True,
               help="Adam learning rate.")
 @click.option("--code-weight", type=click.FloatRange(min=0), default=1.0, show_default=True,
@@ -45,7 +46,7 @@ def command():
               help="Unlock one W+ offset every N iterations (e4e's progressive training; 0: all at once).")
 @click.option("--channels", type=click.IntRange(min=1), default=32, show_default=True,
               help="Encoder feature maps at full resolution (doubled per halving, at most 256).")
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32", show_default=True,
+@click.option("--precision", type=click.Choice(PRECISIONS), default="fp32", show_default=True,
               help="Arithmetic of encoder, synthesis and perceptual net; fp16 only on CUDA.")
 @click.option("--file-dtype", type=click.Choice(["fp32", "fp16"]), default="fp32", show_default=True,
               help="Storage of encoder.safetensors (fp16 halves it).")

@@ -28,13 +28,13 @@ import torch
 from stylebridge.encoder.network import Encoder, check_base, read_encoder, save_encoder
 from stylebridge.errors import CheckpointError, StylebridgeError
 from stylebridge.train.loop import drive
+from stylebridge.train.precision import PRECISIONS, resolve_precision
 from stylebridge.utils.device import resolve_device
 from stylebridge.utils.io import atomic_write_text
 
 SNAPSHOT_RE = re.compile(r"encoder-snapshot-(\d+)\.safetensors$")
 FINAL_NAME = "encoder.safetensors"
 RESUME_KEEP = ("iters", "snap", "log_every", "progress", "device", "resume", "keep_snapshots")
-PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 @dataclass
@@ -123,8 +123,7 @@ class EncoderTrainer:
         opts.validate()
         self.opts = opts
         self.device = dev = resolve_device(opts.device)
-        if opts.precision == "fp16" and dev.type != "cuda":
-            raise StylebridgeError("--precision fp16 needs a CUDA device; use fp32 or bf16 on the CPU")
+        resolve_precision(opts.precision, dev)  # fp16 only on CUDA: the trainers' one rule
         self.outdir = Path(opts.outdir)
         G = load_checkpoint(opts.base, device=dev).generator
         if G.c_dim:
