@@ -236,18 +236,15 @@ class Zoo:
 
 
 def zoo_encoder_for(checkpoint: str | Path) -> Path | None:
-    """The encoder that the zoo.json next to `checkpoint` lists, if `checkpoint` is that zoo's base."""
+    """The encoder that the zoo.json next to `checkpoint` lists, if `checkpoint` is that zoo's base
+    (read by Zoo.from_dir, the manifest's one reader; None for a folder without a usable one)."""
     checkpoint = Path(checkpoint)
-    manifest = checkpoint.parent / MANIFEST
-    if not manifest.is_file():
+    if not (checkpoint.parent / MANIFEST).is_file():
         return None
     try:
-        data = json.loads(manifest.read_text())
-        base_file = data["models"][data["base"]]["file"]
-        enc = data.get("encoder") or {}
-    except (json.JSONDecodeError, KeyError, TypeError):
+        zoo = Zoo.from_dir(checkpoint.parent)
+    except StylebridgeError:
         return None
-    if (not isinstance(enc, dict) or "file" not in enc
-            or (checkpoint.parent / base_file).resolve() != checkpoint.resolve()):
+    if zoo.entries[zoo.base].path.resolve() != checkpoint.resolve():
         return None
-    return checkpoint.parent / enc["file"]
+    return zoo.encoder_path
