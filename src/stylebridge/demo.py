@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from stylebridge.data.images import label_rows, list_images, load_image, make_grid, save_image, to_uint8
+from stylebridge.data.images import labelled_grid, list_images, load_image, save_image
 from stylebridge.invert.options import DEFAULT_PERCEPTUAL
 from stylebridge.translate import Translator, Zoo
 from stylebridge.utils.io import atomic_write_text
@@ -82,12 +82,8 @@ def run_demo(zoo: Zoo, out: str | Path, text: str | None = "Hello", images: Sequ
         for j, label in enumerate(res.labels[name]):
             rows.append(res.outputs[name][:, j])
             names.append(name if j == 0 else f"{name} ({label})")
-    grid = make_grid(torch.cat([r.clamp(-1, 1) for r in rows]), nrow=len(x), padding=1, pad_value=-0.6)
-    img = to_uint8(grid)
-    if scale > 1:
-        img = img.repeat_interleave(scale, dim=1).repeat_interleave(scale, dim=2)
-    cell = G.img_resolution + 1
-    img = label_rows(img, names, pitch=scale * cell, offset=scale, font_size=4 * scale + 2)
+    img = labelled_grid(torch.cat(rows), nrow=len(x), labels=names, padding=1, pad_value=-0.6, scale=scale,
+                        font_size=4 * scale + 2)
     grid_path = save_image(img, out)
     page = out.with_suffix(".html")
     atomic_write_text(page, _page(grid_path.name, names, labels, t))

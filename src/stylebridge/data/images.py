@@ -357,14 +357,15 @@ def label_rows(image: torch.Tensor, labels: Sequence[str], pitch: int, offset: i
 
 
 def labelled_grid(images: torch.Tensor, nrow: int, labels: Sequence[str], padding: int = 2,
-                  pad_value: float = 1.0, scale: int = 1) -> torch.Tensor:
+                  pad_value: float = 1.0, scale: int = 1, font_size: int | None = None) -> torch.Tensor:
     """make_grid of images [N, C, H, W] in [-1, 1] with `nrow` per row, each row named by
     `labels` in a left margin (as the demo grid) -> uint8 [C, H', W']. Upscaled `scale` times
-    (nearest) first, so small models still get legible labels."""
+    (nearest) first, so small models still get legible labels. `font_size` defaults to about
+    half a row."""
     img = to_uint8(make_grid(images.clamp(-1, 1), nrow=nrow, padding=padding, pad_value=pad_value))
     if scale > 1:
         img = img.repeat_interleave(scale, dim=1).repeat_interleave(scale, dim=2)
     pitch = scale * (images.shape[-2] + padding)
     ink = 40 if int(img[0, 0, 0]) > 127 else 220
     return label_rows(img, labels, pitch=pitch, offset=scale * padding,
-                      font_size=max(8, min(14, pitch // 2)), ink=ink)
+                      font_size=font_size or max(8, min(14, pitch // 2)), ink=ink)
