@@ -28,7 +28,14 @@ from PIL import Image
 from stylebridge.app.jobs import Job, OutputFile
 from stylebridge.data.images import decode_image, list_images, load_image, make_grid, open_image, to_uint8
 from stylebridge.errors import DataError, StylebridgeError
-from stylebridge.invert.options import DEFAULT_METHOD, DEFAULT_PERCEPTUAL, ENCODER_METHOD, PERCEPTUAL, PROJECTOR_METHODS
+from stylebridge.invert.options import (
+    DEFAULT_METHOD,
+    DEFAULT_PERCEPTUAL,
+    ENCODER_METHOD,
+    PERCEPTUAL,
+    PROJECTOR_METHODS,
+    check_choice,
+)
 from stylebridge.translate.translator import DEFAULT_TRUNCATION, Translator, default_content_layers
 from stylebridge.translate.zoo import Zoo
 
@@ -152,9 +159,7 @@ class Studio:
         # LPIPS-VGG16 (when installed) on a GPU.
         if default_perceptual is None:
             default_perceptual = DEFAULT_PERCEPTUAL
-        if default_perceptual not in PERCEPTUAL:
-            raise StylebridgeError(f"unknown perceptual loss {default_perceptual!r}; use {', '.join(PERCEPTUAL)}")
-        self.default_perceptual = default_perceptual
+        self.default_perceptual = check_choice(default_perceptual, PERCEPTUAL, "perceptual loss")
         self._uploads: collections.OrderedDict[str, Upload] = collections.OrderedDict()
         self._lock = threading.Lock()
         self.examples = self._make_examples(examples_dir, num_examples)
@@ -309,12 +314,8 @@ class Studio:
         targets = list(dict.fromkeys(self.zoo.resolve(targets, exclude=source)))  # each target once (a 64 KB body
         # can repeat one name 9,000 times)
 
-        method = _text(req, "method") or self.default_method
-        if method not in self.methods:
-            raise StylebridgeError(f"unknown inversion method {method[:40]!r}; use one of {', '.join(self.methods)}")
-        perceptual = _text(req, "perceptual") or self.default_perceptual
-        if perceptual not in PERCEPTUAL:
-            raise StylebridgeError(f"unknown perceptual loss {perceptual[:40]!r}; use one of {', '.join(PERCEPTUAL)}")
+        method = check_choice(_text(req, "method") or self.default_method, tuple(self.methods), "inversion method")
+        perceptual = check_choice(_text(req, "perceptual") or self.default_perceptual, PERCEPTUAL, "perceptual loss")
         reference = None
         if req.get("reference"):
             reference = self.upload(_text(req, "reference")).image[None]

@@ -55,6 +55,6 @@ def auto_perceptual(device) -> tuple[str, ...]:
 def check_choice(value: str, choices: tuple[str, ...], what: str) -> str:
     from stylebridge.errors import StylebridgeError
 
-    if value not in choices:
-        raise StylebridgeError(f"unknown {what} {value!r}; use one of {', '.join(choices)}")
+    if value not in choices:  # at most 40 characters of the value: never echo a huge request back
+        raise StylebridgeError(f"unknown {what} {str(value)[:40]!r}; use one of {', '.join(choices)}")
     return value

@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from stylebridge.errors import StylebridgeError
-from stylebridge.invert.options import DEFAULT_METHOD, DEFAULT_PRECISION, PROJECTOR_METHODS
+from stylebridge.invert.options import DEFAULT_METHOD, DEFAULT_PRECISION, PROJECTOR_METHODS, check_choice
 from stylebridge.networks.stylegan2 import Generator
 from stylebridge.utils.device import tf32
 
@@ -73,9 +73,7 @@ class ProjectorConfig:
     seed: int = 0                    # for latent noise, noise maps and init candidates
 
     def validate(self, G: Generator) -> None:
-        if self.method not in PROJECTOR_METHODS:
-            raise StylebridgeError(f"unknown inversion method {self.method!r}; "
-                                   f"use one of {', '.join(PROJECTOR_METHODS)}")
+        check_choice(self.method, PROJECTOR_METHODS, "inversion method")
         if self.steps < 1:
             raise StylebridgeError("--steps must be at least 1")
         if self.pixel_loss not in ("l1", "mse"):
