@@ -219,3 +219,38 @@ def test_shipped_zoo_lists_an_encoder_for_its_base():
     assert encode(E, x).shape == ws.shape
     with pytest.raises(CheckpointError, match="another base generator"):
         load_encoder(zoo.encoder_path, zoo["script"])
+
+
+def test_init_starts_from_an_encoders_weights_and_refuses_a_foreign_one(base, trained, tmp_path):
+    from stylebridge.encoder.train import EncoderTrainer
+
+    E0, _ = read_encoder(trained)
+    opts = EncoderTrainOptions(base=str(base), outdir=str(tmp_path / "i"), iters=1, batch=2, perceptual="pixel",
+                               channels=4, hidden=16, init=str(trained), progress=False, device="cpu")
+    tr = EncoderTrainer(opts)
+    assert tr.E.config == E0.config and tr.opts.channels == E0.config.channels  # the file's config, not --channels
+    for k, v in E0.state_dict().items():
+        assert torch.equal(tr.E.state_dict()[k], v), k
+    assert tr.iteration == 0 and not tr.opt.state  # a new run: fresh optimizer and counters
+
+    other = save_checkpoint(tmp_path / "other.safetensors", G_ema=_generator(1))
+    with pytest.raises(CheckpointError, match="another base generator"):
+        EncoderTrainer(EncoderTrainOptions(**{**opts.to_dict(), "base": str(other)}))
+    with pytest.raises(Exception, match="give one of them"):
+        EncoderTrainer(EncoderTrainOptions(**{**opts.to_dict(), "resume": str(trained)}))
+
+
+def test_lr_ramps_down_to_zero_over_the_last_share_of_iterations(base, tmp_path):
+    from stylebridge.encoder.train import EncoderTrainer
+
+    opts = EncoderTrainOptions(base=str(base), outdir=str(tmp_path / "l"), iters=100, lr=1e-3, lr_rampdown=0.2,
+                               perceptual="pixel", channels=4, hidden=16, progress=False, device="cpu")
+    tr = EncoderTrainer(opts)
+    lrs = {}
+    for it in (0, 79, 80, 90, 99, 100):
+        tr.iteration = it
+        lrs[it] = tr.learning_rate()
+    assert lrs[0] == lrs[79] == lrs[80] == 1e-3
+    assert lrs[90] == pytest.approx(0.5e-3) and 0 < lrs[99] < 1e-5 and lrs[100] == 0
+    with pytest.raises(Exception, match="ramp-down"):
+        EncoderTrainer(EncoderTrainOptions(**{**opts.to_dict(), "lr_rampdown": 1.5}))

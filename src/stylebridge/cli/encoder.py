@@ -32,6 +32,11 @@ def command():
 @click.option("--seed", type=Seed(), default=0, show_default=True, help="Seed of the encoder's init and the samples.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=5e-4, show_default=True,
               help="Adam learning rate.")
+@click.option("--lr-rampdown", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Share of --iters at the end over which the learning rate falls to 0 (half cosine).")
+@click.option("--init", "init", type=click.Path(dir_okay=False), default=None,
+              help="Start from this encoder file's weights and config (same base; fresh optimizer), e.g. to "
+                   "train a shipped encoder further.")
 @click.option("--code-weight", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="Weight of the code loss on the generator's own samples.")
 @click.option("--pixel-weight", type=click.FloatRange(min=0), default=1.0, show_default=True,
@@ -55,9 +60,9 @@ def command():
                    "from the snapshot, except --iters, --snap, --device.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @device_option
-def train(checkpoint, outdir, data, real_fraction, iters, batch, snap, seed, lr, code_weight, pixel_weight,
-          perceptual_weight, perceptual, delta_weight, progressive, channels, precision, file_dtype, resume,
-          no_progress, device):
+def train(checkpoint, outdir, data, real_fraction, iters, batch, snap, seed, lr, lr_rampdown, init, code_weight,
+          pixel_weight, perceptual_weight, perceptual, delta_weight, progressive, channels, precision, file_dtype,
+          resume, no_progress, device):
     """Train an encoder for CHECKPOINT's generator on its own samples (and --data).
 
     \b
@@ -69,6 +74,9 @@ def train(checkpoint, outdir, data, real_fraction, iters, batch, snap, seed, lr,
     from stylebridge.errors import StylebridgeError
 
     defaults = {"iters": 1000, "snap": 100}
+    if resume and init:
+        raise click.UsageError("--init starts a new run from an encoder's weights, --resume continues a run: "
+                               "give one of them")
     if resume:
         from stylebridge.encoder.network import read_encoder
 
@@ -78,6 +86,7 @@ def train(checkpoint, outdir, data, real_fraction, iters, batch, snap, seed, lr,
         raise StylebridgeError("give the base generator's checkpoint (CKPT), or --resume RUN")
     opts = EncoderTrainOptions(
         base=checkpoint, outdir=outdir, data=data, real_fraction=real_fraction, batch=batch, seed=seed, lr=lr,
+        lr_rampdown=lr_rampdown, init=init,
         code_weight=code_weight, pixel_weight=pixel_weight, perceptual_weight=perceptual_weight, perceptual=perceptual,
         delta_weight=delta_weight, progressive=progressive, channels=channels, precision=precision,
         file_dtype=file_dtype, resume=resume, progress=not no_progress, device=device,

@@ -49,6 +49,7 @@ class EncoderTrainOptions:
     keep_snapshots: int = 3           # older snapshots are deleted
     seed: int = 0                     # seeds the encoder's init and the sample / data stream
     lr: float = 5e-4                  # Adam learning rate
+    lr_rampdown: float = 0.0          # final share of the iterations over which lr falls to 0 (cosine)
     code_weight: float = 1.0          # code loss on the generator's own samples
     pixel_weight: float = 1.0         # L1 between input and re-rendered image
     perceptual_weight: float = 1.0    # perceptual distance between them
@@ -64,6 +65,7 @@ class EncoderTrainOptions:
     device: str = "auto"
     progress: bool = True
     resume: str | None = None         # run folder or snapshot to continue
+    init: str | None = None           # encoder file to start from (weights only; same base; its config)
 
     def validate(self) -> None:
         def bad(msg: str) -> None:
@@ -72,6 +74,8 @@ class EncoderTrainOptions:
             bad("give the base generator's checkpoint (CKPT)")
         if self.iters < 1 or self.batch < 1 or self.snap < 1 or self.log_every < 1 or self.keep_snapshots < 1:
             bad("--iters, --batch, --snap must be at least 1")
+        if not 0.0 <= self.lr_rampdown <= 1.0:
+            bad(f"lr ramp-down must be in [0, 1], got {self.lr_rampdown}")
         if not 0.0 <= self.real_fraction < 1.0:
             bad(f"real fraction must be in [0, 1), got {self.real_fraction}")
         if self.data and round(self.batch * self.real_fraction) < 1:
@@ -108,6 +112,9 @@ class EncoderTrainer:
 
         extra = None
         snapshot = None
+        if opts.resume is not None and opts.init:
+            raise StylebridgeError("--init starts a new run from an encoder's weights, --resume continues a run: "
+                                   "give one of them")
         if opts.resume is not None:
             snapshot = find_snapshot(opts.resume)
             E, extra = read_encoder(snapshot)
@@ -130,7 +137,11 @@ class EncoderTrainer:
             raise StylebridgeError("encoders for class-conditional generators are not supported")
         self.G = G.eval().requires_grad_(False)
         torch.manual_seed(opts.seed)  # the global stream (unused by the steps; saved and restored all the same)
-        if snapshot is None:
+        if snapshot is None and opts.init:
+            E = read_encoder(opts.init)[0]  # its own config: --channels / --hidden do not apply
+            check_base(E, G, f"--init {Path(opts.init).name}")
+            opts.channels, opts.hidden = E.config.channels, E.config.hidden
+        elif snapshot is None:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(opts.seed)
                 E = Encoder.for_generator(G, channels=opts.channels, hidden=opts.hidden)
@@ -195,7 +206,15 @@ class EncoderTrainer:
                        + (o.perceptual_weight * out["perceptual"] if "perceptual" in out else 0))
         return out
 
+    def learning_rate(self) -> float:
+        """opts.lr, falling to 0 along a half cosine over the last `lr_rampdown` share of opts.iters."""
+        o = self.opts
+        left = (o.iters - self.iteration) / (o.lr_rampdown * o.iters) if o.lr_rampdown > 0 else 1.0
+        return o.lr * (0.5 - 0.5 * math.cos(math.pi * min(max(left, 0.0), 1.0)))
+
     def step(self) -> None:
+        for g in self.opt.param_groups:
+            g["lr"] = self.learning_rate()
         x, ws_true = self._batch()
         out = self.losses(x, ws_true)
         self.opt.zero_grad(set_to_none=True)
@@ -241,6 +260,7 @@ class EncoderTrainer:
     def pop_log(self, sec_per_iter: float) -> dict[str, Any]:
         n = max(self._count, 1)
         rec = {"iteration": self.iteration, "images_seen": self.images_seen, "unlocked": self.unlocked(),
+               "lr": self.learning_rate(),
                "sec_per_iter": round(sec_per_iter, 5)}
         rec.update({k: round(v / n, 6) for k, v in self._sums.items()})
         self._sums, self._count = {}, 0
