@@ -185,3 +185,28 @@ def test_modulated_conv_definition():
     ref = torch.cat(ref)
     for fused in (True, False):
         assert torch.allclose(ops.modulated_conv2d(x, w, s, fused=fused), ref, atol=1e-5)
+
+
+def test_in_place_inference_path_gives_the_same_numbers_as_autograd_path():
+    """Without autograd the exact (grouped) form scales, adds noise and applies bias + lrelu in
+    place: the same operations in the same order, so bit-identical results; with autograd it
+    must leave its inputs alone and still give those numbers."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn([2, 8, 8, 8], generator=g)
+    weight, styles = torch.randn([6, 8, 3, 3], generator=g), torch.randn([2, 8], generator=g)
+    noise, bias = torch.randn([2, 1, 16, 16], generator=g), torch.randn([6], generator=g)
+    f = ops.setup_filter()
+    with torch.no_grad():
+        y0 = ops.modulated_conv2d(x, weight, styles, noise=noise, up=2, resample_filter=f, fused=True)
+        a = ops.bias_act(y0, bias, act="lrelu", clamp=0.5, inplace=True)
+    assert a.data_ptr() == y0.data_ptr()  # really in place
+    w = weight.clone().requires_grad_(True)
+    x_before = x.clone()
+    y1 = ops.modulated_conv2d(x, w, styles, noise=noise, up=2, resample_filter=f, fused=True)
+    b = ops.bias_act(y1, bias, act="lrelu", clamp=0.5, inplace=True)  # autograd: ignores inplace
+    assert b.data_ptr() != y1.data_ptr() and torch.equal(x, x_before)
+    assert torch.equal(a, b.detach())
+    b.square().sum().backward()
+    assert torch.isfinite(w.grad).all()
+    plain = ops.bias_act(y1.detach(), bias, act="linear", gain=2.0)
+    assert torch.equal(plain, ops.bias_act(y1.detach().clone(), bias, act="linear", gain=2.0, inplace=True))

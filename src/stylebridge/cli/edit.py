@@ -42,7 +42,7 @@ def command(checkpoint, basis, indices, degree, num_steps, seeds, truncation_psi
     from stylebridge.formats import load_checkpoint
     from stylebridge.invert.sefa import edit_grid, load_basis
 
-    G = load_checkpoint(checkpoint, device=resolve_device(device), networks=("G", "G_ema")).generator
+    G = load_checkpoint(checkpoint, device=resolve_device(device), generator_only=True).generator
     b = load_basis(basis, G.w_dim)
     layers = parse_range_list(edit_layers) if edit_layers else (b.layers or None)
     if layers is not None and len(layers) == G.num_ws - 1:

@@ -46,7 +46,7 @@ def _source(path: str, device):
     if p.is_file() and p.suffix.lower() in _GEN_SUFFIXES:
         from stylebridge.formats import load_checkpoint
 
-        return load_checkpoint(p, device=device, networks=("G", "G_ema")).generator
+        return load_checkpoint(p, device=device, generator_only=True).generator
     return p
 
 

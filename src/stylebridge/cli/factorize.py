@@ -30,7 +30,7 @@ def command(checkpoint, out, layers, no_normalize):
     from stylebridge.formats import load_checkpoint
     from stylebridge.invert.sefa import factorize, save_basis
 
-    G = load_checkpoint(checkpoint, networks=("G", "G_ema")).generator
+    G = load_checkpoint(checkpoint, generator_only=True).generator
     basis = factorize(G, layers, normalize=not no_normalize)
     save_basis(basis, out)
     top = ", ".join(f"{v:.3g}" for v in basis.values[:5].tolist())

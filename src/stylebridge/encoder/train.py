@@ -132,7 +132,7 @@ class EncoderTrainer:
         self.device = dev = resolve_device(opts.device)
         resolve_precision(opts.precision, dev)  # fp16 only on CUDA: the trainers' one rule
         self.outdir = Path(opts.outdir)
-        G = load_checkpoint(opts.base, device=dev).generator
+        G = load_checkpoint(opts.base, device=dev, generator_only=True).generator
         if G.c_dim:
             raise StylebridgeError("encoders for class-conditional generators are not supported")
         self.G = G.eval().requires_grad_(False)

@@ -134,11 +134,17 @@ def estimate_w_avg(G: Generator, samples: int = W_AVG_SAMPLES, seed: int = W_AVG
     return (total / samples).float()
 
 
-def load_checkpoint(path: str | Path, device: str | torch.device = "cpu", networks=("G", "G_ema", "D")) -> Checkpoint:
-    """Load any supported checkpoint. Modules are returned in eval mode on `device`."""
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu", networks=("G", "G_ema", "D"),
+                    generator_only: bool = False) -> Checkpoint:
+    """Load any supported checkpoint. Modules are returned in eval mode on `device`.
+
+    `generator_only`: build just the generator to sample from (G_ema when the file has it,
+    else G; `Checkpoint.generator`), which is all that sampling, inversion and editing read."""
     path = Path(path)
     raw = read_raw(path)
     ckpt = Checkpoint(path=path, format=raw.format, extra=raw.extra)
+    if generator_only:
+        networks = ("G_ema",) if raw.G_ema is not None else ("G",)
     for name in networks:
         state = getattr(raw, name)
         if state is None:

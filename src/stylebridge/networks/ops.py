@@ -100,19 +100,30 @@ def bias_act(
     act: str = "linear",
     gain: float | None = None,
     clamp: float | None = None,
+    inplace: bool = False,
 ) -> torch.Tensor:
     """x + b (broadcast over dim 1), then activation ('linear' or 'lrelu' with slope 0.2),
-    times `gain` (default: 1 for linear, sqrt(2) for lrelu), then clamp to +-clamp."""
+    times `gain` (default: 1 for linear, sqrt(2) for lrelu), then clamp to +-clamp.
+
+    `inplace`: overwrite x (a fresh tensor of the caller's that nothing else reads) when no
+    gradient is needed: the same operations in the same order, so the same numbers, without
+    allocating (and on CPU page-faulting) a new full-size tensor for each step."""
+    if act not in ("lrelu", "linear"):
+        raise ValueError(f"unknown activation {act!r}")
+    gain = (SQRT2 if act == "lrelu" else 1.0) if gain is None else gain
+    if inplace and not _needs_grad(x, b):
+        if b is not None:
+            x.add_(b.to(x.dtype).reshape([1, -1] + [1] * (x.ndim - 2)))
+        if act == "lrelu":
+            F.leaky_relu_(x, 0.2)
+        if gain != 1:
+            x.mul_(gain)
+        return x.clamp_(-clamp, clamp) if clamp is not None and clamp >= 0 else x
     if b is not None:
         shape = [1, -1] + [1] * (x.ndim - 2)
         x = x + b.to(x.dtype).reshape(shape)
     if act == "lrelu":
-        gain = SQRT2 if gain is None else gain
         x = F.leaky_relu(x, 0.2)
-    elif act == "linear":
-        gain = 1.0 if gain is None else gain
-    else:
-        raise ValueError(f"unknown activation {act!r}")
     if gain != 1:
         x = x * gain
     if clamp is not None and clamp >= 0:
@@ -197,15 +208,18 @@ def modulated_conv2d(
         styles = styles / styles.norm(float("inf"), dim=1, keepdim=True)
 
     if fused:
+        # NVIDIA's arithmetic, op for op. Without autograd the products are scaled and the
+        # noise added in place: the same numbers, fewer full-size allocations.
+        grad = _needs_grad(x, weight, styles, noise)
         w = weight.unsqueeze(0) * styles.reshape(N, 1, I, 1, 1)  # [N, O, I, k, k]
         if demodulate:
             d = (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()   # [N, O]
-            w = w * d.reshape(N, O, 1, 1, 1)
+            w = w * d.reshape(N, O, 1, 1, 1) if grad else w.mul_(d.reshape(N, O, 1, 1, 1))
         x = x.reshape(1, N * I, *x.shape[2:])
         x = conv2d_resample(x, w.reshape(N * O, I, kh, kw).to(x.dtype), resample_filter, up=up, groups=N)
         x = x.reshape(N, O, *x.shape[2:])
         if noise is not None:
-            x = x + noise.to(x.dtype)
+            x = x + noise.to(x.dtype) if grad else x.add_(noise.to(x.dtype))
         return x
 
     x = x * styles.to(x.dtype).reshape(N, I, 1, 1)

@@ -76,7 +76,7 @@ class SynthesisLayer(nn.Module):
                                             resample_filter=self.resample_filter, clamp=self.conv_clamp)
         x = ops.modulated_conv2d(x, self.weight, styles, noise=noise, up=self.up,
                                  resample_filter=self.resample_filter, fused=True)
-        return ops.bias_act(x, self.bias, act="lrelu", clamp=self.conv_clamp)
+        return ops.bias_act(x, self.bias, act="lrelu", clamp=self.conv_clamp, inplace=True)  # x: our own
 
     def extra_repr(self) -> str:
         return f"in={self.in_channels}, out={self.out_channels}, res={self.resolution}, up={self.up}"
@@ -102,7 +102,7 @@ class ToRGBLayer(nn.Module):
         if not fused:
             return ops.modulated_torgb(x, self.weight, styles, self.bias, clamp=self.conv_clamp)
         x = ops.modulated_conv2d(x, self.weight, styles, demodulate=False, fused=True)
-        return ops.bias_act(x, self.bias, clamp=self.conv_clamp)
+        return ops.bias_act(x, self.bias, clamp=self.conv_clamp, inplace=True)
 
 
 class SynthesisBlock(nn.Module):
@@ -139,15 +139,16 @@ class SynthesisBlock(nn.Module):
         noise_mode: NoiseMode = "random",
         fused: bool = True,
         generator: torch.Generator | None = None,
+        memory_format: torch.memory_format = torch.contiguous_format,  # of the activations x
     ) -> tuple[torch.Tensor, torch.Tensor]:
         _assert_shape(ws, [None, self.num_conv + self.num_torgb, self.w_dim], "ws")
         w_iter: Iterator[torch.Tensor] = iter(ws.unbind(dim=1))
         if self.in_channels == 0:
             x = self.const.to(dtype).unsqueeze(0).repeat([ws.shape[0], 1, 1, 1])
-            x = self.conv1(x, next(w_iter), noise_mode, fused, generator)
+            x = self.conv1(x.contiguous(memory_format=memory_format), next(w_iter), noise_mode, fused, generator)
         else:
             _assert_shape(x, [None, self.in_channels, self.resolution // 2, self.resolution // 2], "x")
-            x = x.to(dtype)
+            x = x.to(dtype).contiguous(memory_format=memory_format)
             x = self.conv0(x, next(w_iter), noise_mode, fused, generator)
             x = self.conv1(x, next(w_iter), noise_mode, fused, generator)
         if img is not None:
@@ -201,8 +202,17 @@ class SynthesisNetwork(nn.Module):
         _assert_shape(ws, [None, self.num_ws, self.w_dim], "ws")
         ws = ws.to(torch.float32)
         N = ws.shape[0]
+        # Forms chosen by measurement (benchmarks/bench_generate.py, README "Speed"): on a CPU
+        # without autograd the batched form with channels-last activations is fastest at every
+        # batch size (oneDNN's NHWC convolutions: 256 px, 1 thread, 0.61 s per image against
+        # 0.70-0.78 s grouped); with autograd (training, projector) NHWC gained nothing on the
+        # glyph models, so the layout stays; on CUDA the grouped form for single images and
+        # fp32 inference batches.
+        cpu_inference = ws.device.type == "cpu" and not torch.is_grad_enabled()
         if fused is None:
-            fused = N == 1 or (ws.device.type == "cuda" and not self.training and dtype == torch.float32)
+            fused = not cpu_inference and (
+                N == 1 or (ws.device.type == "cuda" and not self.training and dtype == torch.float32))
+        fmt = torch.channels_last if cpu_inference and not fused else torch.contiguous_format
         x = img = None
         for res, block in self.blocks():
             i = self.ws_index(res)
@@ -210,7 +220,8 @@ class SynthesisNetwork(nn.Module):
             if block.use_fp16 and not force_fp32 and ws.device.type == "cuda":
                 block_dtype = torch.float16
             x, img = block(x, img, ws.narrow(1, i, block.num_conv + block.num_torgb),
-                           dtype=block_dtype, noise_mode=noise_mode, fused=fused, generator=generator)
+                           dtype=block_dtype, noise_mode=noise_mode, fused=fused, generator=generator,
+                           memory_format=fmt)
         return img
 
 
