@@ -80,7 +80,8 @@ def main(argv=None) -> list[dict]:
             continue
         E, extra = read_encoder(path)
         seen = (extra.get("training") or {}).get("images_seen")
-        row = {"file": str(path), "images_seen": int(seen) if seen is not None else None, **measure(E, zoo, sets, clf, lp)}
+        row = {"file": str(path), "images_seen": int(seen) if seen is not None else None,
+               **measure(E, zoo, sets, clf, lp)}
         rows.append(row)
         print(row, flush=True)
     rows.sort(key=lambda r: (r["images_seen"] is not None, r["images_seen"] or 0))
