@@ -218,3 +218,15 @@ def test_found_while_trying_it(ckpt, img, tmp_path, capsys):
     assert not (tmp_path / "o" / "latents").exists()  # refused before the inversion
     _one_line_exit_2(["translate", img, "--source", ckpt, "--target", ckpt, "--latents", ckpt,
                       "--outdir", tmp_path / "o"], capsys, "is a file")
+
+
+def test_help_starts_without_importing_torch():
+    """`stylebridge --help` and a verb's --help answer at once: torch (2 s to import) loads
+    only when a verb runs."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from stylebridge.cli.main import main; rc = main(['invert', '--help']); "
+            "print('torch' in sys.modules, rc)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("False 0"), out[-300:]

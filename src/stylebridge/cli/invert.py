@@ -21,7 +21,7 @@ def _d(name):
     """ProjectorConfig's default of `name`: the one place it is defined."""
     import dataclasses
 
-    from stylebridge.invert.projector import ProjectorConfig
+    from stylebridge.invert.options import ProjectorConfig
 
     return next(f.default for f in dataclasses.fields(ProjectorConfig) if f.name == name)
 

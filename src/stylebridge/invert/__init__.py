@@ -3,11 +3,23 @@
     from stylebridge.invert import invert
     res = invert(G, images, method="wplus", steps=300)   # images [N, C, H, W] in [-1, 1]
     res.ws        # [N, num_ws, w_dim]; feed to any generator derived from G
+
+The names below load on first use (PEP 562), so that `stylebridge.invert.options` (the
+choices the command line shows in --help) does not import torch.
 """
 
-from stylebridge.invert.api import InversionResult, invert, invert_folder, render_saved
-from stylebridge.invert.projector import ProjectorConfig
-from stylebridge.invert.sefa import Basis, factorize, load_basis, save_basis
+from __future__ import annotations
 
-__all__ = ["InversionResult", "invert", "invert_folder", "render_saved", "ProjectorConfig", "Basis", "factorize",
-           "load_basis", "save_basis"]
+import importlib
+
+_HOME = {"InversionResult": "api", "invert": "api", "invert_folder": "api", "render_saved": "api",
+         "ProjectorConfig": "projector", "Basis": "sefa", "factorize": "sefa", "load_basis": "sefa",
+         "save_basis": "sefa"}
+
+__all__ = list(_HOME)
+
+
+def __getattr__(name: str):
+    if name in _HOME:
+        return getattr(importlib.import_module(f"stylebridge.invert.{_HOME[name]}"), name)
+    raise AttributeError(f"module 'stylebridge.invert' has no attribute {name!r}")

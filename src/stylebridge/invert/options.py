@@ -7,6 +7,14 @@ own module to run it); every verb's --method choice and the app's menu follow.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from stylebridge.errors import StylebridgeError
+
+if TYPE_CHECKING:
+    from stylebridge.networks.stylegan2 import Generator
+
 # Measured (README, closing notes of issue 6): W+ reconstructs far better than SeFa or W at
 # the same cost, on real held-out glyphs (SSIM 0.917 vs 0.817, LPIPS 0.061 vs 0.117) and
 # against NVIDIA's 1000-step recipe at 64 px (LPIPS 0.069 vs 0.235 in 1/9 of the time).
@@ -58,3 +66,52 @@ def check_choice(value: str, choices: tuple[str, ...], what: str) -> str:
     if value not in choices:  # at most 40 characters of the value: never echo a huge request back
         raise StylebridgeError(f"unknown {what} {str(value)[:40]!r}; use one of {', '.join(choices)}")
     return value
+
+
+# The projector's settings live here too, beside the choices they take: the command line
+# shows their defaults in --help without importing torch.
+@dataclass
+class ProjectorConfig:
+    method: str = DEFAULT_METHOD     # 'sefa' | 'w' | 'wplus'
+    steps: int = 300                 # maximum optimisation steps (paper / NVIDIA: 1000; see benchmarks)
+    lr: float = 0.1                  # peak learning rate (NVIDIA: 0.1)
+    lr_rampup: float = 0.05          # fraction of steps of the cosine warm-up
+    lr_rampdown: float = 0.25        # fraction of steps of the cosine ramp-down to 0
+    betas: tuple[float, float] = (0.9, 0.999)
+    pixel_loss: str = "l1"           # 'l1' | 'mse'
+    pixel_weight: float = 1.0
+    perceptual_weight: float = 1.0
+    optimize_noise: bool = False     # optimise per-image noise maps (NVIDIA: yes)
+    noise_reg: float = 1e5           # NVIDIA's regularize_noise_weight
+    latent_noise: float = 0.0        # NVIDIA's initial_noise_factor (0.05): noise on w early on
+    latent_noise_ramp: float = 0.75  # fraction of steps over which that noise decays to 0
+    topk: int | None = None          # sefa: only the K strongest directions move
+    clamp: float | None = None       # sefa: |v_j - mean_j| <= clamp * std_j
+    init: str = "mean"               # 'mean' | 'search' (best of `init_candidates` mapped samples)
+    init_candidates: int = 32
+    early_stop: bool = True          # stop an image when its loss stops improving
+    patience: int = 40               # ... by `tol` (relative) within this many steps
+    tol: float = 2e-3
+    min_steps: int = 50
+    precision: str = DEFAULT_PRECISION  # "fp32" | "bf16" (synthesis and perceptual net; see options.py)
+    fused: bool | None = None        # None: fastest modulated-conv form for the batch size
+    seed: int = 0                    # for latent noise, noise maps and init candidates
+
+    def validate(self, G: Generator) -> None:
+        check_choice(self.method, PROJECTOR_METHODS, "inversion method")
+        if self.steps < 1:
+            raise StylebridgeError("--steps must be at least 1")
+        if self.pixel_loss not in ("l1", "mse"):
+            raise StylebridgeError("pixel loss must be 'l1' or 'mse'")
+        if self.topk is not None and not 1 <= self.topk <= G.w_dim:
+            raise StylebridgeError(f"--topk must be between 1 and w_dim={G.w_dim}, got {self.topk}")
+        if self.clamp is not None and self.clamp <= 0:
+            raise StylebridgeError(f"--clamp must be positive, got {self.clamp}")
+        if (self.topk is not None or self.clamp is not None) and self.method != "sefa":
+            raise StylebridgeError("--topk and --clamp constrain the SeFa coordinates: use them with --method sefa")
+        if self.init not in ("mean", "search"):
+            raise StylebridgeError(f"init must be 'mean' or 'search', got {self.init!r}")
+        if self.precision not in ("fp32", "bf16"):
+            raise StylebridgeError("inversion precision must be fp32 or bf16")
+        if G.c_dim:
+            raise StylebridgeError("inversion of class-conditional generators is not supported")

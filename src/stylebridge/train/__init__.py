@@ -11,7 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from stylebridge.train.options import TrainOptions
-from stylebridge.train.swap import ls_to_resolution, swap_checkpoints, swap_layers
+
+
+def __getattr__(name: str):
+    """Layer swap loads on first use (PEP 562): the command line's --help imports no torch."""
+    if name in ("ls_to_resolution", "swap_checkpoints", "swap_layers"):
+        from stylebridge.train import swap
+
+        return getattr(swap, name)
+    raise AttributeError(f"module 'stylebridge.train' has no attribute {name!r}")
 
 
 def finetune(options: TrainOptions) -> Path:

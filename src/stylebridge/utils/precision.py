@@ -9,13 +9,18 @@ code). CUDA GPUs with native bf16 (Ampere and newer) run it on tensor cores.
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 def native_bf16(device: torch.device | str) -> bool:
     """Whether `device` has bf16 arithmetic in hardware (not emulated)."""
+    import torch  # here, not at the top: the command line reads PRECISIONS for --help
+
     device = torch.device(device)
     if device.type == "cuda":
         return torch.cuda.is_available() and torch.cuda.is_bf16_supported(including_emulation=False)
