@@ -226,7 +226,7 @@ def test_help_starts_without_importing_torch():
     import subprocess
     import sys
 
-    code = ("import sys; from stylebridge.cli.main import main; rc = main(['invert', '--help']); "
-            "print('torch' in sys.modules, rc)")
+    code = ("import sys; from stylebridge.cli.main import main; "
+            "rc = main(['invert', '--help']) + main(['encoder', 'train', '--help']); print('torch' in sys.modules, rc)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("False 0"), out[-300:]

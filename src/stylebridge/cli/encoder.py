@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from stylebridge.cli.common import OutputPath, Seed, device_option
+from stylebridge.encoder.options import default as _d
 from stylebridge.utils.precision import PRECISIONS
 
 
@@ -24,36 +25,40 @@ def command():
                    "encoder-snapshot-NNNNNN.safetensors (resumable), log.jsonl, options.json.")
 @click.option("--data", type=click.Path(), default=None,
               help="Also train on these real images (folder or .zip), with image losses only.")
-@click.option("--real-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.5, show_default=True,
-              help="Share of each batch taken from --data.")
-@click.option("--iters", type=click.IntRange(min=1), default=None, help="Total iterations. [default: 1000]")
-@click.option("--batch", type=click.IntRange(min=1), default=8, show_default=True, help="Images per iteration.")
-@click.option("--snap", type=click.IntRange(min=1), default=None, help="Snapshot every N iterations. [default: 100]")
-@click.option("--seed", type=Seed(), default=0, show_default=True, help="Seed of the encoder's init and the samples.")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=5e-4, show_default=True,
+@click.option("--real-fraction", type=click.FloatRange(0, 1, max_open=True), default=_d("real_fraction"),
+              show_default=True, help="Share of each batch taken from --data.")
+@click.option("--iters", type=click.IntRange(min=1), default=None, help=f"Total iterations. [default: {_d('iters')}]")
+@click.option("--batch", type=click.IntRange(min=1), default=_d("batch"), show_default=True,
+              help="Images per iteration.")
+@click.option("--snap", type=click.IntRange(min=1), default=None,
+              help=f"Snapshot every N iterations. [default: {_d('snap')}]")
+@click.option("--seed", type=Seed(), default=_d("seed"), show_default=True,
+              help="Seed of the encoder's init and the samples.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=_d("lr"), show_default=True,
               help="Adam learning rate.")
-@click.option("--lr-rampdown", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+@click.option("--lr-rampdown", type=click.FloatRange(0, 1), default=_d("lr_rampdown"), show_default=True,
               help="Share of --iters at the end over which the learning rate falls to 0 (half cosine).")
 @click.option("--init", "init", type=click.Path(dir_okay=False), default=None,
               help="Start from this encoder file's weights and config (same base; fresh optimizer), e.g. to "
                    "train a shipped encoder further.")
-@click.option("--code-weight", type=click.FloatRange(min=0), default=1.0, show_default=True,
+@click.option("--code-weight", type=click.FloatRange(min=0), default=_d("code_weight"), show_default=True,
               help="Weight of the code loss on the generator's own samples.")
-@click.option("--pixel-weight", type=click.FloatRange(min=0), default=1.0, show_default=True,
+@click.option("--pixel-weight", type=click.FloatRange(min=0), default=_d("pixel_weight"), show_default=True,
               help="Weight of the L1 loss between input and re-rendered image.")
-@click.option("--perceptual-weight", type=click.FloatRange(min=0), default=1.0, show_default=True,
+@click.option("--perceptual-weight", type=click.FloatRange(min=0), default=_d("perceptual_weight"), show_default=True,
               help="Weight of the perceptual loss.")
-@click.option("--perceptual", type=click.Choice(["auto", "lpips", "pixel", "none"]), default="auto", show_default=True,
+@click.option("--perceptual", type=click.Choice(["auto", "lpips", "pixel", "none"]), default=_d("perceptual"),
+              show_default=True,
               help="auto: LPIPS-VGG16 if installed, else multi-scale pixel + gradient (pixel; much cheaper on a CPU).")
-@click.option("--delta-weight", type=click.FloatRange(min=0), default=0.05, show_default=True,
+@click.option("--delta-weight", type=click.FloatRange(min=0), default=_d("delta_weight"), show_default=True,
               help="e4e's penalty on the W+ offsets from the single predicted w (keeps codes near W).")
-@click.option("--progressive", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--progressive", type=click.IntRange(min=0), default=_d("progressive"), show_default=True,
               help="Unlock one W+ offset every N iterations (e4e's progressive training; 0: all at once).")
-@click.option("--channels", type=click.IntRange(min=1), default=32, show_default=True,
+@click.option("--channels", type=click.IntRange(min=1), default=_d("channels"), show_default=True,
               help="Encoder feature maps at full resolution (doubled per halving, at most 256).")
-@click.option("--precision", type=click.Choice(PRECISIONS), default="fp32", show_default=True,
+@click.option("--precision", type=click.Choice(PRECISIONS), default=_d("precision"), show_default=True,
               help="Arithmetic of encoder, synthesis and perceptual net; fp16 only on CUDA.")
-@click.option("--file-dtype", type=click.Choice(["fp32", "fp16"]), default="fp32", show_default=True,
+@click.option("--file-dtype", type=click.Choice(["fp32", "fp16"]), default=_d("file_dtype"), show_default=True,
               help="Storage of encoder.safetensors (fp16 halves it).")
 @click.option("--resume", type=click.Path(), default=None,
               help="Continue a run exactly: a run folder (its latest snapshot) or a snapshot file. Other options come "
@@ -73,7 +78,7 @@ def train(checkpoint, outdir, data, real_fraction, iters, batch, snap, seed, lr,
     from stylebridge.encoder.train import EncoderTrainOptions, find_snapshot, train_encoder
     from stylebridge.errors import StylebridgeError
 
-    defaults = {"iters": 1000, "snap": 100}
+    defaults = {"iters": _d("iters"), "snap": _d("snap")}
     if resume and init:
         raise click.UsageError("--init starts a new run from an encoder's weights, --resume continues a run: "
                                "give one of them")

@@ -1,7 +1,21 @@
-"""Feed-forward inversion: an e4e-style encoder into W+ for one base generator."""
+"""Feed-forward inversion: an e4e-style encoder into W+ for one base generator.
 
-from stylebridge.encoder.network import Encoder, EncoderConfig, base_hash, check_base, load_encoder, save_encoder
-from stylebridge.encoder.train import EncoderTrainOptions, train_encoder
+The names below load on first use (PEP 562), so that `stylebridge.encoder.options` (the
+defaults the command line shows in --help) does not import torch.
+"""
 
-__all__ = ["Encoder", "EncoderConfig", "EncoderTrainOptions", "base_hash", "check_base", "load_encoder",
-           "save_encoder", "train_encoder"]
+from __future__ import annotations
+
+import importlib
+
+_HOME = {"Encoder": "network", "EncoderConfig": "network", "base_hash": "network", "check_base": "network",
+         "load_encoder": "network", "save_encoder": "network", "EncoderTrainOptions": "options",
+         "train_encoder": "train"}
+
+__all__ = list(_HOME)
+
+
+def __getattr__(name: str):
+    if name in _HOME:
+        return getattr(importlib.import_module(f"stylebridge.encoder.{_HOME[name]}"), name)
+    raise AttributeError(f"module 'stylebridge.encoder' has no attribute {name!r}")
