@@ -100,3 +100,11 @@ def test_shipped_classifier_on_heldout_base_fonts(shipped):
     acc = C.accuracies(shipped.predict(gs.images), gs.labels)
     # measured when shipped: exact 0.987, merged 0.998 on 100 held-out fonts
     assert acc["merged"] >= 0.98 and acc["exact"] >= 0.96
+
+
+def test_training_leaves_the_global_random_state_alone():
+    x = np.random.RandomState(0).randint(0, 255, size=(8, 1, 16, 16), dtype=np.uint8)
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    C.train_glyph_classifier(x, np.arange(8) % 4, config=TINY, epochs=1, batch=8, log=None)
+    assert torch.equal(torch.get_rng_state(), before)

@@ -26,7 +26,7 @@ import torch
 from stylebridge.encoder.network import Encoder, check_base, read_encoder, save_encoder
 from stylebridge.encoder.options import EncoderTrainOptions
 from stylebridge.errors import CheckpointError, StylebridgeError
-from stylebridge.train.loop import drive
+from stylebridge.train.loop import drive, merge_resume_options
 from stylebridge.train.precision import resolve_precision
 from stylebridge.utils.device import resolve_device
 from stylebridge.utils.io import atomic_write_text
@@ -59,10 +59,7 @@ class EncoderTrainer:
             saved = extra.get("options")
             if not isinstance(saved, dict) or "training" not in extra:
                 raise CheckpointError(f"{snapshot}: not an encoder training snapshot (no options / training state)")
-            merged = {k: v for k, v in saved.items() if k not in RESUME_KEEP}
-            merged.update({k: getattr(opts, k) for k in RESUME_KEEP})
-            merged["outdir"] = opts.outdir or str(snapshot.parent)
-            opts = EncoderTrainOptions.from_dict(merged)
+            opts = EncoderTrainOptions.from_dict(merge_resume_options(saved, opts, RESUME_KEEP, snapshot))
         elif not opts.outdir:
             raise StylebridgeError("give an output folder (--outdir DIR)")
         opts.validate()

@@ -243,42 +243,43 @@ def train_glyph_classifier(
     the run (options, time, validation accuracies per epoch)."""
     if len(images) != len(labels) or len(images) == 0:
         raise StylebridgeError(f"need as many labels as images, got {len(images)} and {len(labels)}")
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
-    model = GlyphClassifier(config)
-    x_all = torch.as_tensor(images)
-    y_all = torch.as_tensor(labels, dtype=torch.int64)
-    p = torch.as_tensor(weights if weights is not None else np.ones(len(labels)), dtype=torch.float64)
-    steps_per_epoch = max(1, len(labels) // batch)
-    total = epochs * steps_per_epoch
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total, pct_start=0.15)
-    history = []
-    t0 = time.perf_counter()
-    for ep in range(epochs):
-        model.train()
-        idx = torch.multinomial(p, steps_per_epoch * batch, replacement=True, generator=gen)
-        loss_sum = 0.0
-        for s in range(steps_per_epoch):
-            b = idx[s * batch:(s + 1) * batch]
-            x = augment(model.prepare(x_all[b]), gen)
-            loss = F.cross_entropy(model(x), y_all[b], label_smoothing=0.05)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            loss_sum += loss.item()
-        entry = {"epoch": ep + 1, "loss": loss_sum / steps_per_epoch, "seconds": time.perf_counter() - t0}
-        if val_images is not None and val_labels is not None:
-            entry["val"] = accuracies(model.predict(val_images), np.asarray(val_labels))
-        history.append(entry)
-        if log:
-            log(json.dumps(entry))
-    model.eval()
-    record = {"train": {"samples": int(len(labels)), "epochs": epochs, "batch": batch, "lr": lr, "seed": seed,
-                        "seconds": round(time.perf_counter() - t0, 1), "threads": torch.get_num_threads()},
-              "history": history}
-    return model, record
+    with torch.random.fork_rng(devices=[]):  # seeded by `seed` alone; the caller's global state is restored
+        torch.manual_seed(seed)  # initialisation draws from torch's global stream
+        gen = torch.Generator().manual_seed(seed)
+        model = GlyphClassifier(config)
+        x_all = torch.as_tensor(images)
+        y_all = torch.as_tensor(labels, dtype=torch.int64)
+        p = torch.as_tensor(weights if weights is not None else np.ones(len(labels)), dtype=torch.float64)
+        steps_per_epoch = max(1, len(labels) // batch)
+        total = epochs * steps_per_epoch
+        opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total, pct_start=0.15)
+        history = []
+        t0 = time.perf_counter()
+        for ep in range(epochs):
+            model.train()
+            idx = torch.multinomial(p, steps_per_epoch * batch, replacement=True, generator=gen)
+            loss_sum = 0.0
+            for s in range(steps_per_epoch):
+                b = idx[s * batch:(s + 1) * batch]
+                x = augment(model.prepare(x_all[b]), gen)
+                loss = F.cross_entropy(model(x), y_all[b], label_smoothing=0.05)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                loss_sum += loss.item()
+            entry = {"epoch": ep + 1, "loss": loss_sum / steps_per_epoch, "seconds": time.perf_counter() - t0}
+            if val_images is not None and val_labels is not None:
+                entry["val"] = accuracies(model.predict(val_images), np.asarray(val_labels))
+            history.append(entry)
+            if log:
+                log(json.dumps(entry))
+        model.eval()
+        record = {"train": {"samples": int(len(labels)), "epochs": epochs, "batch": batch, "lr": lr, "seed": seed,
+                            "seconds": round(time.perf_counter() - t0, 1), "threads": torch.get_num_threads()},
+                  "history": history}
+        return model, record
 
 
 def train_shipped(out: str | Path = SHIPPED, epochs: int = 10, seed: int = 0) -> dict:

@@ -43,6 +43,16 @@ SNAPSHOT_RE = re.compile(r"network-snapshot-(\d+)\.safetensors$")
 RESUME_KEEP = ("iters", "snap", "log_every", "progress", "device", "resume", "data", "data_array")
 
 
+def merge_resume_options(saved: dict[str, Any], opts: Any, keep: tuple[str, ...], snapshot: Path) -> dict[str, Any]:
+    """A resumed run's options: the snapshot's, except the fields in `keep`, which this call
+    sets, and the output folder (this call's, else the snapshot's folder). Shared by every
+    trainer that resumes (GAN training, encoder training)."""
+    merged = {k: v for k, v in saved.items() if k not in keep}
+    merged.update({k: getattr(opts, k) for k in keep})
+    merged["outdir"] = opts.outdir or str(snapshot.parent)
+    return merged
+
+
 def parse_config(text: str) -> GeneratorConfig:
     """A registry name ('tiny-16'), a JSON object, or a path to a .json file."""
     if text in CONFIGS:
@@ -115,13 +125,11 @@ class Trainer:
             if not isinstance(saved, dict) or "training" not in raw.extra:
                 raise CheckpointError(f"{snapshot}: not a training snapshot (no options / training state); "
                                       "to start a new run from it, pass it as --base instead")
-            merged = {k: v for k, v in saved.items() if k not in RESUME_KEEP}
-            merged.update({k: getattr(opts, k) for k in RESUME_KEEP})
+            merged = merge_resume_options(saved, opts, RESUME_KEEP, snapshot)
             if opts.precision is not None:  # given explicitly: overrides the run's
                 merged["precision"] = opts.precision
             if merged.get("data") is None and merged.get("data_array") is None:
                 merged["data"] = saved.get("data")
-            merged["outdir"] = opts.outdir or str(snapshot.parent)
             opts = TrainOptions.from_dict(merged)
         elif not opts.outdir:
             raise StylebridgeError("give an output folder (--outdir RUN)")
