@@ -25,14 +25,14 @@ import argparse
 from pathlib import Path
 
 from stylebridge.errors import StylebridgeError
-from stylebridge.zoo_build.package import stage_package
+from stylebridge.zoo_build.package import stage_package, stage_references
 from stylebridge.zoo_build.stages import FT_ITERS, stage_base, stage_data, stage_export, stage_finetune
 from stylebridge.zoo_build.variants import DOMAINS, parse_choice
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("stage", choices=["data", "base", "finetune", "export", "package"])
+    ap.add_argument("stage", choices=["data", "base", "finetune", "export", "package", "references"])
     ap.add_argument("--work", default="runs/zoo")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--minutes", type=float, default=1e9, help="stop starting new chunks after this long")
@@ -57,6 +57,8 @@ def main() -> None:
                            tuple(args.styles.split(",")))
         elif args.stage == "export":
             stage_export(work, tuple(int(n) for n in args.snapshots.split(",") if n))
+        elif args.stage == "references":  # (also part of package) real held-out glyphs per shipped style
+            stage_references(work / "data", Path(args.dest))
         else:
             stage_package(work, parse_choice(args.choose), Path(args.dest))
     except StylebridgeError as e:

@@ -46,10 +46,12 @@ def glyph_inputs(text: str | None, images: Sequence[str | Path] | None,
 def run_demo(zoo: Zoo, out: str | Path, text: str | None = "Hello", images: Sequence[str | Path] | None = None,
              to="all", modes: int = 0, steps: int | None = None, seed: int = 0, scale: int = 3,
              log: Callable[[str], None] = print, perceptual: str = DEFAULT_PERCEPTUAL,
-             progress: bool = False, method: str | None = None) -> DemoResult:
+             progress: bool = False, method: str | None = None, references: bool = True) -> DemoResult:
     """`images`: glyph image files or folders of them (instead of `text`). `progress`: a tqdm
     bar of the inversion steps on stderr, shown only when stderr is a terminal. `steps`: W+ steps
-    (default DEMO_STEPS), or with method 'encoder' the refinement steps (default 0)."""
+    (default DEMO_STEPS), or with method 'encoder' the refinement steps (default 0).
+    `references`: under each style's rows, the same characters in a real held-out font of that
+    style, when the zoo ships them (zoo.json "references") and the inputs are known characters."""
     from tqdm import tqdm
 
     out = Path(out)
@@ -78,10 +80,15 @@ def run_demo(zoo: Zoo, out: str | Path, text: str | None = "Hello", images: Sequ
     res = tr.translate(x, to=targets, modes=modes, seed=seed, inversion=inversion)
     t["translate"] = time.perf_counter() - t0
     rows, names = [x, inversion.reconstruction], ["input", "reconstruction"]
+    refs = load_references(zoo) if references else {}
     for name in targets:
         for j, label in enumerate(res.labels[name]):
             rows.append(res.outputs[name][:, j])
             names.append(name if j == 0 else f"{name} ({label})")
+        real = reference_row(refs.get(name), labels, x)
+        if real is not None:
+            rows.append(real)
+            names.append(f"{name}: real ({refs[name][2]})")
     img = labelled_grid(torch.cat(rows), nrow=len(x), labels=names, padding=1, pad_value=-0.6, scale=scale,
                         font_size=4 * scale + 2)
     grid_path = save_image(img, out)
@@ -91,6 +98,60 @@ def run_demo(zoo: Zoo, out: str | Path, text: str | None = "Hello", images: Sequ
     for k, v in t.items():
         log(f"{k:>15s}: {v:6.2f} s")
     return DemoResult(grid_path, page, names, t, res_acc)
+
+
+def load_references(zoo: Zoo) -> dict[str, tuple[torch.Tensor, torch.Tensor, str]]:
+    """The zoo's real glyphs per style (zoo.json "references": an .npz written by
+    stylebridge.zoo_build.package.stage_references): style -> (images in [-1, 1] [62, C, R, R]
+    in label order, present [62] bool, font name). Empty when the zoo lists none; a damaged
+    file is refused in one line."""
+    import zipfile
+
+    import numpy as np
+
+    from stylebridge.data.glyphs import CHARS
+    from stylebridge.errors import StylebridgeError
+
+    entry = zoo.meta.get("references")
+    if not (isinstance(entry, dict) and isinstance(entry.get("file"), str) and zoo.root is not None):
+        return {}
+    path = zoo.root / entry["file"]
+    G = zoo[zoo.base]
+    shape = (len(CHARS), G.img_channels, G.img_resolution, G.img_resolution)
+    out = {}
+    try:
+        with np.load(path, allow_pickle=False) as d:
+            for key in d.files:
+                style, _, part = key.partition("/")
+                if part != "images":
+                    continue
+                imgs, present, font = d[key], d[f"{style}/present"], str(d[f"{style}/font"])
+                if imgs.shape != shape or imgs.dtype != np.uint8 or present.shape != (len(CHARS),):
+                    raise ValueError(f"{style}: images {imgs.shape} {imgs.dtype}, expected {shape} uint8")
+                out[style] = (torch.from_numpy(imgs).float() / 127.5 - 1, torch.from_numpy(present.astype(bool)),
+                              font[:40])
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
+        raise StylebridgeError(f"{path}: damaged glyph references ({e}); reinstall stylebridge") from None
+    return out
+
+
+def reference_row(ref: tuple[torch.Tensor, torch.Tensor, str] | None, labels: list[str],
+                  like: torch.Tensor) -> torch.Tensor | None:
+    """Real glyphs for the input characters (black where the font lacks one or the input is
+    not one of the 62 characters), or None when no input is a known character."""
+    from stylebridge.data.glyphs import CHAR_TO_LABEL
+
+    if ref is None:
+        return None
+    imgs, present, _ = ref
+    idx = [CHAR_TO_LABEL.get(c) for c in labels]
+    if not any(i is not None and bool(present[i]) for i in idx):
+        return None
+    row = torch.full_like(like, -1.0)
+    for k, i in enumerate(idx):
+        if i is not None and bool(present[i]):
+            row[k] = imgs[i]
+    return row
 
 
 def _content_accuracy(res, labels, targets, recon) -> dict[str, float]:

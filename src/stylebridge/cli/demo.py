@@ -27,12 +27,15 @@ from stylebridge.invert.options import METHODS
               help="Grid PNG (an HTML page is written beside it).")
 @click.option("--seed", type=Seed(), default=0, show_default=True,
               help="Seed of the inversion and first appearance seed of --modes.")
+@click.option("--no-references", is_flag=True,
+              help="Leave out the rows of real glyphs (one held-out font per style) under each style.")
 @perceptual_option
 @progress_option
-def command(text, images, to, modes, method, steps, zoo_dir, out, seed, perceptual, progress):
+def command(text, images, to, modes, method, steps, zoo_dir, out, seed, no_references, perceptual, progress):
     """Translate TEXT into every shipped glyph style: renders the text, inverts each glyph with
     the base model, draws the same codes with each style model, and writes one grid
-    (rows: input, reconstruction, then one row per style) plus an HTML page."""
+    (rows: input, reconstruction, then per style its translation and, to judge it by, the same
+    characters in a real font of that style that no model saw) plus an HTML page."""
     from pathlib import Path
 
     from stylebridge.cli.common import check_output, check_seeds
@@ -58,7 +61,7 @@ def command(text, images, to, modes, method, steps, zoo_dir, out, seed, perceptu
     zoo = Zoo.from_dir(zoo_dir)
     res = run_demo(zoo, out, text=text, images=list(images) or None, to=to, modes=modes,
                    steps=steps, seed=seed, log=click.echo, perceptual=perceptual, progress=progress,
-                   method=method)
+                   method=method, references=not no_references)
     if res.content_accuracy:
         acc = ", ".join(f"{k} {v:.0%}" for k, v in res.content_accuracy.items())
         click.echo(f"read back as the input character by the glyph classifier: {acc}")

@@ -12,13 +12,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from stylebridge.data.glyphs import CHARS
 from stylebridge.formats import load_checkpoint, round_to, save_checkpoint
 from stylebridge.networks.stylegan2 import Generator
 from stylebridge.train.swap import swap_layers
 from stylebridge.translate.zoo import write_manifest
-from stylebridge.utils.io import atomic_write_text
+from stylebridge.utils.io import atomic_path, atomic_write_text
 from stylebridge.zoo_build.stages import ARCH, BASE_PHASES, FT_ITERS
 from stylebridge.zoo_build.variants import DOMAINS, variant_name
 
@@ -70,7 +72,51 @@ def stage_package(work: Path, variants: dict[str, tuple[int, int] | None], dest:
             entry.update(content_accuracy=round(row["content"]["merged"], 3), style_accuracy=round(row["style"], 3),
                          realism_fid=round(row["realism_fid"], 1))
         models[style] = entry
-    write_manifest(dest, {"name": "glyphs", "kind": "glyphs", "base": "base", "resolution": 32, "models": models})
+    manifest = {"name": "glyphs", "kind": "glyphs", "base": "base", "resolution": 32, "models": models}
+    old_manifest = dest / "zoo.json"
+    if old_manifest.exists():  # the encoder (trained for this base) stays listed; references are rewritten
+        enc = json.loads(old_manifest.read_text()).get("encoder")
+        if enc and (dest / enc["file"]).is_file():
+            manifest["encoder"] = enc
+    write_manifest(dest, manifest)
+    if (work / "data").is_dir():
+        stage_references(work / "data", dest)
     if evaluation:
         atomic_write_text(dest / "eval.json", json.dumps(evaluation, indent=2) + "\n")
     print("packaged", dest, sum(p.stat().st_size for p in dest.glob("*.safetensors")) / 1e6, "MB")
+
+
+REFERENCES_FILE = "references.npz"
+
+
+def pick_reference_font(images: np.ndarray, labels: np.ndarray, font_ids: np.ndarray, fonts: np.ndarray
+                        ) -> tuple[str, np.ndarray, np.ndarray]:
+    """The held-out font of a domain that draws the most of the 62 characters (first in the
+    file's order on ties): (its name, uint8 [62, 1, R, R] in label order, present [62])."""
+    counts = [len(np.unique(labels[font_ids == i])) for i in range(len(fonts))]
+    best = int(np.argmax(counts))
+    out = np.zeros((len(CHARS), *images.shape[1:]), dtype=np.uint8)
+    present = np.zeros(len(CHARS), dtype=bool)
+    for img, lab in zip(images[font_ids == best], labels[font_ids == best]):
+        out[lab], present[lab] = img, True
+    return str(fonts[best]), out, present
+
+
+def stage_references(data: Path, dest: Path) -> Path:
+    """DEST/references.npz: for every style the zoo ships, the 62 glyphs of one held-out font
+    of that style (DATA/STYLE_heldout.npz, never seen by any model), so that the demo can show
+    the real thing under each translation; listed in zoo.json as "references"."""
+    manifest = json.loads((dest / "zoo.json").read_text())
+    arrays: dict[str, np.ndarray] = {}
+    for style in manifest["models"]:
+        if style == manifest["base"] or not (data / f"{style}_heldout.npz").is_file():
+            continue
+        with np.load(data / f"{style}_heldout.npz") as d:
+            font, imgs, present = pick_reference_font(d["images"], d["labels"], d["font_ids"], d["fonts"])
+        arrays.update({f"{style}/images": imgs, f"{style}/present": present, f"{style}/font": np.array(font)})
+    path = dest / REFERENCES_FILE
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, **arrays)
+    manifest["references"] = {"file": REFERENCES_FILE, "description": "real glyphs of one held-out font per style"}
+    write_manifest(dest, manifest)
+    return path
