@@ -15,6 +15,7 @@ from stylebridge.cli.common import (
     progress_option,
     resolve_device,
 )
+from stylebridge.invert.options import REFINE_LR
 
 
 def _d(name):
@@ -47,7 +48,7 @@ def _d(name):
               help="sefa: keep each coordinate of v within S standard deviations of its spread over mapped samples.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
               help=f"Peak learning rate of Adam (cosine ramp up over the first 5%, down over the last 25%). "
-                   f"[default: {_d('lr')}; refining an encoder's codes: 0.02]")
+                   f"[default: {_d('lr')}; refining an encoder's codes: {REFINE_LR}]")
 @click.option("--lpips-weight", type=click.FloatRange(min=0), default=_d("perceptual_weight"), show_default=True,
               help="Weight of the perceptual loss (LPIPS-VGG16, or the offline fallback).")
 @click.option("--l1-weight", type=click.FloatRange(min=0), default=_d("pixel_weight"), show_default=True,
@@ -91,7 +92,7 @@ def command(checkpoint, images, outdir, method, encoder_file, steps, batch_size,
 
     from stylebridge.errors import StylebridgeError
     from stylebridge.formats import load_checkpoint
-    from stylebridge.invert.api import ENCODER_METHOD, REFINE_LR, invert_folder
+    from stylebridge.invert.api import ENCODER_METHOD, invert_folder
     from stylebridge.invert.projector import ProjectorConfig
 
     encoder = method == ENCODER_METHOD

@@ -24,7 +24,7 @@ import torch
 
 from stylebridge.data.images import list_images, load_image, save_image, to_uint8
 from stylebridge.errors import DataError, StylebridgeError
-from stylebridge.invert.options import DEFAULT_METHOD, DEFAULT_PERCEPTUAL, ENCODER_METHOD
+from stylebridge.invert.options import DEFAULT_METHOD, DEFAULT_PERCEPTUAL, ENCODER_METHOD, REFINE_LR
 from stylebridge.invert.perceptual import make_perceptual
 from stylebridge.invert.projector import LatentStats, ProjectorConfig, latent_stats, per_image_noise, project
 from stylebridge.invert.sefa import factorize
@@ -32,7 +32,6 @@ from stylebridge.metrics.ssim import ssim
 from stylebridge.networks.stylegan2 import Generator
 from stylebridge.utils.io import atomic_path, atomic_write_text
 
-REFINE_LR = 0.02                        # peak lr of the refinement: a fifth of a start from the mean w
 SUMMARY_FIELDS = ["name", "source", "method", "steps", "seconds", "loss", "mse", "ssim", "lpips", "perceptual"]
 
 

@@ -26,6 +26,10 @@ DEFAULT_METHOD = "wplus"
 # Whether the demo and the app invert with a zoo's encoder by default: decided by
 # benchmarks/bench_encoder.py against issue 15's rule (README, "Encoder inversion"): not yet.
 ENCODER_IS_DEFAULT = False
+# Peak lr of the refinement from encoder codes, by measurement (benchmarks/exp_refine.py,
+# benchmarks/results/refine.json: 64 held-out glyphs): lowest mean LPIPS over 20 and 40 steps
+# among 0.02 / 0.05 / 0.1 (0.049 / 0.045 / 0.050).
+REFINE_LR = 0.05
 METHOD_HELP = ("Inversion method: wplus = one w per layer (W+, measured best); w = one w (NVIDIA); sefa = the "
                "paper's SeFa basis; encoder = a trained encoder (the zoo's, or --encoder), one forward pass, "
                "refined by --steps N W+ steps when given.")
