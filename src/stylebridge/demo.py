@@ -13,11 +13,9 @@ from pathlib import Path
 import torch
 
 from stylebridge.data.images import labelled_grid, list_images, load_image, save_image
-from stylebridge.invert.options import DEFAULT_PERCEPTUAL
+from stylebridge.invert.options import DEFAULT_PERCEPTUAL, DEMO_STEPS, ENCODER_DEFAULT_STEPS
 from stylebridge.translate import Translator, Zoo
 from stylebridge.utils.io import atomic_write_text
-
-DEMO_STEPS = 200          # W+ inversion steps (early stopping ends most glyphs sooner)
 
 
 @dataclass
@@ -49,7 +47,8 @@ def run_demo(zoo: Zoo, out: str | Path, text: str | None = "Hello", images: Sequ
              progress: bool = False, method: str | None = None, references: bool = True) -> DemoResult:
     """`images`: glyph image files or folders of them (instead of `text`). `progress`: a tqdm
     bar of the inversion steps on stderr, shown only when stderr is a terminal. `steps`: W+ steps
-    (default DEMO_STEPS), or with method 'encoder' the refinement steps (default 0).
+    (default DEMO_STEPS), or with method 'encoder' the refinement steps (default
+    ENCODER_DEFAULT_STEPS).
     `references`: under each style's rows, the same characters in a real held-out font of that
     style, when the zoo ships them (zoo.json "references") and the inputs are known characters."""
     from tqdm import tqdm
@@ -57,7 +56,7 @@ def run_demo(zoo: Zoo, out: str | Path, text: str | None = "Hello", images: Sequ
     out = Path(out)
     method = method or zoo.default_method()
     if steps is None:
-        steps = 0 if method == "encoder" else DEMO_STEPS
+        steps = ENCODER_DEFAULT_STEPS if method == "encoder" else DEMO_STEPS
     t = {}
     t0 = time.perf_counter()
     G = zoo[zoo.base]

@@ -31,6 +31,7 @@ from stylebridge.errors import DataError, StylebridgeError
 from stylebridge.invert.options import (
     DEFAULT_METHOD,
     DEFAULT_PERCEPTUAL,
+    ENCODER_DEFAULT_STEPS,
     ENCODER_METHOD,
     PERCEPTUAL,
     PROJECTOR_METHODS,
@@ -320,9 +321,9 @@ class Studio:
         if req.get("reference"):
             reference = self.upload(_text(req, "reference")).image[None]
         p = {"images": images, "source": source, "targets": targets, "method": method, "perceptual": perceptual,
-             # encoder: refinement steps of its codes (default none)
+             # encoder: refinement steps of its codes (default ENCODER_DEFAULT_STEPS)
              "steps": _number(req, "steps", int, 0 if method == "encoder" else 1, lim.max_steps,
-                              0 if method == "encoder" else self.default_steps),
+                              ENCODER_DEFAULT_STEPS if method == "encoder" else self.default_steps),
              "modes": _number(req, "modes", int, 0, lim.max_modes, 0),
              "seed": _number(req, "seed", int, 0, 2**31 - 1, 0),
              "content_layers": _number(req, "content_layers", int, 1, self.num_ws, None),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from stylebridge.cli.common import OutputPath, Seed, perceptual_option, progress_option
-from stylebridge.invert.options import METHODS
+from stylebridge.invert.options import DEMO_STEPS, ENCODER_DEFAULT_STEPS, METHODS
 
 
 @click.command("demo")
@@ -20,7 +20,8 @@ from stylebridge.invert.options import METHODS
               help="Inversion: W+ optimisation, or the zoo's encoder (one forward pass). Default: the encoder where "
                    "the zoo has one and it measured best (benchmarks/bench_encoder.py), else wplus.")
 @click.option("--steps", type=click.IntRange(min=0), default=None,
-              help="Inversion steps (default 200); with --method encoder, refinement steps (default 0).")
+              help=f"Inversion steps (default {DEMO_STEPS}); with --method encoder, refinement steps "
+                   f"(default {ENCODER_DEFAULT_STEPS}).")
 @click.option("--zoo", "zoo_dir", type=click.Path(file_okay=False), default=None,
               help="Zoo folder (default: the glyph zoo shipped with stylebridge).")
 @click.option("--out", type=OutputPath("file"), default="demo.png", show_default=True,

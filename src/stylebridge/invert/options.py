@@ -26,6 +26,11 @@ DEFAULT_METHOD = "wplus"
 # Whether the demo and the app invert with a zoo's encoder by default: decided by
 # benchmarks/bench_encoder.py against issue 15's rule (README, "Encoder inversion"): not yet.
 ENCODER_IS_DEFAULT = False
+# W+ refinement steps from the encoder's codes where the demo and the app invert with an
+# encoder and no steps are given (the command line's --method encoder stays one forward pass
+# unless --steps is given). Measured with ENCODER_IS_DEFAULT above.
+ENCODER_DEFAULT_STEPS = 0
+DEMO_STEPS = 200          # the demo's W+ inversion steps (early stopping ends most glyphs sooner)
 # Peak lr of the refinement from encoder codes, by measurement (benchmarks/exp_refine.py,
 # benchmarks/results/refine.json: 64 held-out glyphs): lowest mean LPIPS over 20 and 40 steps
 # among 0.02 / 0.05 / 0.1 (0.049 / 0.045 / 0.050).
