@@ -210,3 +210,26 @@ def test_in_place_inference_path_gives_the_same_numbers_as_autograd_path():
     assert torch.isfinite(w.grad).all()
     plain = ops.bias_act(y1.detach(), bias, act="linear", gain=2.0)
     assert torch.equal(plain, ops.bias_act(y1.detach().clone(), bias, act="linear", gain=2.0, inplace=True))
+
+
+def test_form_policy_on_cpu(G, monkeypatch):
+    """Measured policy (README, "Generate"): on a CPU without autograd the batched form with
+    channels-last activations at every batch size; with autograd the grouped form for single
+    images and contiguous activations."""
+    seen = []
+    real = ops.modulated_conv_lrelu
+
+    def spy(x, *a, **k):
+        seen.append(x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous())
+        return real(x, *a, **k)
+
+    monkeypatch.setattr(ops, "modulated_conv_lrelu", spy)
+    ws = G.mapping(torch.randn(1, G.z_dim)).detach()
+    with torch.no_grad():
+        G.synthesis(ws)
+    assert seen and all(seen)  # batched, channels-last, even for one image
+    seen.clear()
+    G.synthesis(ws.requires_grad_(True))
+    assert not seen  # autograd, one image: grouped
+    G.synthesis(ws.detach().repeat(2, 1, 1).requires_grad_(True))
+    assert seen and not any(seen)  # autograd, a batch: batched, contiguous
