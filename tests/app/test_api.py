@@ -307,3 +307,16 @@ def test_cli_help_warns_about_binding_beyond_localhost(capsys):
     assert main(["app", "--help"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "WARNING" in out and "0.0.0.0" in out and "no login" in out
+
+
+def test_each_method_has_its_own_default_steps():
+    """The page switches the steps field with the method: the encoder's default is its
+    refinement steps (possibly 0: one forward pass), the optimisations' the inversion steps."""
+    from stylebridge.app.engine import Studio
+    from stylebridge.invert.options import ENCODER_DEFAULT_STEPS
+    from stylebridge.zoo import shipped_zoo_dir
+
+    studio = Studio(Zoo.from_dir(shipped_zoo_dir()), default_steps=77)
+    d = studio.info()["defaults"]
+    assert d["steps_by_method"] == {"sefa": 77, "w": 77, "wplus": 77, "encoder": ENCODER_DEFAULT_STEPS}
+    assert d["steps"] == d["steps_by_method"][d["method"]]

@@ -182,6 +182,10 @@ class Studio:
         zoo's encoder where it has one and it measured best (Zoo.default_method)."""
         return self.zoo.default_method() if self.zoo.root is not None else DEFAULT_METHOD
 
+    def steps_for(self, method: str) -> int:
+        """Default steps of a method: the encoder's refinement steps, else the inversion's."""
+        return ENCODER_DEFAULT_STEPS if method == ENCODER_METHOD else self.default_steps
+
     def info(self) -> dict[str, Any]:
         models = []
         for n in self.zoo.names:
@@ -193,7 +197,8 @@ class Studio:
                 "resolution": self.resolution, "channels": self.channels, "num_ws": self.num_ws,
                 "text_input": self.is_glyphs, "examples": [f"api/examples/{n}" for n in self.examples],
                 "methods": self.methods, "perceptual": list(PERCEPTUAL),
-                "defaults": {"method": self.default_method, "steps": self.default_steps,
+                "defaults": {"method": self.default_method, "steps": self.steps_for(self.default_method),
+                             "steps_by_method": {m: self.steps_for(m) for m in self.methods},
                              "perceptual": self.default_perceptual, "modes": 0,
                              "seed": 0, "truncation": DEFAULT_TRUNCATION,
                              "content_layers": default_content_layers(self.zoo[self.zoo.base])},
@@ -323,7 +328,7 @@ class Studio:
         p = {"images": images, "source": source, "targets": targets, "method": method, "perceptual": perceptual,
              # encoder: refinement steps of its codes (default ENCODER_DEFAULT_STEPS)
              "steps": _number(req, "steps", int, 0 if method == "encoder" else 1, lim.max_steps,
-                              ENCODER_DEFAULT_STEPS if method == "encoder" else self.default_steps),
+                              self.steps_for(method)),
              "modes": _number(req, "modes", int, 0, lim.max_modes, 0),
              "seed": _number(req, "seed", int, 0, 2**31 - 1, 0),
              "content_layers": _number(req, "content_layers", int, 1, self.num_ws, None),

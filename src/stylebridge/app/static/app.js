@@ -58,6 +58,13 @@ async function init() {
   const d = info.defaults, l = info.limits;
   $("method").value = d.method; $("perceptual").value = d.perceptual;
   $("steps").value = d.steps; $("steps").max = l.max_steps;
+  const methodSteps = () => {  // each method's own default: the encoder's refinement steps may be 0
+    const m = $("method").value;
+    if (d.steps_by_method && m in d.steps_by_method) $("steps").value = d.steps_by_method[m];
+    $("steps").min = m === "encoder" ? 0 : 1;
+  };
+  $("method").addEventListener("change", methodSteps);
+  methodSteps();
   $("modes").value = d.modes; $("modes").max = l.max_modes;
   $("seed").value = d.seed;
   $("content-layers").value = d.content_layers; $("content-layers").max = info.num_ws;
