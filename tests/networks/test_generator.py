@@ -213,9 +213,11 @@ def test_in_place_inference_path_gives_the_same_numbers_as_autograd_path():
 
 
 def test_form_policy_on_cpu(G, monkeypatch):
-    """Measured policy (README, "Generate"): on a CPU without autograd the batched form with
-    channels-last activations at every batch size; with autograd the grouped form for single
-    images and contiguous activations."""
+    """Policy (README, "Generate"): one image takes the grouped form (NVIDIA's pixels from
+    `G(z)`); batches on a CPU without autograd the batched form with channels-last activations,
+    with autograd contiguous ones; `generate --fast` asks for the batched form even for one."""
+    from stylebridge.generate import sampling_form
+
     seen = []
     real = ops.modulated_conv_lrelu
 
@@ -224,12 +226,16 @@ def test_form_policy_on_cpu(G, monkeypatch):
         return real(x, *a, **k)
 
     monkeypatch.setattr(ops, "modulated_conv_lrelu", spy)
-    ws = G.mapping(torch.randn(1, G.z_dim)).detach()
+    ws = G.mapping(torch.randn(2, G.z_dim)).detach()
     with torch.no_grad():
+        G.synthesis(ws[:1])
+        assert not seen  # one image: grouped
         G.synthesis(ws)
-    assert seen and all(seen)  # batched, channels-last, even for one image
+        assert seen and all(seen)  # a batch: batched, channels-last
+        seen.clear()
+        G.synthesis(ws[:1], fused=sampling_form(False, "cpu"))
+        assert seen and all(seen)  # --fast: batched even for one image
     seen.clear()
     G.synthesis(ws.requires_grad_(True))
-    assert not seen  # autograd, one image: grouped
-    G.synthesis(ws.detach().repeat(2, 1, 1).requires_grad_(True))
     assert seen and not any(seen)  # autograd, a batch: batched, contiguous
+    assert sampling_form(True, "cpu") is True and sampling_form(False, "cuda") is None

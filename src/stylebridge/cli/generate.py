@@ -46,7 +46,13 @@ def command(checkpoint, seeds, projected_w, truncation_psi, trunc_cutoff, noise_
     from stylebridge.data.images import make_grid, save_image, to_uint8
     from stylebridge.errors import StylebridgeError
     from stylebridge.formats import load_checkpoint
-    from stylebridge.generate import default_batch_size, generate_from_seeds, load_projected_w, synthesize
+    from stylebridge.generate import (
+        default_batch_size,
+        generate_from_seeds,
+        load_projected_w,
+        sampling_form,
+        synthesize,
+    )
 
     if (seeds is None) == (projected_w is None):
         raise StylebridgeError("give exactly one of --seeds or --projected-w")
@@ -61,7 +67,7 @@ def command(checkpoint, seeds, projected_w, truncation_psi, trunc_cutoff, noise_
     if projected_w is not None:
         ws = load_projected_w(projected_w, G)
         for i in range(0, len(ws), batch_size):
-            imgs = synthesize(G, ws[i:i + batch_size], noise_mode, precision, fused=None if fast else True)
+            imgs = synthesize(G, ws[i:i + batch_size], noise_mode, precision, fused=sampling_form(not fast, dev))
             for j, img in enumerate(to_uint8(imgs)):
                 name = f"proj{i + j:02d}"
                 save_image(img.cpu(), out / f"{name}.png")

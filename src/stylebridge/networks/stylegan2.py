@@ -202,16 +202,16 @@ class SynthesisNetwork(nn.Module):
         _assert_shape(ws, [None, self.num_ws, self.w_dim], "ws")
         ws = ws.to(torch.float32)
         N = ws.shape[0]
-        # Forms chosen by measurement (benchmarks/bench_generate.py, README "Speed"): on a CPU
-        # without autograd the batched form with channels-last activations is fastest at every
-        # batch size (oneDNN's NHWC convolutions: 256 px, 1 thread, 0.61 s per image against
-        # 0.70-0.78 s grouped); with autograd (training, projector) NHWC gained nothing on the
-        # glyph models, so the layout stays; on CUDA the grouped form for single images and
-        # fp32 inference batches.
+        # Forms: a single image takes the grouped form, NVIDIA's arithmetic, so `G(z)` draws
+        # NVIDIA's pixels; batches the faster form by measurement (benchmarks/bench_generate.py,
+        # README "Generate"): on CUDA the grouped form for fp32 inference, else the batched one.
+        # On a CPU without autograd the batched form runs with channels-last activations
+        # (oneDNN's NHWC convolutions: 256 px, 1 thread, 0.61 s per image against 0.70-0.78 s
+        # grouped, so `generate --fast` asks for it even for one image); with autograd
+        # (training, projector) NHWC gained nothing on the glyph models, so the layout stays.
         cpu_inference = ws.device.type == "cpu" and not torch.is_grad_enabled()
         if fused is None:
-            fused = not cpu_inference and (
-                N == 1 or (ws.device.type == "cuda" and not self.training and dtype == torch.float32))
+            fused = N == 1 or (ws.device.type == "cuda" and not self.training and dtype == torch.float32)
         fmt = torch.channels_last if cpu_inference and not fused else torch.contiguous_format
         x = img = None
         for res, block in self.blocks():
