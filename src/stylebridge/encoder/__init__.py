@@ -6,7 +6,7 @@ defaults the command line shows in --help) does not import torch.
 
 from __future__ import annotations
 
-import importlib
+from stylebridge.utils.lazy import lazy_attributes
 
 _HOME = {"Encoder": "network", "EncoderConfig": "network", "base_hash": "network", "check_base": "network",
          "load_encoder": "network", "save_encoder": "network", "EncoderTrainOptions": "options",
@@ -14,8 +14,4 @@ _HOME = {"Encoder": "network", "EncoderConfig": "network", "base_hash": "network
 
 __all__ = list(_HOME)
 
-
-def __getattr__(name: str):
-    if name in _HOME:
-        return getattr(importlib.import_module(f"stylebridge.encoder.{_HOME[name]}"), name)
-    raise AttributeError(f"module 'stylebridge.encoder' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _HOME)

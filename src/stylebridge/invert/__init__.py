@@ -10,7 +10,7 @@ choices the command line shows in --help) does not import torch.
 
 from __future__ import annotations
 
-import importlib
+from stylebridge.utils.lazy import lazy_attributes
 
 _HOME = {"InversionResult": "api", "invert": "api", "invert_folder": "api", "render_saved": "api",
          "ProjectorConfig": "projector", "Basis": "sefa", "factorize": "sefa", "load_basis": "sefa",
@@ -18,8 +18,4 @@ _HOME = {"InversionResult": "api", "invert": "api", "invert_folder": "api", "ren
 
 __all__ = list(_HOME)
 
-
-def __getattr__(name: str):
-    if name in _HOME:
-        return getattr(importlib.import_module(f"stylebridge.invert.{_HOME[name]}"), name)
-    raise AttributeError(f"module 'stylebridge.invert' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _HOME)
