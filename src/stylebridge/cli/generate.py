@@ -26,7 +26,7 @@ from stylebridge.cli.common import OutputPath, SeedList, device_option, precisio
                    "8 on CUDA.")
 @click.option("--fast", is_flag=True,
               help="Use the batched form of modulated convolution (on CPU with channels-last activations; "
-                   "about 1.1x the default's speed at 256 px). Default is NVIDIA's arithmetic, whose PNGs equal "
+                   "about 1.15x the default's speed at 256 px). Default is NVIDIA's arithmetic, whose PNGs equal "
                    "those of NVIDIA's generate.py; --fast may differ by 1/255 in a few pixels.")
 @device_option
 @precision_option
