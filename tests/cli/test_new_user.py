@@ -176,6 +176,33 @@ def test_thread_policy_leaves_the_busy_cores_and_respects_the_user(monkeypatch):
     assert threads.policy_threads(2, busy=0.1) == 2 and threads.policy_threads(8, busy=2.6) == 5  # idle cores used
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     assert threads.set_thread_policy() is None
+    # a long run started on a busy machine says how many threads it keeps, and how to choose
+    assert threads.fewer_threads_note(None, cores=2) is None and threads.fewer_threads_note(2, cores=2) is None
+    note = threads.fewer_threads_note(1, cores=2, busy=1.2)
+    assert "1 of 2" in note and "OMP_NUM_THREADS=2" in note and "\n" not in note
+
+
+def test_long_runs_note_the_threads_they_keep(monkeypatch, capsys):
+    import sys
+
+    import torch
+
+    from stylebridge.cli import main as cli_main
+    from stylebridge.cli import threads
+
+    before = torch.get_num_threads()
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
+    monkeypatch.setattr(threads, "busy_cores", lambda: 1.0)
+    try:
+        monkeypatch.setattr(sys, "argv", ["stylebridge", "encoder", "train", "--resume", "/nonexistent/run"])
+        assert cli_main.main() == 2
+        assert "using 1 of 2 CPU threads" in capsys.readouterr().err
+        monkeypatch.setattr(sys, "argv", ["stylebridge", "info", "/nonexistent.pkl"])
+        cli_main.main()
+        assert "CPU threads" not in capsys.readouterr().err  # short verbs stay quiet
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_help_texts_and_wording(ckpt, capsys):

@@ -8,7 +8,7 @@ import sys
 import click
 
 from stylebridge import __version__
-from stylebridge.cli.threads import set_thread_policy
+from stylebridge.cli.threads import LONG_VERBS, fewer_threads_note, set_thread_policy
 from stylebridge.errors import StylebridgeError
 
 
@@ -85,9 +85,12 @@ def _hoist_debug(args: list[str]) -> tuple[list[str], bool]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; `argv=None` means the real command line (then the thread policy applies)."""
-    if argv is None:
-        set_thread_policy()
     args, debug = _hoist_debug(list(sys.argv[1:] if argv is None else argv))
+    if argv is None:
+        note = fewer_threads_note(set_thread_policy())
+        verb = next((a for a in args if not a.startswith("-")), None)
+        if note and verb in LONG_VERBS and not {"-h", "--help"} & set(args):
+            click.echo(note, err=True)
     try:
         cli.main(args=args, prog_name="stylebridge", standalone_mode=False)
     except click.exceptions.Abort:
