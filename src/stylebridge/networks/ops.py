@@ -111,23 +111,16 @@ def bias_act(
     if act not in ("lrelu", "linear"):
         raise ValueError(f"unknown activation {act!r}")
     gain = (SQRT2 if act == "lrelu" else 1.0) if gain is None else gain
-    if inplace and not _needs_grad(x, b):
-        if b is not None:
-            x.add_(b.to(x.dtype).reshape([1, -1] + [1] * (x.ndim - 2)))
-        if act == "lrelu":
-            F.leaky_relu_(x, 0.2)
-        if gain != 1:
-            x.mul_(gain)
-        return x.clamp_(-clamp, clamp) if clamp is not None and clamp >= 0 else x
+    ip = inplace and not _needs_grad(x, b)
     if b is not None:
-        shape = [1, -1] + [1] * (x.ndim - 2)
-        x = x + b.to(x.dtype).reshape(shape)
+        b = b.to(x.dtype).reshape([1, -1] + [1] * (x.ndim - 2))
+        x = x.add_(b) if ip else x + b
     if act == "lrelu":
-        x = F.leaky_relu(x, 0.2)
+        x = F.leaky_relu(x, 0.2, inplace=ip)
     if gain != 1:
-        x = x * gain
+        x = x.mul_(gain) if ip else x * gain
     if clamp is not None and clamp >= 0:
-        x = x.clamp(-clamp, clamp)
+        x = x.clamp_(-clamp, clamp) if ip else x.clamp(-clamp, clamp)
     return x
 
 
