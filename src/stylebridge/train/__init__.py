@@ -11,15 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from stylebridge.train.options import TrainOptions
+from stylebridge.utils.lazy import lazy_attributes
 
-
-def __getattr__(name: str):
-    """Layer swap loads on first use (PEP 562): the command line's --help imports no torch."""
-    if name in ("ls_to_resolution", "swap_checkpoints", "swap_layers"):
-        from stylebridge.train import swap
-
-        return getattr(swap, name)
-    raise AttributeError(f"module 'stylebridge.train' has no attribute {name!r}")
+# Layer swap loads on first use (PEP 562): the command line's --help imports no torch.
+__getattr__ = lazy_attributes(__name__, {"ls_to_resolution": "swap", "swap_checkpoints": "swap",
+                                         "swap_layers": "swap"})
 
 
 def finetune(options: TrainOptions) -> Path:
