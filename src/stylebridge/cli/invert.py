@@ -15,16 +15,13 @@ from stylebridge.cli.common import (
     progress_option,
     resolve_device,
 )
-from stylebridge.invert.options import REFINE_LR
+from stylebridge.invert.options import REFINE_LR, ProjectorConfig
+from stylebridge.utils.config import field_default
 
 
 def _d(name):
     """ProjectorConfig's default of `name`: the one place it is defined."""
-    import dataclasses
-
-    from stylebridge.invert.options import ProjectorConfig
-
-    return next(f.default for f in dataclasses.fields(ProjectorConfig) if f.name == name)
+    return field_default(ProjectorConfig, name)
 
 
 @click.command("invert")
@@ -93,7 +90,6 @@ def command(checkpoint, images, outdir, method, encoder_file, steps, batch_size,
     from stylebridge.errors import StylebridgeError
     from stylebridge.formats import load_checkpoint
     from stylebridge.invert.api import ENCODER_METHOD, invert_folder
-    from stylebridge.invert.projector import ProjectorConfig
 
     encoder = method == ENCODER_METHOD
     if steps == 0 and not encoder:

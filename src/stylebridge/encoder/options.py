@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stylebridge.errors import StylebridgeError
+from stylebridge.utils.config import field_default
 from stylebridge.utils.precision import PRECISIONS
 
 
@@ -74,4 +75,4 @@ class EncoderTrainOptions:
 
 def default(name: str):
     """EncoderTrainOptions' default of `name`: the one place it is defined."""
-    return EncoderTrainOptions.__dataclass_fields__[name].default
+    return field_default(EncoderTrainOptions, name)

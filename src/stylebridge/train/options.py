@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stylebridge.errors import StylebridgeError
+from stylebridge.utils.config import field_default
 from stylebridge.utils.precision import PRECISIONS
 
 AUGMENTS = ("none", "ada", "diffaug")
@@ -106,8 +107,7 @@ class TrainOptions:
     @classmethod
     def default(cls, name: str) -> Any:
         """The default of option `name` (the CLI shows and uses these; defined only here)."""
-        f = {f.name: f for f in dataclasses.fields(cls)}[name]
-        return f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        return field_default(cls, name)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainOptions:

@@ -13,6 +13,13 @@ from stylebridge.errors import CheckpointError
 _C = TypeVar("_C", bound="ConfigData")
 
 
+def field_default(cls: type, name: str) -> Any:
+    """The default of dataclass `cls`'s field `name` (where options define their defaults, once;
+    command lines show and use them)."""
+    f = {f.name: f for f in dataclasses.fields(cls)}[name]
+    return f.default if f.default is not dataclasses.MISSING else f.default_factory()
+
+
 class ConfigData:
     """Mixin for dataclass configs."""
 
