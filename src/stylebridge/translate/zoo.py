@@ -53,6 +53,21 @@ def write_manifest(root: str | Path, manifest: dict[str, Any]) -> Path:
     return path
 
 
+def _broken(manifest: Path, e: Exception) -> StylebridgeError:
+    return StylebridgeError(f"{manifest}: broken zoo manifest ({type(e).__name__}: {e}); expected "
+                            '{"base": NAME, "models": {NAME: {"file": FILE}, ...}}')
+
+
+def read_manifest(root: str | Path) -> dict[str, Any]:
+    """ROOT/zoo.json as written by `write_manifest` (the one reader of the raw file; `Zoo.from_dir`
+    checks its fields). Broken JSON is one line."""
+    path = Path(root) / MANIFEST
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise _broken(path, e) from None
+
+
 @dataclass
 class ZooEntry:
     name: str
@@ -87,14 +102,13 @@ class Zoo:
                                    f"optional {MANIFEST})")
         manifest = root / MANIFEST
         if manifest.exists():
+            data = read_manifest(root)
             try:
-                data = json.loads(manifest.read_text())
                 models = data["models"]
                 entries = {n: ZooEntry(n, root / m["file"], dict(m)) for n, m in models.items()}
                 base = base or data["base"]
-            except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as e:
-                raise StylebridgeError(f"{manifest}: broken zoo manifest ({type(e).__name__}: {e}); expected "
-                                       '{"base": NAME, "models": {NAME: {"file": FILE}, ...}}') from None
+            except (KeyError, TypeError, AttributeError) as e:
+                raise _broken(manifest, e) from None
             enc = data.get("encoder")
             if enc is not None and not (isinstance(enc, dict) and isinstance(enc.get("file"), str)
                                         and (root / enc["file"]).is_file()):

@@ -19,7 +19,7 @@ from stylebridge.data.glyphs import CHARS
 from stylebridge.formats import load_checkpoint, round_to, save_checkpoint
 from stylebridge.networks.stylegan2 import Generator
 from stylebridge.train.swap import swap_layers
-from stylebridge.translate.zoo import write_manifest
+from stylebridge.translate.zoo import MANIFEST, read_manifest, write_manifest
 from stylebridge.utils.io import atomic_path, atomic_write_text
 from stylebridge.zoo_build.stages import ARCH, BASE_PHASES, FT_ITERS
 from stylebridge.zoo_build.variants import DOMAINS, variant_name
@@ -73,9 +73,8 @@ def stage_package(work: Path, variants: dict[str, tuple[int, int] | None], dest:
                          realism_fid=round(row["realism_fid"], 1))
         models[style] = entry
     manifest = {"name": "glyphs", "kind": "glyphs", "base": "base", "resolution": 32, "models": models}
-    old_manifest = dest / "zoo.json"
-    if old_manifest.exists():  # the encoder (trained for this base) stays listed; references are rewritten
-        enc = json.loads(old_manifest.read_text()).get("encoder")
+    if (dest / MANIFEST).exists():  # the encoder (trained for this base) stays listed; references are rewritten
+        enc = read_manifest(dest).get("encoder")
         if enc and (dest / enc["file"]).is_file():
             manifest["encoder"] = enc
     write_manifest(dest, manifest)
@@ -106,7 +105,7 @@ def stage_references(data: Path, dest: Path) -> Path:
     """DEST/references.npz: for every style the zoo ships, the 62 glyphs of one held-out font
     of that style (DATA/STYLE_heldout.npz, never seen by any model), so that the demo can show
     the real thing under each translation; listed in zoo.json as "references"."""
-    manifest = json.loads((dest / "zoo.json").read_text())
+    manifest = read_manifest(dest)
     arrays: dict[str, np.ndarray] = {}
     for style in manifest["models"]:
         if style == manifest["base"] or not (data / f"{style}_heldout.npz").is_file():
