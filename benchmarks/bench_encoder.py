@@ -46,6 +46,18 @@ DEFAULT_STEPS = 200  # the demo's and eval_zoo's W+ steps
 STYLES = ("script", "outline", "blackletter")  # the shipped styles
 
 
+def glyph_sets(data: Path, n: int, resolution: int, chars: str = "".join(CHAR_TO_LABEL)
+               ) -> dict[str, tuple[torch.Tensor, np.ndarray]]:
+    """The inputs every encoder benchmark measures on: `n` glyphs of held-out base fonts
+    (RandomState(0) sample of DATA/base_heldout.npz) and `chars` drawn with Pillow's default
+    font (the demo's input): name -> (images in [-1, 1], labels)."""
+    x, y = load_glyphs(data, "base", "heldout")
+    idx = np.random.RandomState(0).choice(len(x), min(n, len(x)), replace=False)
+    arr, drawn = render_text_glyphs(chars, size=resolution)
+    return {"held-out fonts": (x[idx], y[idx]),
+            "Pillow default font": (torch.from_numpy(to_unit_range(arr)), np.array([CHAR_TO_LABEL[c] for c in drawn]))}
+
+
 def methods(encoder) -> list[tuple[str, str, dict]]:
     common = {"perceptual": "pixel", "precision": "fp32", "seed": 0}
     rows = [("wplus 200 (default)", "wplus", {"steps": DEFAULT_STEPS, **common}),
@@ -149,11 +161,7 @@ def main(argv=None) -> dict:
         zoo._encoder = load_encoder(args.encoder, zoo[zoo.base])  # what zoo.encoder() returns from now on
     encoder = zoo.encoder()
     data = Path(args.data)
-    x, y = load_glyphs(data, "base", "heldout")
-    idx = np.random.RandomState(0).choice(len(x), min(args.n, len(x)), replace=False)
-    sets = {"held-out fonts": (x[idx], y[idx])}
-    arr, chars = render_text_glyphs(args.chars, size=zoo[zoo.base].img_resolution)
-    sets["Pillow default font"] = (torch.from_numpy(to_unit_range(arr)), np.array([CHAR_TO_LABEL[c] for c in chars]))
+    sets = glyph_sets(data, args.n, zoo[zoo.base].img_resolution, args.chars)
     clf, lp = load_glyph_classifier(), load_lpips("vgg", "cpu")
     t0 = time.perf_counter()
     style_clf, style_ceiling = train_style_classifier(data)

@@ -22,9 +22,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_encoder import glyph_sets  # noqa: E402
 from common import print_table  # noqa: E402
 
-from stylebridge.data.glyphs import CHAR_TO_LABEL, render_text_glyphs, to_unit_range  # noqa: E402
 from stylebridge.data.images import to_uint8  # noqa: E402
 from stylebridge.encoder.network import read_encoder  # noqa: E402
 from stylebridge.invert.api import encode, render  # noqa: E402
@@ -33,7 +33,6 @@ from stylebridge.metrics.lpips import load_lpips  # noqa: E402
 from stylebridge.metrics.ssim import ssim  # noqa: E402
 from stylebridge.translate import Zoo  # noqa: E402
 from stylebridge.zoo import shipped_zoo_dir  # noqa: E402
-from stylebridge.zoo_build.evaluation import load_glyphs  # noqa: E402
 
 SNAP = re.compile(r"encoder-snapshot-(\d+)\.safetensors$")
 
@@ -68,11 +67,7 @@ def main(argv=None) -> list[dict]:
     rows = json.loads(out.read_text()) if out.exists() else []
     done = {r["file"] for r in rows}
     zoo = Zoo.from_dir(shipped_zoo_dir())
-    x, y = load_glyphs(Path(args.data), "base", "heldout")
-    idx = np.random.RandomState(0).choice(len(x), min(args.n, len(x)), replace=False)
-    arr, chars = render_text_glyphs("".join(CHAR_TO_LABEL), size=zoo[zoo.base].img_resolution)
-    sets = {"held-out fonts": (x[idx], y[idx]),
-            "Pillow default font": (torch.from_numpy(to_unit_range(arr)), np.array([CHAR_TO_LABEL[c] for c in chars]))}
+    sets = glyph_sets(Path(args.data), args.n, zoo[zoo.base].img_resolution)
     clf, lp = load_glyph_classifier(), load_lpips("vgg", "cpu")
     todo = sorted(run.glob("encoder-snapshot-*.safetensors")) + [Path(f) for f in args.files]
     for path in todo:

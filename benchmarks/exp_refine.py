@@ -18,10 +18,10 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_encoder import glyph_sets  # noqa: E402
 from common import print_table, write_json  # noqa: E402
 
 from stylebridge.data.images import to_uint8  # noqa: E402
@@ -31,7 +31,6 @@ from stylebridge.metrics.lpips import load_lpips  # noqa: E402
 from stylebridge.metrics.ssim import ssim  # noqa: E402
 from stylebridge.translate import Zoo  # noqa: E402
 from stylebridge.zoo import shipped_zoo_dir  # noqa: E402
-from stylebridge.zoo_build.evaluation import load_glyphs  # noqa: E402
 
 
 def main(argv=None) -> dict:
@@ -51,9 +50,7 @@ def main(argv=None) -> dict:
         E = load_encoder(args.encoder, G)
     else:
         E = zoo.encoder()
-    x, y = load_glyphs(Path(args.data), "base", "heldout")
-    idx = np.random.RandomState(0).choice(len(x), min(args.n, len(x)), replace=False)
-    x, y = x[idx], y[idx]
+    x, y = glyph_sets(Path(args.data), args.n, G.img_resolution)["held-out fonts"]
     clf, lp = load_glyph_classifier(), load_lpips("vgg", "cpu")
     common = {"perceptual": "pixel", "precision": "fp32", "seed": 0}
     runs = [("wplus 200 (default)", "wplus", {"steps": 200})]
