@@ -15,6 +15,7 @@ import urllib.request
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from stylebridge.app.engine import Limits, Studio
@@ -320,3 +321,33 @@ def test_each_method_has_its_own_default_steps():
     d = studio.info()["defaults"]
     assert d["steps_by_method"] == {"sefa": 77, "w": 77, "wplus": 77, "encoder": ENCODER_DEFAULT_STEPS}
     assert d["steps"] == d["steps_by_method"][d["method"]]
+
+
+def test_text_jobs_show_each_styles_real_glyphs_beside_its_translation():
+    """With a glyph zoo that ships references, a text job adds, in each target's row, the same
+    characters in that style's held-out font; an image job (no known characters) adds none."""
+    from stylebridge.app.jobs import Job
+    from stylebridge.data.glyphs import CHAR_TO_LABEL
+    from stylebridge.translate.references import load_references
+    from stylebridge.zoo import shipped_zoo_dir
+
+    zoo = Zoo.from_dir(shipped_zoo_dir())
+    studio = Studio(zoo)
+    target = zoo.resolve("all", exclude=zoo.base)[0]
+    p = studio.parse_request({"input": {"type": "text", "text": "H i"}, "targets": [target],
+                              "method": "encoder", "steps": 0})
+    job = Job(work=studio.run, params=p)
+    studio.run(job)
+    real = job.files[f"{target}_real.png"]
+    assert (real.kind, real.group) == ("real", target)
+    imgs, _, font = load_references(zoo)[target]
+    assert font in real.label
+    got = np.asarray(Image.open(io.BytesIO(real.data)))
+    want = to_uint8(torch.cat([imgs[CHAR_TO_LABEL["H"]], imgs[CHAR_TO_LABEL["i"]]], dim=-1))[0].numpy()
+    assert got.shape == want.shape and np.abs(got.astype(int) - want.astype(int)).max() <= 1
+
+    example = next(iter(studio.examples))
+    job = Job(work=studio.run, params=studio.parse_request(
+        {"input": {"type": "example", "name": example}, "targets": [target], "method": "encoder", "steps": 0}))
+    studio.run(job)
+    assert not [f for f in job.files.values() if f.kind == "real"]

@@ -75,7 +75,7 @@ def test_shipped_references_are_real_glyphs_of_held_out_fonts():
     from fnmatch import fnmatch
 
     from stylebridge.data.glyph_fonts import DOMAINS
-    from stylebridge.demo import load_references
+    from stylebridge.translate.references import load_references
 
     zoo = Zoo.from_dir(shipped_zoo_dir())
     refs = load_references(zoo)

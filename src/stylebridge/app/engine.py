@@ -37,6 +37,7 @@ from stylebridge.invert.options import (
     PROJECTOR_METHODS,
     check_choice,
 )
+from stylebridge.translate.references import load_references, reference_row
 from stylebridge.translate.translator import DEFAULT_TRUNCATION, Translator, default_content_layers
 from stylebridge.translate.zoo import Zoo
 
@@ -164,6 +165,14 @@ class Studio:
         self._uploads: collections.OrderedDict[str, Upload] = collections.OrderedDict()
         self._lock = threading.Lock()
         self.examples = self._make_examples(examples_dir, num_examples)
+        self._references: dict | None = None
+
+    @property
+    def references(self) -> dict:
+        """The zoo's real glyphs per style (translate/references.py), read on first use."""
+        if self._references is None:
+            self._references = load_references(self.zoo) if self.is_glyphs else {}
+        return self._references
 
     # ------------------------------------------------------------------ info
 
@@ -269,7 +278,8 @@ class Studio:
                             "choose the image again")
         return up
 
-    def text_images(self, text: str) -> torch.Tensor:
+    def text_images(self, text: str) -> tuple[torch.Tensor, list[str]]:
+        """The glyphs of `text` (spaces dropped) as images in [-1, 1], and their characters."""
         if not self.is_glyphs:
             raise StylebridgeError(f"text input needs a glyph zoo; zoo {self.zoo.name!r} is not one")
         text = str(text).strip()
@@ -277,9 +287,9 @@ class Studio:
             raise StylebridgeError(f"the text has more than {self.limits.max_text} characters; shorten it")
         from stylebridge.data.glyphs import render_text_glyphs, to_unit_range
 
-        arr, _ = render_text_glyphs(text, size=self.resolution)
+        arr, chars = render_text_glyphs(text, size=self.resolution)
         img = torch.from_numpy(to_unit_range(arr))
-        return img.expand(-1, self.channels, -1, -1).contiguous() if self.channels != 1 else img
+        return (img.expand(-1, self.channels, -1, -1).contiguous() if self.channels != 1 else img), chars
 
     def example_image(self, name: str) -> torch.Tensor:
         data = self.examples.get(str(name))
@@ -300,12 +310,13 @@ class Studio:
         lim = self.limits
         src = req.get("input") or {}
         kind = src.get("type") if isinstance(src, dict) else None
+        chars = None  # the characters of text input: their real glyphs go beside each translation
         if kind == "upload":
             images = self.upload(_text(src, "id")).image[None]
         elif kind == "example":
             images = self.example_image(_text(src, "name"))[None]
         elif kind == "text":
-            images = self.text_images(_text(src, "text"))
+            images, chars = self.text_images(_text(src, "text"))
         else:
             raise StylebridgeError("choose an input image first (upload one, pick an example"
                                    + (" or type some text)" if self.is_glyphs else ")"))
@@ -333,7 +344,7 @@ class Studio:
              "seed": _number(req, "seed", int, 0, 2**31 - 1, 0),
              "content_layers": _number(req, "content_layers", int, 1, self.num_ws, None),
              "truncation": _number(req, "truncation", float, 0.0, 1.0, DEFAULT_TRUNCATION),
-             "reference": reference}
+             "reference": reference, "chars": chars}
         work = work_units(p["steps"], len(targets), p["modes"], reference is not None)
         if work > lim.max_work:
             raise StylebridgeError(f"this request is too much work for one job ({work} steps: inversions of "
@@ -395,6 +406,10 @@ class Studio:
                 caption = t if k == 0 else f"{t}, {label}"
                 job.add_file(OutputFile(f"{t}{suffix}.png", png_bytes(strip(res.outputs[t][:, k])), "image/png",
                                         caption, "translation", t))
+            real = reference_row(self.references.get(t), p["chars"], images) if p["chars"] else None
+            if real is not None:  # the same characters in a real held-out font of that style, to judge by
+                job.add_file(OutputFile(f"{t}_real.png", png_bytes(strip(real)), "image/png",
+                                        f"real {t} glyphs ({self.references[t][2]})", "real", t))
             ok += 1
             job.report(hi)
         if not ok:

@@ -44,8 +44,8 @@ class OutputFile:
     data: bytes
     media_type: str
     label: str = ""      # caption in the page
-    kind: str = "file"   # 'input' | 'reconstruction' | 'translation' | 'latent' | 'file'
-    group: str = ""      # target model name for translations
+    kind: str = "file"   # 'input' | 'reconstruction' | 'translation' | 'real' | 'latent' | 'file'
+    group: str = ""      # target model name for translations and real glyphs (one row in the page)
 
 
 @dataclass(eq=False)  # identity: jobs hold tensors

@@ -251,13 +251,13 @@ function update(s) {
 }
 
 function rowFor(f) {
-  const key = f.kind === "translation" ? "t-" + f.group : "source";
+  const key = f.group ? "t-" + f.group : "source";  // a target's translations and its real glyphs
   let row = document.querySelector(`.row-out[data-key="${CSS.escape(key)}"]`);
   if (!row) {
     row = document.createElement("div");
     row.className = "row-out"; row.dataset.key = key;
     const h = document.createElement("h3");
-    h.textContent = f.kind === "translation" ? f.group : "input → reconstruction";
+    h.textContent = f.group ? f.group : "input → reconstruction";
     const cards = document.createElement("div");
     cards.className = "cards";
     row.append(h, cards);
