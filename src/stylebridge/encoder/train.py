@@ -15,6 +15,7 @@ run continues bit for bit. The base generator is frozen (no gradient to its weig
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -96,7 +97,7 @@ class EncoderTrainer:
         self.dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[opts.precision]
         self.gen = torch.Generator().manual_seed(opts.seed)
         self.iteration, self.images_seen = 0, 0
-        self._sums: dict[str, float] = {}
+        self._sums: dict[str, torch.Tensor] = {}  # on the device: read back once per log line
         self._count = 0
         if extra is not None:
             self._restore(extra)
@@ -123,8 +124,7 @@ class EncoderTrainer:
     def losses(self, x: torch.Tensor, ws_true: torch.Tensor) -> dict[str, torch.Tensor]:
         o, E, G = self.opts, self.E, self.G
         ns = ws_true.shape[0]
-        half = self.dtype != torch.float32
-        with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
+        with self._autocast():
             ws, deltas = E(x, self.unlocked(), return_deltas=True)
         ws = ws.float()
         out = {"code": (((ws[:ns] - ws_true) / E.w_std).square().mean() if ns else ws.sum() * 0)}
@@ -134,12 +134,19 @@ class EncoderTrainer:
         rec = rec.float()
         out["pixel"] = (rec - x).abs().mean()
         if self.pdist is not None:
-            with torch.autocast(self.device.type, dtype=self.dtype, enabled=half):
+            with self._autocast():
                 out["perceptual"] = self.pdist(rec, x).float().mean()
         out["delta"] = deltas.float().norm(dim=2).mean() / math.sqrt(G.w_dim)
         out["loss"] = (o.code_weight * out["code"] + o.pixel_weight * out["pixel"] + o.delta_weight * out["delta"]
                        + (o.perceptual_weight * out["perceptual"] if "perceptual" in out else 0))
         return out
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        """bf16 / fp16: autocast around the encoder and the perceptual network; fp32: nothing
+        (not even a disabled autocast, which some device types refuse)."""
+        if self.dtype == torch.float32:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.dtype)
 
     def learning_rate(self) -> float:
         """opts.lr, falling to 0 along a half cosine over the last `lr_rampdown` share of opts.iters."""
@@ -157,7 +164,7 @@ class EncoderTrainer:
         self.scaler.step(self.opt)
         self.scaler.update()
         for k, v in out.items():
-            self._sums[k] = self._sums.get(k, 0.0) + float(v.detach())
+            self._sums[k] = self._sums[k] + v.detach().float() if k in self._sums else v.detach().float()
         self._count += 1
         self.iteration += 1
         self.images_seen += self.opts.batch
@@ -197,7 +204,10 @@ class EncoderTrainer:
         rec = {"iteration": self.iteration, "images_seen": self.images_seen, "unlocked": self.unlocked(),
                "lr": self.learning_rate(),
                "sec_per_iter": round(sec_per_iter, 5)}
-        rec.update({k: round(v / n, 6) for k, v in self._sums.items()})
+        if self._sums:  # the one host synchronisation of the losses, per log line
+            keys = list(self._sums)
+            vals = torch.stack([self._sums[k] for k in keys]).cpu().tolist()
+            rec.update({k: round(v / n, 6) for k, v in zip(keys, vals)})
         self._sums, self._count = {}, 0
         return rec
 
