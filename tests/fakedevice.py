@@ -142,13 +142,17 @@ class _Mode(TorchDispatchMode):
     def __init__(self):
         super().__init__()
         self.syncs = 0
+        self.blocking_uploads = 0
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        if (func is aten._to_copy.default and _plain(args[0]) and _is_fake_device(kwargs.get("device"))
+                and not kwargs.get("non_blocking")):
+            self.blocking_uploads += 1  # CUDA: a blocking host-to-device copy waits for the stream
         if isinstance(args[0] if args else None, OnDevice) and (
-                func is aten._local_scalar_dense.default
+                func in (aten._local_scalar_dense.default, aten.equal.default)
                 or (func is aten._to_copy.default and "device" in kwargs and not _is_fake_device(kwargs["device"]))):
-            self.syncs += 1  # the host waits for the device: .item(), .tolist(), bool(), .cpu()
+            self.syncs += 1  # the host waits for the device: .item(), .tolist(), bool(), .cpu(), torch.equal
         return _run(func, args, kwargs)
 
 
@@ -197,7 +201,9 @@ class FakeGenerator(_RealGenerator):
 def fake_accelerator() -> Iterator[_Mode]:
     """Run code with FAKE as a second device that follows CUDA's mixing rules. The object
     yielded counts in `.syncs` the reads of device values by the host (device-to-host
-    copies and scalars: where a CUDA program waits for the GPU)."""
+    copies and scalars: where a CUDA program waits for the GPU), and in `.blocking_uploads`
+    the blocking copies of CPU tensors to the device (on CUDA each waits for the stream too:
+    stylebridge.utils.device.upload avoids them)."""
     saved = torch.Generator
     torch.Generator = FakeGenerator
     try:

@@ -21,24 +21,10 @@ from stylebridge.encoder.network import base_hash, read_encoder
 from stylebridge.errors import CheckpointError
 from stylebridge.formats import load_checkpoint, save_checkpoint
 from stylebridge.invert.api import invert
-from stylebridge.networks.registry import create_generator
+from tests.encoder.helpers import generator as _generator
+from tests.encoder.helpers import samples as _samples
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
-
-
-def _generator(seed: int):
-    from stylebridge.formats.loader import estimate_w_avg
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        g = create_generator("tiny-16").eval().requires_grad_(False)
-    g.mapping.w_avg.copy_(estimate_w_avg(g, samples=2000))
-    return g
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    return save_checkpoint(tmp_path_factory.mktemp("base") / "base.safetensors", G_ema=_generator(0))
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +33,6 @@ def trained(base, tmp_path_factory):
     opts = EncoderTrainOptions(base=str(base), outdir=str(out), iters=150, batch=8, snap=150, lr=2e-3,
                                perceptual="pixel", channels=8, hidden=64, progress=False, device="cpu")
     return train_encoder(opts)
-
-
-def _samples(G, n: int, seed: int):
-    z = torch.randn([n, G.z_dim], generator=torch.Generator().manual_seed(seed))
-    with torch.no_grad():
-        ws = G.mapping(z, None)
-        return G.synthesis(ws, noise_mode="const"), ws
 
 
 def test_trained_encoder_recovers_own_samples_better_than_the_mean_code(base, trained):

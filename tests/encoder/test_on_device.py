@@ -12,7 +12,7 @@ from stylebridge.encoder.options import EncoderTrainOptions
 from stylebridge.encoder.train import EncoderTrainer
 from stylebridge.formats import load_checkpoint
 from stylebridge.invert.api import invert
-from tests.encoder.test_encoder import _samples, base  # noqa: F401  (the module's tiny base, a fixture)
+from tests.encoder.helpers import samples as _samples
 from tests.fakedevice import FAKE, fake_accelerator
 
 
@@ -22,7 +22,7 @@ def _opts(base, tmp_path, name, **kw):
                                          progressive=1, progress=False, device="cpu", seed=5), **kw})
 
 
-def test_encoder_training_and_inversion_on_device_equal_cpu(base, tmp_path):  # noqa: F811
+def test_encoder_training_and_inversion_on_device_equal_cpu(base, tmp_path):
     G = load_checkpoint(base).generator
     x, _ = _samples(G, 4, seed=21)
     for i in range(4):
@@ -53,9 +53,9 @@ def test_encoder_training_and_inversion_on_device_equal_cpu(base, tmp_path):  # 
     assert read_encoder(again.save_snapshot())[0].config == cpu.E.config
 
 
-def test_encoder_steps_do_not_wait_for_the_device(base, tmp_path):  # noqa: F811
-    """The losses stay on the device between log lines: one read-back per log line, none per
-    step (the GPU keeps its queue full)."""
+def test_encoder_steps_do_not_wait_for_the_device(base, tmp_path):
+    """The losses stay on the device between log lines (one read-back per log line, none per
+    step) and the batch goes up without a blocking copy: the GPU keeps its queue full."""
     G = load_checkpoint(base).generator
     x, _ = _samples(G, 4, seed=21)
     for i in range(4):
@@ -63,11 +63,12 @@ def test_encoder_steps_do_not_wait_for_the_device(base, tmp_path):  # noqa: F811
     with fake_accelerator() as acc:
         tr = EncoderTrainer(_opts(base, tmp_path, "s", device="meta"))
         tr.step()
-        before = acc.syncs
+        before, uploads = acc.syncs, acc.blocking_uploads
         for _ in range(5):
             tr.step()
         during = acc.syncs - before
         rec = tr.pop_log(0.1)
         at_log = acc.syncs - before - during
     assert during == 0 and at_log == 1, (during, at_log)
+    assert acc.blocking_uploads == uploads  # latents and real images go up without a wait
     assert set(rec) >= {"code", "pixel", "perceptual", "delta", "loss"}

@@ -48,3 +48,15 @@ def test_resume_on_device(tmp_path):
         t.step()
     for (name, a), b in zip(t.G.state_dict().items(), again.G.state_dict().values()):
         assert torch.equal(a.cpu(), b.cpu()), name
+
+
+def test_training_steps_do_not_wait_for_the_device(tmp_path):
+    """Between ADA adjustments and log lines a step makes the host wait for the device neither
+    by reading a value back nor by a blocking upload of the reals and latents."""
+    with fake_accelerator() as acc:
+        t = Trainer(_opts(tmp_path, config="tiny-16", aug="ada", aug_p=0.2, ada_interval=100))
+        t.step()
+        syncs, uploads = acc.syncs, acc.blocking_uploads
+        for _ in range(4):
+            t.step()
+    assert (acc.syncs - syncs, acc.blocking_uploads - uploads) == (0, 0)

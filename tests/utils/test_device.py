@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from stylebridge.generate import exact_fp32
-from stylebridge.utils.device import tf32
+from stylebridge.utils.device import tf32, upload
 
 
 def _flags():
@@ -41,3 +41,17 @@ def test_tf32_speaks_the_newer_api_when_the_process_uses_it():
         assert m.fp32_precision == "ieee"
     finally:
         m.fp32_precision, c.fp32_precision = saved
+
+
+def test_upload_keeps_cpu_tensors_and_never_blocks_on_a_device():
+    from tests.fakedevice import FAKE, fake_accelerator
+
+    t = torch.arange(6.0).reshape(2, 3)
+    assert upload(t, "cpu") is t
+    with fake_accelerator() as acc:
+        d = upload(t, FAKE)
+        assert acc.blocking_uploads == 0 and d.device == FAKE
+        back = d.cpu()
+        t.add_(1)  # the source may change once upload returned
+        assert upload(d, FAKE) is d and acc.blocking_uploads == 0
+    assert torch.equal(back, torch.arange(6.0).reshape(2, 3))

@@ -29,7 +29,7 @@ from stylebridge.encoder.options import EncoderTrainOptions
 from stylebridge.errors import CheckpointError, StylebridgeError
 from stylebridge.train.loop import drive, merge_resume_options
 from stylebridge.train.precision import resolve_precision
-from stylebridge.utils.device import resolve_device
+from stylebridge.utils.device import resolve_device, upload
 from stylebridge.utils.io import atomic_write_text
 
 SNAPSHOT_RE = re.compile(r"encoder-snapshot-(\d+)\.safetensors$")
@@ -112,13 +112,13 @@ class EncoderTrainer:
         """(images [B, C, R, R] on the device, true ws of the first B - n_real of them)."""
         o, G = self.opts, self.G
         ns = o.batch - self.n_real
-        z = torch.randn([ns, G.z_dim], generator=self.gen).to(self.device)
+        z = upload(torch.randn([ns, G.z_dim], generator=self.gen), self.device)
         with torch.no_grad():
             ws = G.mapping(z, None, truncation_psi=o.truncation)
             imgs = [G.synthesis(ws, noise_mode="const").float()]
         if self.n_real:
             idx = torch.randint(len(self.dataset), (self.n_real,), generator=self.gen)
-            imgs.append(self.dataset.batch(idx).to(self.device))
+            imgs.append(upload(self.dataset.batch(idx), self.device))
         return torch.cat(imgs), ws
 
     def losses(self, x: torch.Tensor, ws_true: torch.Tensor) -> dict[str, torch.Tensor]:

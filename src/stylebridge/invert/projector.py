@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from stylebridge.errors import StylebridgeError
 from stylebridge.invert.options import ProjectorConfig  # noqa: F401  (defined with the choices; re-exported)
 from stylebridge.networks.stylegan2 import Generator
-from stylebridge.utils.device import tf32
+from stylebridge.utils.device import tf32, upload
 
 # The choices and defaults live in invert/options.py (one place for every verb, the API and the app).
 
@@ -281,7 +281,7 @@ def _project(G, targets, cfg, perceptual, stats, callback, init_ws) -> Projectio
             t = step / cfg.steps
             noise_scale = stats.w_std * cfg.latent_noise * max(0.0, 1.0 - t / cfg.latent_noise_ramp) ** 2
             if noise_scale > 0:  # frozen rows draw too: each image has its own stream
-                eps = torch.stack([torch.randn(x.shape[1:], generator=gens[i]) for i in rows]).to(device)
+                eps = upload(torch.stack([torch.randn(x.shape[1:], generator=gens[i]) for i in rows]), device)
                 x_in = x_var + eps * noise_scale
         img = render(x_in, n_vars)
         rec = recon_loss(img, active)

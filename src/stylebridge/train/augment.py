@@ -19,6 +19,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from stylebridge.utils.device import upload
+
 _LUMA = torch.tensor([1.0, 1.0, 1.0]) / math.sqrt(3.0)
 
 
@@ -131,9 +133,10 @@ def ada_augment(x: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor
     m = sel()
     t = _randn(gen, 2 * N).view(2, N) * 0.125 * 2
     M = M @ _trans(torch.where(m, t[0], 0 * one), torch.where(m, t[1], 0 * one))
-    if not torch.equal(M, _eye(N, 3, dev)):
-        grid = F.affine_grid(M[:, :2, :].to(x.dtype), [N, C, H, W], align_corners=False)
-        x = grid_sample_reflect(x, grid)
+    # Applied whatever was drawn, as NVIDIA's pipe does: testing the matrices for identity
+    # (torch.equal) would make the host wait for the device at every call.
+    grid = F.affine_grid(M[:, :2, :].to(x.dtype), [N, C, H, W], align_corners=False)
+    x = grid_sample_reflect(x, grid)
 
     # Colour: a 4x4 homogeneous matrix on RGB (brightness and contrast only for 1 / 4 channels).
     A = _eye(N, 4, dev)
@@ -145,7 +148,7 @@ def ada_augment(x: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor
     m = sel()
     c = torch.where(m, torch.exp2(_randn(gen, N) * 0.5), one)
     A = torch.diag_embed(torch.stack([c, c, c, one], -1)) @ A
-    v = torch.cat([_LUMA, torch.zeros(1)]).to(dev)
+    v = upload(torch.cat([_LUMA, torch.zeros(1)]), dev)
     vv = torch.outer(v, v)
     if C == 3:
         m = sel()
@@ -157,14 +160,13 @@ def ada_augment(x: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor
         m = sel()
         s = torch.where(m, torch.exp2(_randn(gen, N)), one)
         A = (vv + (torch.eye(4, device=dev) - vv) * s[:, None, None]) @ A
-    if not torch.equal(A, _eye(N, 4, dev)):
-        A = A.to(x.dtype)
-        if C == 3:
-            x = torch.einsum("nij,njhw->nihw", A[:, :3, :3], x) + A[:, :3, 3].reshape(N, 3, 1, 1)
-        else:  # 1 or 4 channels: contrast and brightness on the colour channels
-            cc = slice(0, 1) if C == 1 else slice(0, 3)
-            y = x[:, cc] * A[:, 0, 0].reshape(N, 1, 1, 1) + A[:, 0, 3].reshape(N, 1, 1, 1)
-            x = torch.cat([y, x[:, cc.stop:]], dim=1)
+    A = A.to(x.dtype)
+    if C == 3:
+        x = torch.einsum("nij,njhw->nihw", A[:, :3, :3], x) + A[:, :3, 3].reshape(N, 3, 1, 1)
+    else:  # 1 or 4 channels: contrast and brightness on the colour channels
+        cc = slice(0, 1) if C == 1 else slice(0, 3)
+        y = x[:, cc] * A[:, 0, 0].reshape(N, 1, 1, 1) + A[:, 0, 3].reshape(N, 1, 1, 1)
+        x = torch.cat([y, x[:, cc.stop:]], dim=1)
     return x
 
 
@@ -172,7 +174,7 @@ def _rot3_about(axis: list[float], theta: torch.Tensor) -> torch.Tensor:
     """4x4 homogeneous rotations by theta [N] about a unit 3-vector axis (Rodrigues)."""
     N = theta.shape[0]
     x, y, z = axis
-    K = torch.tensor([[0.0, -z, y], [z, 0.0, -x], [-y, x, 0.0]], device=theta.device)
+    K = upload(torch.tensor([[0.0, -z, y], [z, 0.0, -x], [-y, x, 0.0]]), theta.device)
     s, c = theta.sin()[:, None, None], theta.cos()[:, None, None]
     R = torch.eye(3, device=theta.device) + s * K + (1 - c) * (K @ K)
     out = _eye(N, 4, theta.device)

@@ -36,7 +36,7 @@ from stylebridge.networks.stylegan2 import Discriminator, Generator, z_from_seed
 from stylebridge.train import ddp, losses, precision
 from stylebridge.train.augment import Augmenter
 from stylebridge.train.options import TrainOptions
-from stylebridge.utils.device import resolve_device, tf32
+from stylebridge.utils.device import resolve_device, tf32, upload
 from stylebridge.utils.io import atomic_write_text
 
 SNAPSHOT_RE = re.compile(r"network-snapshot-(\d+)\.safetensors$")
@@ -243,7 +243,7 @@ class Trainer:
         idx = torch.randint(len(self.dataset), (B,), generator=self.gen)
         flip = torch.rand([B], generator=self.gen) < 0.5
         flip = self._slice(flip) if self.opts.mirror else None
-        return self.dataset.batch(self._slice(idx), flip).to(self.device)
+        return upload(self.dataset.batch(self._slice(idx), flip), self.device)
 
     def _draw_latents(self) -> tuple[torch.Tensor, torch.Tensor, int | None]:
         B, G = self.opts.batch, self.G
@@ -252,7 +252,7 @@ class Trainer:
         u = float(torch.rand([], generator=self.gen))
         cut = int(torch.randint(1, G.num_ws, (), generator=self.gen))
         cutoff = cut if u < self.opts.style_mixing else None
-        return self._slice(z).to(self.device), self._slice(z2).to(self.device), cutoff
+        return upload(self._slice(z), self.device), upload(self._slice(z2), self.device), cutoff
 
     def _run_G(self, z, z2, cutoff, update_w_avg: bool) -> torch.Tensor:
         ws = losses.run_mapping(self.G, z, None, z2, cutoff, update_w_avg and not self.opts.freeze_mapping)

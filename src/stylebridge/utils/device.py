@@ -7,6 +7,8 @@ process-wide setting outlives the call. Inversion and training turn it on; `gene
 exact mode turns it off (PyTorch enables it for cuDNN convolutions by default).
 On other devices it does nothing.
 resolve_device(name) turns a device name into a torch.device, for the library and the CLI alike.
+upload(t, device) moves a CPU tensor (a batch, latents drawn on the CPU) to the device without
+making the host wait for the device.
 torch is imported inside the functions: the CLI starts without it.
 """
 
@@ -36,6 +38,23 @@ def _write(api: str, flags: tuple) -> None:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = flags
     else:
         torch.backends.cuda.matmul.fp32_precision, torch.backends.cudnn.conv.fp32_precision = flags
+
+
+def upload(t, device):
+    """`t` (drawn or loaded on the CPU) on `device`, without a host wait. A plain CPU-to-CUDA
+    copy synchronises the stream (PyTorch's blocking copy is cudaMemcpyAsync + a stream sync):
+    the host stops queueing until every kernel before it has run, and the GPU then idles while
+    the next ones are launched, once per copy in every step of a loop. Here the copy goes
+    through pinned memory without blocking (PyTorch keeps the pinned block alive until the copy
+    is done); other accelerators get a non-blocking copy; the CPU gets `t` itself."""
+    import torch
+
+    device = torch.device(device)
+    if device.type == "cpu" or t.device.type != "cpu":
+        return t.to(device)
+    if device.type == "cuda":
+        t = t.pin_memory()
+    return t.to(device, non_blocking=True)
 
 
 @contextlib.contextmanager
