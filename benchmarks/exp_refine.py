@@ -3,11 +3,13 @@ refinement that starts from the encoder's codes, against today's default (W+ fro
 w, 200 steps), on the glyphs of bench_encoder.py (held-out base fonts, RandomState(0) sample).
 
     python benchmarks/exp_refine.py [--encoder FILE] [--lrs 0.02,0.05,0.1] [--steps 20,40,80]
+                                    [--ramps 0.05:0.25,0:0.5]
 
 Per row: seconds per image (batches of 32, this machine), LPIPS-VGG, SSIM and content
 accuracy of the reconstruction. Prints the table, writes JSON. The refinement's default
 (REFINE_LR in stylebridge.invert.api) is the lr with the lowest mean LPIPS over the step
-counts measured (20 and 40).
+counts measured (20 and 40). --ramps: warm-up and ramp-down shares of the steps
+(ProjectorConfig.lr_rampup / lr_rampdown; default: the projector's own).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--encoder", default=None, help="encoder file (default: the zoo's)")
     ap.add_argument("--lrs", default="0.02,0.05,0.1")
     ap.add_argument("--steps", default="20,40,80")
+    ap.add_argument("--ramps", default=None, help="UP:DOWN shares of the lr schedule, comma-separated")
     ap.add_argument("--out", default="benchmarks/results/refine.json")
     args = ap.parse_args(argv)
     zoo = Zoo.from_dir(shipped_zoo_dir())
@@ -54,8 +57,10 @@ def main(argv=None) -> dict:
     clf, lp = load_glyph_classifier(), load_lpips("vgg", "cpu")
     common = {"perceptual": "pixel", "precision": "fp32", "seed": 0}
     runs = [("wplus 200 (default)", "wplus", {"steps": 200})]
-    runs += [(f"encoder + {s} @ lr {lr}", "encoder", {"encoder": E, "steps": s, "lr": lr})
-             for lr in map(float, args.lrs.split(",")) for s in map(int, args.steps.split(","))]
+    ramps = [None] if not args.ramps else [tuple(map(float, r.split(":"))) for r in args.ramps.split(",")]
+    runs += [(f"encoder + {s} @ lr {lr}" + (f", ramps {r[0]}:{r[1]}" if r else ""), "encoder",
+              {"encoder": E, "steps": s, "lr": lr, **({"lr_rampup": r[0], "lr_rampdown": r[1]} if r else {})})
+             for r in ramps for lr in map(float, args.lrs.split(",")) for s in map(int, args.steps.split(","))]
     rows = []
     for name, method, opts in runs:
         t0 = time.perf_counter()
