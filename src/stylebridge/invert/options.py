@@ -33,7 +33,8 @@ ENCODER_DEFAULT_STEPS = 0
 DEMO_STEPS = 200          # the demo's W+ inversion steps (early stopping ends most glyphs sooner)
 # Peak lr of the refinement from encoder codes, by measurement (benchmarks/exp_refine.py,
 # benchmarks/results/refine.json: 64 held-out glyphs): lowest mean LPIPS over 20 and 40 steps
-# among 0.02 / 0.05 / 0.1 (0.049 / 0.045 / 0.050).
+# among 0.02 / 0.05 / 0.1 (0.049 / 0.045 / 0.050). The projector's own warm-up and ramp-down
+# (0.05 / 0.25 of the steps) beat no warm-up and longer ramp-downs (results/refine_schedule.json).
 REFINE_LR = 0.05
 METHOD_HELP = ("Inversion method: wplus = one w per layer (W+, measured best); w = one w (NVIDIA); sefa = the "
                "paper's SeFa basis; encoder = a trained encoder (the zoo's, or --encoder), one forward pass, "
