@@ -143,16 +143,19 @@ class _Mode(TorchDispatchMode):
         super().__init__()
         self.syncs = 0
         self.blocking_uploads = 0
+        self.uploads = 0  # every copy of a CPU tensor to the device, blocking or not
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if (func is aten._to_copy.default and _plain(args[0]) and _is_fake_device(kwargs.get("device"))
-                and not kwargs.get("non_blocking")):
-            self.blocking_uploads += 1  # CUDA: a blocking host-to-device copy waits for the stream
+        if func is aten._to_copy.default and _plain(args[0]) and _is_fake_device(kwargs.get("device")):
+            self.uploads += 1  # inside a captured CUDA graph this copy would replay from a freed host buffer
+            if not kwargs.get("non_blocking"):
+                self.blocking_uploads += 1  # CUDA: a blocking host-to-device copy waits for the stream
         if isinstance(args[0] if args else None, OnDevice) and (
-                func in (aten._local_scalar_dense.default, aten.equal.default)
+                func in (aten._local_scalar_dense.default, aten.equal.default, aten.allclose.default,
+                         aten.is_nonzero.default)
                 or (func is aten._to_copy.default and "device" in kwargs and not _is_fake_device(kwargs["device"]))):
-            self.syncs += 1  # the host waits for the device: .item(), .tolist(), bool(), .cpu(), torch.equal
+            self.syncs += 1  # the host waits: .item(), .tolist(), bool(), .cpu(), torch.equal / allclose
         return _run(func, args, kwargs)
 
 
@@ -203,7 +206,8 @@ def fake_accelerator() -> Iterator[_Mode]:
     yielded counts in `.syncs` the reads of device values by the host (device-to-host
     copies and scalars: where a CUDA program waits for the GPU), and in `.blocking_uploads`
     the blocking copies of CPU tensors to the device (on CUDA each waits for the stream too:
-    stylebridge.utils.device.upload avoids them)."""
+    stylebridge.utils.device.upload avoids them), and in `.uploads` every copy of a CPU
+    tensor to the device (code captured as a CUDA graph may make none)."""
     saved = torch.Generator
     torch.Generator = FakeGenerator
     try:

@@ -34,15 +34,25 @@ def setup_filter(taps=(1, 3, 3, 1)) -> torch.Tensor:
     return f / f.sum()
 
 
-def _separable_taps(f: torch.Tensor) -> torch.Tensor | None:
-    """Return 1-D taps t with outer(t, t) == f (to float precision) or None."""
+def _separable_taps(f: torch.Tensor, check: bool = True) -> torch.Tensor | None:
+    """Return 1-D taps t with outer(t, t) == f (to float precision) or None. `check=False`
+    trusts that f is separable: testing it on a GPU would make the host wait for the device
+    at every call (and break CUDA-graph capture). The networks' filters are separable by
+    construction and checked where a checkpoint is loaded (`check_filters`)."""
     if f.ndim != 2 or f.shape[0] != f.shape[1]:
         return None
     row = f.sum(dim=0)
     t = row / row.sum().sqrt()
-    if torch.allclose(t[:, None] * t[None, :], f, rtol=1e-5, atol=1e-7):
+    if not check or torch.allclose(t[:, None] * t[None, :], f, rtol=1e-5, atol=1e-7):
         return t
     return None
+
+
+def check_filters(net: torch.nn.Module) -> list[str]:
+    """Names of the FIR filter buffers (`*resample_filter`) that are not separable: the
+    forward pass on an accelerator assumes they are (see `_separable_taps`)."""
+    return [name for name, buf in net.named_buffers()
+            if name.endswith("resample_filter") and _separable_taps(buf.detach().cpu()) is None]
 
 
 def upfirdn2d(
@@ -67,7 +77,7 @@ def upfirdn2d(
     x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
     x = x[:, :, max(-py0, 0): x.shape[2] - max(-py1, 0), max(-px0, 0): x.shape[3] - max(-px1, 0)]
     f = f.to(device=x.device, dtype=torch.float32) * gain
-    taps = _separable_taps(f)
+    taps = _separable_taps(f, check=f.device.type == "cpu")
     if taps is not None:
         # Two depthwise 1-D convolutions: faster on CPU than a 2-D depthwise filter or
         # shifted-slice sums, and exact to float rounding.
