@@ -10,11 +10,12 @@ Targets are NAME@BATCH: glyph-32 (registry) and sg2-64 (the config NVIDIA's `tra
 auto` picks at 64 px: stylegan2-64 with channel_base 16384, channel_max 512, 2 mapping layers;
 issue 14), or any registry name. Precisions: fp32 and bf16 everywhere, fp16 on CUDA.
 
-FLOPs are counted, not estimated: torch.utils.flop_counter.FlopCounterMode records every
+FLOPs are counted, not estimated: torch.utils.flop_counter's formulas (CountFlops) record every
 convolution, transposed convolution and matrix product (forward, backward and the double
 backward of R1 / path length) of the same iterations as the timed ones, on a second trainer
 at batch min(batch, 4) with the same iteration phase; the count per image is independent of
-the batch (every op is per sample). Element-wise work (activations, FIR filters' depthwise
+the batch (every op is per sample), of the precision and of the memory format, so it is made
+once per config (`--no-flops` skips it). Element-wise work (activations, FIR filters' depthwise
 convolutions are counted, bias/lrelu are not) is left out, as in NVIDIA's and the issue's
 count. Timed windows start after `--warmup` iterations and, by default, span 16 iterations
 so that lazy R1 (every 16) and path length (every 4, when --pl-weight > 0) are amortised as
@@ -30,13 +31,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import flop_registry
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import print_table, write_json  # noqa: E402
 
 from stylebridge.train import TrainOptions  # noqa: E402
 from stylebridge.train.loop import Trainer, parse_config  # noqa: E402
+from stylebridge.utils.device import fast_cuda  # noqa: E402
 
 SG2_64 = '{"name":"stylegan2-64","channel_base":16384,"channel_max":512,"mapping_layers":2}'
 ALIASES = {"sg2-64": SG2_64}
@@ -53,44 +56,106 @@ def _clock(args) -> float:
     return time.process_time() if args.clock == "cpu" else time.perf_counter()
 
 
-def make_trainer(config: str, batch: int, prec: str, device: str, args, channels_last: bool) -> Trainer:
+def make_trainer(config: str, batch: int, prec: str, device: str, args, channels_last: bool,
+                 graphs: bool = False) -> Trainer:
     cfg = ALIASES.get(config, config)
     gcfg = parse_config(cfg)
     res, ch = gcfg.img_resolution, gcfg.img_channels
     rng = np.random.RandomState(0)
     data = rng.randint(0, 256, size=[64, ch, res, res], dtype=np.uint8)
     tr = Trainer(TrainOptions(config=cfg, data_array=data, outdir="/nonexistent", batch=batch, progress=False,
-                              device=device, precision=prec, pl_weight=args.pl_weight, aug=args.aug, seed=0))
+                              device=device, precision=prec, pl_weight=args.pl_weight, aug=args.aug, seed=0,
+                              cuda_graphs=graphs))
     if channels_last:
         for net in (tr.G, tr.D, tr.G_ema):
             net.to(memory_format=torch.channels_last)
     return tr
 
 
-def train_row(config: str, batch: int, prec: str, device: torch.device, args, channels_last: bool) -> dict:
-    tr = make_trainer(config, batch, prec, str(device), args, channels_last)
-    for _ in range(args.warmup):
-        tr.step()
-    _sync(device)
-    t0 = _clock(args)
-    for _ in range(args.steps):
-        tr.step()
-    _sync(device)
-    sec = (_clock(args) - t0) / args.steps
-    # FLOPs of the same iteration indices, on a small batch.
-    fb = min(batch, 4)
-    fc = make_trainer(config, fb, prec, str(device), args, channels_last)
-    for _ in range(args.warmup):
-        fc.step()
-    with FlopCounterMode(display=False) as counter:
-        for _ in range(args.steps):
+def profile_steps(tr: Trainer, steps: int, path: Path) -> dict:
+    """torch.profiler over `steps` iterations: the top operators by device (or CPU) time into
+    `path`, and how busy the device was: summed kernel time over wall time, and kernel
+    launches per iteration (a launch-bound step shows many launches and a low busy share)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if tr.device.type == "cuda" else [])
+    _sync(tr.device)
+    t0 = time.perf_counter()
+    with profile(activities=acts) as prof:
+        for _ in range(steps):
+            tr.step()
+        _sync(tr.device)
+    wall = time.perf_counter() - t0
+    ev = prof.key_averages()
+    dev_attr = "self_device_time_total" if hasattr(ev[0], "self_device_time_total") else "self_cuda_time_total"
+    kernel_us = sum(getattr(e, dev_attr, 0) for e in ev)
+    launches = sum(e.count for e in ev if e.key in ("cudaLaunchKernel", "cuLaunchKernel", "cudaLaunchKernelExC"))
+    sort = dev_attr if tr.device.type == "cuda" else "self_cpu_time_total"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(ev.table(sort_by=sort, row_limit=40))
+    return {"busy_share": kernel_us / 1e6 / wall if tr.device.type == "cuda" else None,
+            "launches_per_iter": launches / steps, "profile": str(path)}
+
+
+_FLOPS: dict[str, float] = {}
+
+
+class CountFlops(TorchDispatchMode):
+    """FLOPs of every op that torch.utils.flop_counter has a formula for (convolutions and
+    their gradients, matrix products), without FlopCounterMode's module tracker: its hooks
+    break autograd.grad (R1, path length) in PyTorch 2.11."""
+
+    def __init__(self):
+        super().__init__()
+        self.total = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        formula = flop_registry.get(func._overloadpacket)
+        if formula is not None:
+            self.total += formula(*args, **kwargs, out_val=out)
+        return out
+
+
+def count_flops(config: str, prec: str, device: torch.device, args, channels_last: bool) -> float:
+    """FLOPs per image of the same iteration indices, on a small batch; the count is the same
+    for every precision and memory format, so it is made once per config."""
+    if config not in _FLOPS:
+        fb = 4
+        fc = make_trainer(config, fb, "fp32", str(device), args, False)
+        for _ in range(args.warmup):
             fc.step()
-    flop_per_img = counter.get_total_flops() / (args.steps * fb)
+        with CountFlops() as counter:
+            for _ in range(args.steps):
+                fc.step()
+        _FLOPS[config] = counter.total / (args.steps * fb)
+    return _FLOPS[config]
+
+
+def train_row(config: str, batch: int, prec: str, device: torch.device, args, channels_last: bool,
+              graphs: bool = False) -> dict:
+    tr = make_trainer(config, batch, prec, str(device), args, channels_last, graphs)
+    with fast_cuda(device):  # as `train` runs: TF32 and cuDNN's autotuner on CUDA
+        for _ in range(args.warmup):
+            tr.step()
+        _sync(device)
+        t0 = _clock(args)
+        for _ in range(args.steps):
+            tr.step()
+        _sync(device)
+        sec = (_clock(args) - t0) / args.steps
+        prof = {}
+        if args.profile:
+            name = (f"profile-{config}@{batch}-{prec}{'-cl' if channels_last else ''}{'-graphs' if graphs else ''}"
+                    ".txt").replace("/", "_")
+            prof = profile_steps(tr, min(args.steps, 4), Path(args.profile) / name)
+    flop_per_img = count_flops(config, prec, device, args, channels_last) if args.flops else float("nan")
     ips = batch / sec
-    label = prec + ("+cl" if channels_last else "")
+    label = prec + ("+cl" if channels_last else "") + ("+graphs" if graphs else "")
     return {"target": f"{config}@{batch}", "device": str(device), "precision": label, "ms_per_iter": sec * 1e3,
             "images_per_s": ips, "gflop_per_image": flop_per_img / 1e9, "tflops": ips * flop_per_img / 1e12,
-            "params_G": sum(p.numel() for p in tr.G.parameters())}
+            "params_G": sum(p.numel() for p in tr.G.parameters()), **prof}
 
 
 def projector_row(config: str, prec: str, device: torch.device, args) -> dict:
@@ -117,7 +182,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--targets", default="glyph-32@32",
                     help="NAME@BATCH,... (glyph-32, sg2-64 or a registry name); none: only the projector")
     ap.add_argument("--device", default="cpu", help="cpu, cuda or cpu,cuda")
-    ap.add_argument("--precisions", default=None, help="default: fp32,bf16 (+fp16 on CUDA); fp32 always first")
+    ap.add_argument("--precisions", default=None,
+                    help="default: fp32,bf16 (+fp16 on CUDA); fp32 runs first, the others are compared with it")
     ap.add_argument("--steps", type=int, default=16, help="timed iterations (16 amortises lazy R1)")
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--pl-weight", type=float, default=0.0, help="path-length weight (the zoo and NVIDIA auto: 0)")
@@ -126,6 +192,12 @@ def main(argv=None) -> dict:
     ap.add_argument("--projector", default=None, help="also time the projector on this config (e.g. sg2-64)")
     ap.add_argument("--proj-images", type=int, default=8)
     ap.add_argument("--proj-steps", type=int, default=20)
+    ap.add_argument("--cuda-graphs", action="store_true",
+                    help="also time each precision with --cuda-graphs (CUDA; --warmup >= 4 keeps the captures "
+                         "of the main step out of the timed window)")
+    ap.add_argument("--profile", default=None, help="also profile 4 iterations per row; tables into this folder")
+    ap.add_argument("--flops", action=argparse.BooleanOptionalAction, default=True,
+                    help="count FLOPs per image (a second, small trainer; --no-flops skips it)")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                     help="cpu: process CPU time (CPU device, --threads 1), robust to other load on the machine")
@@ -140,13 +212,15 @@ def main(argv=None) -> dict:
         device = torch.device(dev_name)
         precs = args.precisions.split(",") if args.precisions else \
             ["fp32", "bf16"] + (["fp16"] if device.type == "cuda" else [])
-        precs = ["fp32"] + [p for p in precs if p != "fp32"]
+        precs = sorted(precs, key=lambda p: p != "fp32")  # fp32 first when listed: the baseline
         for target in [t for t in args.targets.split(",") if t != "none"]:
             config, batch = target.rsplit("@", 1)
             base = None
             for prec in precs:
-                for cl in (False, True) if args.channels_last else (False,):
-                    row = train_row(config, int(batch), prec, device, args, cl)
+                variants = [(False, False)] + ([(True, False)] if args.channels_last else []) + \
+                    ([(False, True)] if args.cuda_graphs and device.type == "cuda" else [])
+                for cl, gr in variants:
+                    row = train_row(config, int(batch), prec, device, args, cl, gr)
                     base = base or row["images_per_s"]
                     row["vs_fp32"] = row["images_per_s"] / base
                     rows.append(row)
@@ -160,7 +234,7 @@ def main(argv=None) -> dict:
                 prows.append(row)
                 print(row, flush=True)
     table = rows and print_table(rows, ["target", "device", "precision", "ms_per_iter", "images_per_s", "vs_fp32",
-                               "gflop_per_image", "tflops"])
+                                        "gflop_per_image", "tflops", "busy_share", "launches_per_iter"])
     ptable = print_table(prows, ["target", "device", "precision", "image_steps_per_s", "vs_fp32"]) if prows else ""
     result = {"args": vars(args), "rows": rows, "projector": prows, "table": table, "projector_table": ptable}
     write_json(args.out, result)

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from stylebridge.generate import exact_fp32
-from stylebridge.utils.device import tf32, upload
+from stylebridge.utils.device import fast_cuda, tf32, upload
 
 
 def _flags():
@@ -28,6 +28,17 @@ def test_tf32_restores_after_an_error_and_ignores_other_devices():
     for dev in ("cpu", torch.device("meta"), None):
         with tf32(not before[0], dev):
             assert _flags() == before
+
+
+def test_fast_cuda_turns_on_tf32_and_the_autotuner_for_the_duration_only():
+    before = _flags(), torch.backends.cudnn.benchmark
+    with pytest.raises(ValueError):
+        with fast_cuda("cuda"):
+            assert _flags() == (True, True) and torch.backends.cudnn.benchmark
+            raise ValueError("boom")
+    assert (_flags(), torch.backends.cudnn.benchmark) == before
+    with fast_cuda("cpu"):
+        assert (_flags(), torch.backends.cudnn.benchmark) == before
 
 
 def test_tf32_speaks_the_newer_api_when_the_process_uses_it():

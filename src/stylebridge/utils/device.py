@@ -6,6 +6,9 @@ CUDA device (Ampere and newer run fp32 matmuls and convolutions on tensor cores 
 process-wide setting outlives the call. Inversion and training turn it on; `generate`'s
 exact mode turns it off (PyTorch enables it for cuDNN convolutions by default).
 On other devices it does nothing.
+`fast_cuda(device)` is what training and inversion run under: TF32 on, and cuDNN's autotuner
+on (`cudnn.benchmark`, as NVIDIA's training loop sets it: the same shapes repeat every step,
+so timing the convolution algorithms once per shape pays back at once). Restored on exit.
 resolve_device(name) turns a device name into a torch.device, for the library and the CLI alike.
 upload(t, device) moves a CPU tensor (a batch, latents drawn on the CPU) to the device without
 making the host wait for the device.
@@ -75,6 +78,23 @@ def tf32(enabled: bool, device) -> Iterator[None]:
         yield
     finally:
         _write(api, saved)
+
+
+@contextlib.contextmanager
+def fast_cuda(device) -> Iterator[None]:
+    """TF32 and cuDNN's autotuner on for the duration (CUDA only; elsewhere nothing)."""
+    import torch
+
+    if device is None or torch.device(device).type != "cuda":
+        yield
+        return
+    saved = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = True
+    try:
+        with tf32(True, device):
+            yield
+    finally:
+        torch.backends.cudnn.benchmark = saved
 
 
 def resolve_device(name: str):

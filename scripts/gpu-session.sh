@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# One prepared device call (a lent GPU's minutes are few): the environment, the GPU check,
+# then the CUDA benchmarks of issue 14 (training step per precision and batch, the projector)
+# and issue 15 (inversion methods). Each step has its own time limit and the steps run in
+# order of importance; every step's log and JSON land in OUTDIR/, packed after each step into
+# one archive (the device tool returns at most 8 files: $OUT/gpu-session.tgz there, else
+# OUTDIR.tgz), so a call cut short still returns what ran. The tail of each log is printed.
+# Usage: scripts/gpu-session.sh [OUTDIR] (default gpu-session/). PYTHON picks the interpreter
+# (default: python3, the device's torch); DEVICE=cpu makes a dry run here; STEPS=a,b runs only
+# those steps (names as printed).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+O="$(realpath -m "${1:-gpu-session}")"
+ARCHIVE="${OUT:+$OUT/gpu-session.tgz}"; ARCHIVE="${ARCHIVE:-$O.tgz}"
+mkdir -p "$O"
+export PYTHONPATH="$PWD/src:$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+PY="${PYTHON:-python3}"
+DEV="${DEVICE:-cuda}"  # DEVICE=cpu: a dry run of the script here
+T0=$(date +%s)
+
+step() {  # step NAME LIMIT_S COMMAND...: run with a limit, log to $O/NAME.log, print its tail
+    local name=$1 limit=$2; shift 2
+    if [ -n "${STEPS:-}" ] && [[ ",$STEPS," != *",$name,"* ]]; then return; fi
+    local s; s=$(date +%s)
+    echo "== $name (limit ${limit} s, at +$(( s - T0 )) s)"
+    timeout -k 5 "$limit" "$@" >"$O/$name.log" 2>&1
+    echo "   exit $?, $(( $(date +%s) - s )) s"
+    grep -v '^\s*$' "$O/$name.log" | grep -v 'it/s\]$' | tail -n "${TAIL:-14}"
+    tar czf "$ARCHIVE" -C "$(dirname "$O")" "$(basename "$O")"
+}
+
+step env 30 bash -c "nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,memory.used,memory.total,temperature.gpu --format=csv; \
+  $PY -c 'import torch, sys; print(sys.version.split()[0], torch.__version__, torch.version.cuda, torch.backends.cudnn.version(), torch.cuda.get_device_name())'"
+TAIL=26 step gpu-check 170 "$PY" scripts/gpu_check.py --device "$DEV" --budget 110 --workdir /tmp/gpu-check --json "$O/gpu-check.json"
+cp /tmp/gpu-check/*.traceback.txt "$O/" 2>/dev/null
+TAIL=8 step train-sg2-64 100 "$PY" benchmarks/bench_train.py --device "$DEV" --targets sg2-64@32 \
+  --precisions fp32,bf16,fp16 --cuda-graphs --steps 16 --warmup 4 --profile "$O" --out "$O/train-sg2-64.json"
+TAIL=5 step projector-bf16 90 "$PY" benchmarks/bench_train.py --device "$DEV" --targets none --projector sg2-64 \
+  --precisions bf16 --proj-images 200 --proj-steps 300 --out "$O/projector-bf16.json"
+TAIL=5 step projector-fp32 60 "$PY" benchmarks/bench_train.py --device "$DEV" --targets none --projector sg2-64 \
+  --precisions fp32 --proj-images 200 --proj-steps 100 --out "$O/projector-fp32.json"
+TAIL=12 step train-glyph 100 "$PY" benchmarks/bench_train.py --device "$DEV" --targets glyph-32@256,glyph-32@1024 \
+  --precisions fp32,bf16 --cuda-graphs --steps 16 --warmup 4 --no-flops --out "$O/train-glyph.json"
+TAIL=8 step encoder-speed 70 "$PY" benchmarks/bench_encoder_speed.py --device "$DEV" --repeats 1 ${ENCODER_METHODS:+--methods "$ENCODER_METHODS"} --out "$O/encoder-speed.json"
+echo "== done in $(( $(date +%s) - T0 )) s; logs and JSON in $ARCHIVE"
