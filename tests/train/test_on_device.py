@@ -60,3 +60,23 @@ def test_training_steps_do_not_wait_for_the_device(tmp_path):
         for _ in range(4):
             t.step()
     assert (acc.syncs - syncs, acc.blocking_uploads - uploads) == (0, 0)
+
+
+@pytest.mark.parametrize("kw", [dict(aug="ada", aug_p=0.2, pl_weight=1.0, gamma=0.05, lazy_reg=True),
+                                dict(aug="none", pl_weight=1.0, gamma=0.05, lazy_reg=False, freeze_mapping=True)])
+def test_the_device_step_is_capturable(tmp_path, kw):
+    """What train.graphs captures (Trainer.device_step, every kind of iteration) neither
+    waits for the device nor copies anything from the host: inside a CUDA graph the first
+    would abort the capture and the second would replay from a freed host buffer."""
+    from stylebridge.train.graphs import StepKind
+
+    with fake_accelerator() as acc:
+        t = Trainer(_opts(tmp_path, config="tiny-16", ada_interval=100, **kw))
+        t.step()  # first-use allocations (statistics, optimizer state) happen in eager warm-up runs
+        for kind in (StepKind(pl=True, r1=True, ada=True), StepKind(pl=False, r1=False, ada=False)):
+            host = t._draw(kind)
+            inputs = {k: v.to(t.device) for k, v in host.items()}
+            t.step()  # every kind once eagerly, then measured
+            before = acc.syncs, acc.uploads
+            t.device_step(inputs, kind)
+            assert (acc.syncs - before[0], acc.uploads - before[1]) == (0, 0), kind

@@ -68,10 +68,14 @@ def shared_options(f):
                           "fp16 blocks with conv_clamp 256, CUDA only). Default: bf16 where the device has bf16 "
                           "hardware, else fp32 (measured, README 'Training speed'). Stored in the run; --resume keeps "
                           "it unless given."),
+        click.option("--cuda-graphs/--no-cuda-graphs", default=None,
+                     help="CUDA, one process: capture each kind of training iteration once as a CUDA graph and "
+                          "replay it, so that the GPU no longer waits for the host to launch thousands of small "
+                          "kernels (README 'Training speed'). --aug none or ada." + _d("cuda_graphs")),
         click.option("--resume", type=click.Path(), default=None,
                      help="Continue a run exactly: a run folder (its latest snapshot) or a snapshot file. "
-                          "Other options come from the snapshot, except --iters, --snap, --log-every, --device "
-                          "(and --precision when given)."),
+                          "Other options come from the snapshot, except --iters, --snap, --log-every, --device, "
+                          "--cuda-graphs (and --precision when given)."),
         click.option("--no-progress", is_flag=True, help="No progress bar."),
         device_option,
     ]

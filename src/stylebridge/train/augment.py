@@ -19,8 +19,6 @@ import math
 import torch
 import torch.nn.functional as F
 
-from stylebridge.utils.device import upload
-
 _LUMA = torch.tensor([1.0, 1.0, 1.0]) / math.sqrt(3.0)
 
 
@@ -97,9 +95,11 @@ def _trans(tx: torch.Tensor, ty: torch.Tensor) -> torch.Tensor:
     return _mat2d(o, z, z, o, tx, ty)
 
 
-def ada_augment(x: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor:
-    """Augment images x [N, C, H, W] in [-1, 1] with ADA probability p."""
-    if p <= 0:
+def ada_augment(x: torch.Tensor, p: float | torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Augment images x [N, C, H, W] in [-1, 1] with ADA probability p. `p` may be a 0-dim
+    float32 tensor on the device (a CUDA graph replays with the value it holds then; the
+    caller skips the call when p is 0); a float p of 0 returns x."""
+    if not torch.is_tensor(p) and p <= 0:
         return x
     N, C, H, W = x.shape
     dev = gen.device
@@ -122,7 +122,7 @@ def ada_augment(x: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor
     m = sel()
     s = torch.exp2(_randn(gen, N) * 0.2)
     M = M @ _scale(torch.where(m, s, one), torch.where(m, s, one))
-    p_rot = 1 - math.sqrt(max(1 - p, 0.0))
+    p_rot = 1 - (torch.sqrt(torch.clamp(1 - p, min=0.0)) if torch.is_tensor(p) else math.sqrt(max(1 - p, 0.0)))
     m = sel(prob=p_rot)
     M = M @ _rot(torch.where(m, (_rand(gen, N) * 2 - 1) * math.pi, 0 * one))
     m = sel()
@@ -148,7 +148,7 @@ def ada_augment(x: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor
     m = sel()
     c = torch.where(m, torch.exp2(_randn(gen, N) * 0.5), one)
     A = torch.diag_embed(torch.stack([c, c, c, one], -1)) @ A
-    v = upload(torch.cat([_LUMA, torch.zeros(1)]), dev)
+    v = _const([_LUMA.tolist() + [0.0]], dev)[0]
     vv = torch.outer(v, v)
     if C == 3:
         m = sel()
@@ -170,11 +170,24 @@ def ada_augment(x: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor
     return x
 
 
+def _const(rows: list[list[float]], device) -> torch.Tensor:
+    """A small constant matrix made on `device` element by element. A copy from the host
+    would make the host wait (a plain copy) or, inside a captured CUDA graph, be replayed
+    from a temporary host buffer that no longer exists; a fill is a kernel with the value
+    as its argument."""
+    t = torch.zeros(len(rows), len(rows[0]), device=device)
+    for i, row in enumerate(rows):
+        for j, v in enumerate(row):
+            if v:
+                t[i, j] = v
+    return t
+
+
 def _rot3_about(axis: list[float], theta: torch.Tensor) -> torch.Tensor:
     """4x4 homogeneous rotations by theta [N] about a unit 3-vector axis (Rodrigues)."""
     N = theta.shape[0]
     x, y, z = axis
-    K = upload(torch.tensor([[0.0, -z, y], [z, 0.0, -x], [-y, x, 0.0]]), theta.device)
+    K = _const([[0.0, -z, y], [z, 0.0, -x], [-y, x, 0.0]], theta.device)
     s, c = theta.sin()[:, None, None], theta.cos()[:, None, None]
     R = torch.eye(3, device=theta.device) + s * K + (1 - c) * (K @ K)
     out = _eye(N, 4, theta.device)
@@ -222,14 +235,30 @@ def diff_augment(x: torch.Tensor, policy: str, gen: torch.Generator) -> torch.Te
 
 
 class Augmenter:
-    """Callable applied before D. `p` is ADA's probability (read/written by the trainer)."""
+    """Callable applied before D. `p` is ADA's probability (read/written by the trainer).
+    With `p_device` (a 0-dim float32 tensor), ADA reads p from that tensor, which setting `p`
+    keeps up to date: a captured CUDA graph then sees each new p without being captured again."""
 
-    def __init__(self, kind: str, p: float = 0.0, policy: str = "color,translation,cutout"):
-        self.kind, self.p, self.policy = kind, float(p), policy
+    def __init__(self, kind: str, p: float = 0.0, policy: str = "color,translation,cutout",
+                 p_device: torch.Tensor | None = None):
+        self.kind, self.policy, self.p_device = kind, policy, p_device
+        self.p = p
+
+    @property
+    def p(self) -> float:
+        return self._p
+
+    @p.setter
+    def p(self, value: float) -> None:
+        self._p = float(value)
+        if self.p_device is not None:
+            self.p_device.fill_(self._p)
 
     def __call__(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         if self.kind == "ada":
-            return ada_augment(x, self.p, gen)
+            if self._p <= 0:
+                return x
+            return ada_augment(x, self._p if self.p_device is None else self.p_device, gen)
         if self.kind == "diffaug":
             return diff_augment(x, self.policy, gen)
         return x

@@ -33,14 +33,15 @@ from stylebridge.formats.native import read_native, save_checkpoint
 from stylebridge.networks.config import GeneratorConfig
 from stylebridge.networks.registry import CONFIGS, create_discriminator, get_config
 from stylebridge.networks.stylegan2 import Discriminator, Generator, z_from_seed
-from stylebridge.train import ddp, losses, precision
+from stylebridge.train import ddp, graphs, losses, precision
 from stylebridge.train.augment import Augmenter
+from stylebridge.train.graphs import StepKind
 from stylebridge.train.options import TrainOptions
-from stylebridge.utils.device import resolve_device, tf32, upload
+from stylebridge.utils.device import fast_cuda, resolve_device, upload
 from stylebridge.utils.io import atomic_write_text
 
 SNAPSHOT_RE = re.compile(r"network-snapshot-(\d+)\.safetensors$")
-RESUME_KEEP = ("iters", "snap", "log_every", "progress", "device", "resume", "data", "data_array")
+RESUME_KEEP = ("iters", "snap", "log_every", "progress", "device", "cuda_graphs", "resume", "data", "data_array")
 
 
 def merge_resume_options(saved: dict[str, Any], opts: Any, keep: tuple[str, ...], snapshot: Path) -> dict[str, Any]:
@@ -184,23 +185,27 @@ class Trainer:
         ddp.broadcast_module(self.G_ema, self.info)
         ddp.broadcast_module(self.D, self.info)
         # Lazy regularisation corrects lr and betas (NVIDIA: ratio = interval / (interval + 1)).
+        use_graphs = graphs.check(opts, dev, self.info)
         lazy_g = opts.g_reg_interval if (opts.lazy_reg and opts.pl_weight > 0) else None
-        self.G_opt = self._adam(self.G_params, opts.lr_g, lazy_g)
-        self.D_opt = self._adam(self.D_params, opts.lr_d, opts.d_reg_interval if opts.lazy_reg else None)
+        self.G_opt = self._adam(self.G_params, opts.lr_g, lazy_g, use_graphs)
+        self.D_opt = self._adam(self.D_params, opts.lr_d, opts.d_reg_interval if opts.lazy_reg else None, use_graphs)
 
         self.gamma = opts.gamma if opts.gamma is not None else losses.default_gamma(G.img_resolution, opts.batch)
         self.ema_beta = losses.ema_beta(opts.batch, opts.ema_kimg)
-        self.augment = Augmenter(opts.aug, opts.aug_p, opts.diffaug_policy)
+        self.augment = Augmenter(opts.aug, opts.aug_p, opts.diffaug_policy,
+                                 p_device=torch.zeros([], device=dev) if use_graphs else None)
         self.gen = torch.Generator().manual_seed(opts.seed)
         self.local_gen = torch.Generator(device=dev).manual_seed(opts.seed * 1_000_003 + 7919 * (self.info.rank + 1))
         self.iteration, self.images_seen = 0, 0
         self.pl_mean = torch.zeros([], device=dev)
         self.ada_stat = torch.zeros([2], dtype=torch.float64, device=dev)
-        self._sums: dict[str, float] = {}
+        self._sums: dict[str, torch.Tensor] = {}
+        self._touched: set[str] = set()  # the statistics added to since the last log line
         self._count = 0
         if snapshot is not None:
             self._restore(raw.extra)
         self.snapshot_path = snapshot
+        self.graphs = graphs.StepGraphs(self) if use_graphs else None
 
     # ------------------------------------------------------------------ setup
     def _build_fresh(self):
@@ -229,9 +234,9 @@ class Trainer:
             return G, G_ema, D
 
     @staticmethod
-    def _adam(params, lr: float, reg_interval: int | None) -> torch.optim.Adam:
+    def _adam(params, lr: float, reg_interval: int | None, capturable: bool = False) -> torch.optim.Adam:
         ratio = reg_interval / (reg_interval + 1) if reg_interval else 1.0
-        return torch.optim.Adam(params, lr=lr * ratio, betas=(0.0, 0.99 ** ratio), eps=1e-8)
+        return torch.optim.Adam(params, lr=lr * ratio, betas=(0.0, 0.99 ** ratio), eps=1e-8, capturable=capturable)
 
     # ------------------------------------------------------------------ sampling the batch
     def _slice(self, t: torch.Tensor) -> torch.Tensor:
@@ -243,23 +248,36 @@ class Trainer:
         idx = torch.randint(len(self.dataset), (B,), generator=self.gen)
         flip = torch.rand([B], generator=self.gen) < 0.5
         flip = self._slice(flip) if self.opts.mirror else None
-        return upload(self.dataset.batch(self._slice(idx), flip), self.device)
+        return self.dataset.batch(self._slice(idx), flip)
 
-    def _draw_latents(self) -> tuple[torch.Tensor, torch.Tensor, int | None]:
+    def _draw_latents(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """z, the style-mixing z and the cutoff (num_ws: no mixing), on the host."""
         B, G = self.opts.batch, self.G
         z = torch.randn([B, G.z_dim], generator=self.gen)
         z2 = torch.randn([B, G.z_dim], generator=self.gen)
         u = float(torch.rand([], generator=self.gen))
         cut = int(torch.randint(1, G.num_ws, (), generator=self.gen))
-        cutoff = cut if u < self.opts.style_mixing else None
-        return upload(self._slice(z), self.device), upload(self._slice(z2), self.device), cutoff
+        cutoff = cut if u < self.opts.style_mixing else G.num_ws
+        return self._slice(z), self._slice(z2), torch.tensor(cutoff)
 
-    def _run_G(self, z, z2, cutoff, update_w_avg: bool) -> torch.Tensor:
-        ws = losses.run_mapping(self.G, z, None, z2, cutoff, update_w_avg and not self.opts.freeze_mapping)
-        return ws
+    def _draw(self, kind: StepKind) -> dict[str, torch.Tensor]:
+        """Everything one iteration draws on the host (the CPU generator `gen`), in the order
+        the phases use it: G main's latents, the lazy path-length latents, D's latents, reals."""
+        d = {}
+        d["z_g"], d["z2_g"], d["cut_g"] = self._draw_latents()
+        if kind.pl and self.opts.lazy_reg:
+            d["z_pl"], d["z2_pl"], d["cut_pl"] = self._draw_latents()
+        d["z_d"], d["z2_d"], d["cut_d"] = self._draw_latents()
+        d["real"] = self._draw_reals()
+        return d
+
+    def _ws(self, z, z2, cutoff, update_w_avg: bool) -> torch.Tensor:
+        ws = self.G.mapping(z, None, update_w_avg=update_w_avg and not self.opts.freeze_mapping)
+        return losses.mix_styles(ws, self.G.mapping(z2, None, update_w_avg=False), cutoff)
 
     def _amp(self):
-        return precision.autocast(self.precision, self.device)
+        # A captured CUDA graph must not replay casts cached before it (autocast's weight cache).
+        return precision.autocast(self.precision, self.device, cache=self.graphs is None)
 
     def _synth(self, ws) -> torch.Tensor:
         with self._amp():
@@ -287,64 +305,25 @@ class Trainer:
         opt.zero_grad(set_to_none=True)
 
     def _acc(self, **vals: torch.Tensor) -> None:
-        """Sum statistics on the device; they reach the host only when a log line is written
-        (no synchronisation inside the step)."""
+        """Sum statistics on the device, in place (a CUDA graph replays into the same sums);
+        they reach the host only when a log line is written (no synchronisation in the step)."""
         for k, v in vals.items():
-            v = v.detach().float()
-            self._sums[k] = self._sums[k] + v if k in self._sums else v
+            if k not in self._sums:
+                self._sums[k] = torch.zeros([], device=self.device)
+            self._sums[k].add_(v.detach().float())
+            self._touched.add(k)
 
     # ------------------------------------------------------------------ one iteration
     def step(self) -> None:
         o, it = self.opts, self.iteration
-        lazy = o.lazy_reg
-        # G main (+ path length every step in naive mode).
-        self.D.requires_grad_(False)
-        z, z2, cutoff = self._draw_latents()
-        ws = self._run_G(z, z2, cutoff, update_w_avg=True)
-        if self.info.enabled and not o.freeze_mapping:
-            self.G.mapping.w_avg.copy_(ddp.all_reduce_mean(self.G.mapping.w_avg, self.info))
-        loss_g = losses.g_main_loss(self._D(self._aug(self._synth(ws))))
-        self._acc(loss_G=loss_g)
-        do_pl = o.pl_weight > 0 and (not lazy or it % o.g_reg_interval == 0)
-        if do_pl and not lazy:
-            loss_g = loss_g + self._pl_loss(z, z2, cutoff, 1)
-        self._step(self.G_opt, self.G_params, loss_g)
-        if do_pl and lazy:
-            z, z2, cutoff = self._draw_latents()
-            self._step(self.G_opt, self.G_params, self._pl_loss(z, z2, cutoff, o.g_reg_interval))
-
-        # D main (+ R1 every step in naive mode).
-        for p in self.D_params:
-            p.requires_grad_(True)
-        z, z2, cutoff = self._draw_latents()
-        with torch.no_grad():
-            fake = self._synth(self._run_G(z, z2, cutoff, update_w_avg=False))
-        real = self._draw_reals()
-        fake_logits = self._D(self._aug(fake))
-        do_r1 = self.gamma > 0 and (not lazy or it % o.d_reg_interval == 0)
-        if do_r1 and not lazy:
-            pen, real_logits = losses.r1_penalty(self._D, real, None, self._aug)
-            loss_d = losses.d_main_loss(fake_logits, real_logits) + pen.mean() * (self.gamma / 2)
-            self._acc(r1=pen.mean())
+        kind = StepKind(pl=o.pl_weight > 0 and (not o.lazy_reg or it % o.g_reg_interval == 0),
+                        r1=self.gamma > 0 and (not o.lazy_reg or it % o.d_reg_interval == 0),
+                        ada=o.aug == "ada" and self.augment.p > 0)
+        host = self._draw(kind)
+        if self.graphs is not None:
+            self.graphs.run(kind, host)
         else:
-            real_logits = self._D(self._aug(real))
-            loss_d = losses.d_main_loss(fake_logits, real_logits)
-        self._acc(loss_D=loss_d, D_real=real_logits.mean(), D_fake=fake_logits.mean())
-        self.ada_stat[0] += real_logits.detach().sign().sum().double()
-        self.ada_stat[1] += real_logits.numel()
-        self._step(self.D_opt, self.D_params, loss_d)
-        if do_r1 and lazy:
-            pen, _ = losses.r1_penalty(self._D, real, None, self._aug)
-            self._acc(r1=pen.mean())
-            self._step(self.D_opt, self.D_params, pen.mean() * (self.gamma / 2 * o.d_reg_interval))
-
-        # EMA of the trainable parameters; frozen ones stay bit-identical; buffers copied.
-        with torch.no_grad():
-            pairs = [(e, p) for e, p in zip(self.G_ema.parameters(), self.G.parameters()) if p.requires_grad]
-            if pairs:  # ema <- p + beta * (ema - p), all tensors in one foreach launch
-                torch._foreach_lerp_([e for e, _ in pairs], [p for _, p in pairs], 1.0 - self.ema_beta)
-            torch._foreach_copy_(list(self.G_ema.buffers()), list(self.G.buffers()))
-
+            self.device_step({k: upload(v, self.device) for k, v in host.items()}, kind)
         self.iteration += 1
         self.images_seen += o.batch
         self._count += 1
@@ -357,17 +336,66 @@ class Trainer:
             adjust = math.copysign(1.0, rt - o.ada_target) * (o.batch * o.ada_interval) / (o.ada_kimg * 1000)
             self.augment.p = float(min(max(self.augment.p + adjust, 0.0), 1.0))
             self.ada_stat.zero_()
-            self._acc(rt=torch.tensor(rt, device=self.device))
+            self._acc(rt=upload(torch.tensor(rt, dtype=torch.float32), self.device))
+
+    def device_step(self, d: dict[str, torch.Tensor], kind: StepKind) -> None:
+        """The device's work of one iteration, from its draws `d` (on the device): no host
+        values, no branches on device values and every piece of state updated in place, so that
+        train.graphs can capture it once per `kind` and replay it."""
+        o = self.opts
+        lazy = o.lazy_reg
+        # G main (+ path length every step in naive mode).
+        self.D.requires_grad_(False)
+        ws = self._ws(d["z_g"], d["z2_g"], d["cut_g"], update_w_avg=True)
+        if self.info.enabled and not o.freeze_mapping:
+            self.G.mapping.w_avg.copy_(ddp.all_reduce_mean(self.G.mapping.w_avg, self.info))
+        loss_g = losses.g_main_loss(self._D(self._aug(self._synth(ws))))
+        self._acc(loss_G=loss_g)
+        if kind.pl and not lazy:
+            loss_g = loss_g + self._pl_loss(d["z_g"], d["z2_g"], d["cut_g"], 1)
+        self._step(self.G_opt, self.G_params, loss_g)
+        if kind.pl and lazy:
+            self._step(self.G_opt, self.G_params, self._pl_loss(d["z_pl"], d["z2_pl"], d["cut_pl"], o.g_reg_interval))
+
+        # D main (+ R1 every step in naive mode).
+        for p in self.D_params:
+            p.requires_grad_(True)
+        with torch.no_grad():
+            fake = self._synth(self._ws(d["z_d"], d["z2_d"], d["cut_d"], update_w_avg=False))
+        real = d["real"]
+        fake_logits = self._D(self._aug(fake))
+        if kind.r1 and not lazy:
+            pen, real_logits = losses.r1_penalty(self._D, real, None, self._aug)
+            loss_d = losses.d_main_loss(fake_logits, real_logits) + pen.mean() * (self.gamma / 2)
+            self._acc(r1=pen.mean())
+        else:
+            real_logits = self._D(self._aug(real))
+            loss_d = losses.d_main_loss(fake_logits, real_logits)
+        self._acc(loss_D=loss_d, D_real=real_logits.mean(), D_fake=fake_logits.mean())
+        self.ada_stat[0] += real_logits.detach().sign().sum().double()
+        self.ada_stat[1] += real_logits.numel()
+        self._step(self.D_opt, self.D_params, loss_d)
+        if kind.r1 and lazy:
+            pen, _ = losses.r1_penalty(self._D, real, None, self._aug)
+            self._acc(r1=pen.mean())
+            self._step(self.D_opt, self.D_params, pen.mean() * (self.gamma / 2 * o.d_reg_interval))
+
+        # EMA of the trainable parameters; frozen ones stay bit-identical; buffers copied.
+        with torch.no_grad():
+            pairs = [(e, p) for e, p in zip(self.G_ema.parameters(), self.G.parameters()) if p.requires_grad]
+            if pairs:  # ema <- p + beta * (ema - p), all tensors in one foreach launch
+                torch._foreach_lerp_([e for e, _ in pairs], [p for _, p in pairs], 1.0 - self.ema_beta)
+            torch._foreach_copy_(list(self.G_ema.buffers()), list(self.G.buffers()))
 
     def _pl_loss(self, z, z2, cutoff, weight_mult: int) -> torch.Tensor:
         o = self.opts
         n = max(self.local_batch // o.pl_batch_shrink, 1)
-        ws = self._run_G(z[:n], z2[:n], cutoff, update_w_avg=False)
+        ws = self._ws(z[:n], z2[:n], cutoff, update_w_avg=False)
         with self._amp():
-            pen, self.pl_mean = losses.path_length_penalty(self.G, ws, self.pl_mean, o.pl_decay,
-                                                           o.fused_modconv, self.local_gen, force_fp32=self.force_fp32)
+            pen, new_mean = losses.path_length_penalty(self.G, ws, self.pl_mean, o.pl_decay,
+                                                       o.fused_modconv, self.local_gen, force_fp32=self.force_fp32)
         pen = pen.float()
-        self.pl_mean = ddp.all_reduce_mean(self.pl_mean.float(), self.info)
+        self.pl_mean.copy_(ddp.all_reduce_mean(new_mean.float(), self.info))
         self._acc(pl=pen.mean())
         return pen.mean() * (o.pl_weight * weight_mult)
 
@@ -394,8 +422,8 @@ class Trainer:
             raise CheckpointError(f"optimizer state in the snapshot does not fit: {e}") from None
         self.iteration, self.images_seen = int(tr["iteration"]), int(tr["images_seen"])
         self.augment.p = float(tr["aug_p"])
-        self.ada_stat = tr["ada_stat"].to(self.device, torch.float64)
-        self.pl_mean = tr["pl_mean"].to(self.device)
+        self.ada_stat.copy_(tr["ada_stat"].to(torch.float64))
+        self.pl_mean.copy_(tr["pl_mean"].float())
         self.base_desc = tr.get("base", self.base_desc)
         torch.set_rng_state(rng["torch"])
         _set_np_state(rng["numpy"])
@@ -428,11 +456,13 @@ class Trainer:
         n = max(self._count, 1)
         rec = {"iteration": self.iteration, "images_seen": self.images_seen, "aug_p": round(self.augment.p, 6),
                "sec_per_iter": round(sec_per_iter, 5)}
-        if self._sums:  # the one host synchronisation of the statistics, per log line
-            keys = list(self._sums)
+        keys = [k for k in self._sums if k in self._touched]
+        if keys:  # the one host synchronisation of the statistics, per log line
             vals = torch.stack([self._sums[k] for k in keys]).cpu().tolist()
             rec.update({k: v / n for k, v in zip(keys, vals)})
-        self._sums, self._count = {}, 0
+        for v in self._sums.values():  # zeroed in place: captured graphs keep adding into them
+            v.zero_()
+        self._touched, self._count = set(), 0
         return rec
 
 
@@ -458,8 +488,8 @@ def run(opts: TrainOptions) -> Path:
 def drive(tr, log_path: Path, *, main: bool = True, postfix=lambda rec: {}, after_snapshot=lambda: None) -> Path | None:
     """The iteration loop the trainers share (GAN training here, the encoder's in
     stylebridge.encoder): `tr.step()` until `tr.opts.iters`, a log.jsonl line every `log_every`
-    iterations, a snapshot every `snap` and at the end, a tqdm bar (main process only), TF32
-    tensor cores for fp32 work on Ampere+ (flags restored afterwards). Returns the last snapshot."""
+    iterations, a snapshot every `snap` and at the end, a tqdm bar (main process only), on CUDA
+    TF32 and cuDNN's autotuner (utils.device.fast_cuda; restored afterwards). Returns the last snapshot."""
     from tqdm import tqdm
 
     o = tr.opts
@@ -467,7 +497,7 @@ def drive(tr, log_path: Path, *, main: bool = True, postfix=lambda rec: {}, afte
     bar = tqdm(total=o.iters, initial=tr.iteration, disable=not (o.progress and main), unit="it", dynamic_ncols=True)
     t0, logged = time.perf_counter(), tr.iteration
     try:
-        with tf32(True, tr.device):
+        with fast_cuda(tr.device):
             while tr.iteration < o.iters:
                 tr.step()
                 bar.update(1)

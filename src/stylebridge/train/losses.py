@@ -34,6 +34,15 @@ def run_mapping(G: Generator, z: torch.Tensor, c: torch.Tensor | None, mix_z: to
     return ws
 
 
+def mix_styles(ws: torch.Tensor, ws2: torch.Tensor, cutoff: torch.Tensor) -> torch.Tensor:
+    """Style mixing with the cutoff as a tensor: layers from `cutoff` on take `ws2`; a cutoff
+    of ws.shape[1] (or more) keeps `ws`. The same values as slicing at a Python int, with no
+    branch and no host value: a captured CUDA graph replays it with each iteration's cutoff."""
+    assert ws.ndim == 3 and ws.shape == ws2.shape, (ws.shape, ws2.shape)
+    layer = torch.arange(ws.shape[1], device=ws.device)
+    return torch.where((layer < cutoff.to(ws.device))[None, :, None], ws, ws2)
+
+
 def g_main_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """Non-saturating logistic loss of G: softplus(-D(G(z)))."""
     return F.softplus(-fake_logits).mean()

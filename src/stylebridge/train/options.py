@@ -53,6 +53,8 @@ class TrainOptions:
     precision: str | None = None      # 'fp32', 'bf16' (autocast) or 'fp16' (NVIDIA's fp16 blocks, CUDA);
                                       # None: the device's measured default (train.precision); the run
                                       # stores the resolved one, and resume keeps it
+    cuda_graphs: bool = False         # CUDA, one process: replay each kind of iteration as a captured
+                                      # CUDA graph (train.graphs): no per-op launch cost on the host
     grid_seeds: int = 16              # samples-NNNNNN.png shows G_ema for seeds 0..grid_seeds-1
     log_every: int = 10               # log.jsonl line every N iterations (and at snapshots)
     device: str = "auto"              # auto, cpu, cuda, cuda:N

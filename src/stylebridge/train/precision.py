@@ -46,10 +46,11 @@ def resolve_precision(precision: str | None, device: torch.device | str) -> str:
     return precision
 
 
-def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
-    """The context the synthesis network and the discriminator run in."""
+def autocast(precision: str, device: torch.device, cache: bool = True) -> contextlib.AbstractContextManager:
+    """The context the synthesis network and the discriminator run in; `cache=False` turns off
+    autocast's cache of cast weights (required inside a captured CUDA graph)."""
     if precision == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
+        return torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=cache)
     return contextlib.nullcontext()
 
 
