@@ -138,6 +138,13 @@ def _run(func, args, kwargs):
     return tree_unflatten([wrap(t) for t in o_flat], o_spec)
 
 
+# Ops whose output size depends on device values (CUDA synchronises to learn it): always, and
+# indexing / assignment with a boolean mask.
+_SIZE_FROM_VALUES = {aten.nonzero.default, aten.masked_select.default, aten._unique2.default,
+                     aten.unique_consecutive.default, aten.unique_dim.default, aten.repeat_interleave.Tensor}
+_VALUE_SHAPED = {aten.index.Tensor, aten.index_put_.default, aten.index_put.default}
+
+
 class _Mode(TorchDispatchMode):
     def __init__(self):
         super().__init__()
@@ -151,6 +158,10 @@ class _Mode(TorchDispatchMode):
             self.uploads += 1  # inside a captured CUDA graph this copy would replay from a freed host buffer
             if not kwargs.get("non_blocking"):
                 self.blocking_uploads += 1  # CUDA: a blocking host-to-device copy waits for the stream
+        if func in _VALUE_SHAPED and any(isinstance(a, OnDevice) and a.dtype == torch.bool
+                                         for a in tree_flatten((args, kwargs))[0]) or func in _SIZE_FROM_VALUES and (
+                isinstance(args[0] if args else None, OnDevice)):
+            self.syncs += 1  # the output's size depends on device values: CUDA reads them back first
         if isinstance(args[0] if args else None, OnDevice) and (
                 func in (aten._local_scalar_dense.default, aten.equal.default, aten.allclose.default,
                          aten.is_nonzero.default)
