@@ -34,7 +34,7 @@ step env 30 bash -c "nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks
 TAIL=26 step gpu-check 170 "$PY" scripts/gpu_check.py --device "$DEV" --budget 110 --workdir /tmp/gpu-check --json "$O/gpu-check.json"
 cp /tmp/gpu-check/*.traceback.txt "$O/" 2>/dev/null
 TAIL=8 step train-sg2-64 100 "$PY" benchmarks/bench_train.py --device "$DEV" --targets sg2-64@32 \
-  --precisions fp32,bf16,fp16 --cuda-graphs --steps 16 --warmup 4 --profile "$O" --out "$O/train-sg2-64.json"
+  --precisions fp32,bf16,fp16 --cuda-graphs --channels-last --steps 16 --warmup 4 --profile "$O" --out "$O/train-sg2-64.json"
 TAIL=5 step projector-bf16 90 "$PY" benchmarks/bench_train.py --device "$DEV" --targets none --projector sg2-64 \
   --precisions bf16 --proj-images 200 --proj-steps 300 --out "$O/projector-bf16.json"
 TAIL=5 step projector-fp32 60 "$PY" benchmarks/bench_train.py --device "$DEV" --targets none --projector sg2-64 \
@@ -42,4 +42,12 @@ TAIL=5 step projector-fp32 60 "$PY" benchmarks/bench_train.py --device "$DEV" --
 TAIL=12 step train-glyph 100 "$PY" benchmarks/bench_train.py --device "$DEV" --targets glyph-32@256,glyph-32@1024 \
   --precisions fp32,bf16 --cuda-graphs --steps 16 --warmup 4 --no-flops --out "$O/train-glyph.json"
 TAIL=8 step encoder-speed 70 "$PY" benchmarks/bench_encoder_speed.py --device "$DEV" --repeats 1 ${ENCODER_METHODS:+--methods "$ENCODER_METHODS"} --out "$O/encoder-speed.json"
+# Quality at equal images seen, fp32 against bf16 and fp16 (issue 14): needs the base glyphs as an
+# .npz (no fonts on the device: `python scripts/train_zoo.py data --work runs/zoo` here, and
+# name runs/zoo/data/base_train.npz in the device tool's carry). Skipped without it.
+G="${GLYPHS:-runs/zoo/data/base_train.npz}"
+if [ -f "$G" ]; then
+  TAIL=10 step precision-quality 240 "$PY" benchmarks/exp_precision_quality.py --device "$DEV" --data "$G" \
+    --precisions fp32,bf16,fp16 --seeds 0,1 --iters 1000 --batch 64 --cuda-graphs --out "$O/precision-quality.json"
+fi
 echo "== done in $(( $(date +%s) - T0 )) s; logs and JSON in $ARCHIVE"
