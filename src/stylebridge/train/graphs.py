@@ -60,20 +60,42 @@ def check(opts: Any, device: torch.device, info: Any) -> bool:
 
 
 class CudaGraphs:
-    """Capture with CUDA: `capture(trainer, fn)` records fn's kernels and returns the replay."""
+    """Capture with CUDA, as PyTorch documents whole-network capture: the eager warm-up runs
+    on a side stream (lazy initialisations then happen off the default stream), and
+    `capture(trainer, fn)` records fn's kernels and returns the replay.
+
+    All graphs share one memory pool. That is safe in any replay order here because nothing
+    a captured step allocates outlives it: gradients are released by `zero_grad(set_to_none)`
+    inside the step, and every tensor that persists (weights, optimizer state, statistics,
+    static inputs) exists before the first capture. One pool instead of one per kind of
+    iteration keeps the memory of a single step's activations."""
+
+    def __init__(self):
+        self.stream: torch.cuda.Stream | None = None
+        self.pool = None
+
+    def warmup(self, tr: Any, fn: Callable[[], None]) -> None:
+        if self.stream is None:
+            self.stream = torch.cuda.Stream(tr.device)
+        self.stream.wait_stream(torch.cuda.current_stream(tr.device))
+        with torch.cuda.stream(self.stream):
+            fn()
+        torch.cuda.current_stream(tr.device).wait_stream(self.stream)
 
     def capture(self, tr: Any, fn: Callable[[], None]) -> Callable[[], None]:
         graph = torch.cuda.CUDAGraph()
         # The trainer's own device generator must be known to the graph (PyTorch 2.3+); PyTorch
         # releases from mid-2026 register it on first use and deprecate the call. Where neither
-        # works, capture fails with "unexpected CUDA generator" and training goes on eagerly.
+        # works, capture fails with "unexpected CUDA generator".
         register = getattr(graph, "register_generator_state", None)
         if register is not None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning, UserWarning))
                 register(tr.local_gen)
+        if self.pool is None:
+            self.pool = torch.cuda.graph_pool_handle()
         torch.cuda.synchronize(tr.device)
-        with torch.cuda.graph(graph):
+        with torch.cuda.graph(graph, pool=self.pool):
             fn()
         return graph.replay
 
@@ -105,7 +127,8 @@ class StepGraphs:
         tr = self.tr
         outer, tr._touched = tr._touched, set()
         try:
-            tr.device_step(inputs, kind)
+            warm = getattr(self.backend, "warmup", None)
+            (warm or (lambda _, fn: fn()))(tr, lambda: tr.device_step(inputs, kind))
             self.keys[kind] = tr._touched
         finally:
             tr._touched = outer | tr._touched
