@@ -2,7 +2,9 @@
 the reconstruction's content accuracy as a check that the fast path computes the same thing
 (issue 15 asks for CUDA timings when a device is lent).
 
-    python benchmarks/bench_encoder_speed.py --device cuda [--out FILE]   # default benchmarks/results/encoder_speed_DEVICE.json
+    python benchmarks/bench_encoder_speed.py --device cuda [--out FILE]
+
+(default FILE: benchmarks/results/encoder_speed_DEVICE.json)
 
 Inputs: the 62 characters drawn with Pillow's default font (needs no data folder), on the
 shipped glyph zoo and its encoder; the methods and settings are bench_encoder.py's (pixel

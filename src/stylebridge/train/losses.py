@@ -24,16 +24,6 @@ def ema_beta(batch: int, ema_kimg: float | None) -> float:
     return 0.5 ** (batch / max(kimg * 1000, 1e-8))
 
 
-def run_mapping(G: Generator, z: torch.Tensor, c: torch.Tensor | None, mix_z: torch.Tensor | None,
-                cutoff: int | None, update_w_avg: bool) -> torch.Tensor:
-    """ws for z; with `cutoff`, the ws from index `cutoff` on come from `mix_z` (style mixing)."""
-    ws = G.mapping(z, c, update_w_avg=update_w_avg)
-    if cutoff is not None and mix_z is not None:
-        ws2 = G.mapping(mix_z, c, update_w_avg=False)
-        ws = torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)
-    return ws
-
-
 def mix_styles(ws: torch.Tensor, ws2: torch.Tensor, cutoff: torch.Tensor) -> torch.Tensor:
     """Style mixing with the cutoff as a tensor: layers from `cutoff` on take `ws2`; a cutoff
     of ws.shape[1] (or more) keeps `ws`. The same values as slicing at a Python int, with no
