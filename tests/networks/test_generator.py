@@ -171,6 +171,12 @@ def test_fir_filter_and_resampling_facts():
     pad = torch.nn.functional.pad(x, [1, 1, 1, 1])
     direct = torch.nn.functional.conv2d(pad, f[None, None].repeat(3, 1, 1, 1), groups=3)
     assert torch.allclose(ops.upfirdn2d(x, f, padding=(1, 1, 1, 1)), direct, atol=1e-6)
+    # a filter that is not an outer product takes the 2-D path on the CPU (the test is on the host)
+    g = f.clone()
+    g[0, 0] += 0.05
+    assert ops._separable_taps(g) is None and ops._separable_taps(f) is not None
+    direct = torch.nn.functional.conv2d(pad, g.flip([0, 1])[None, None].repeat(3, 1, 1, 1), groups=3)
+    assert torch.allclose(ops.upfirdn2d(x, g, padding=(1, 1, 1, 1)), direct, atol=1e-6)
 
 
 def test_modulated_conv_definition():

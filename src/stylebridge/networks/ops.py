@@ -43,9 +43,11 @@ def _separable_taps(f: torch.Tensor, check: bool = True) -> torch.Tensor | None:
         return None
     row = f.sum(dim=0)
     t = row / row.sum().sqrt()
-    if not check or torch.allclose(t[:, None] * t[None, :], f, rtol=1e-5, atol=1e-7):
-        return t
-    return None
+    if check:  # on the host, in Python: 16 products cost less than one allclose (~0.1 ms per call)
+        tl, fl = t.tolist(), f.tolist()
+        if any(abs(a * b - fl[i][j]) > 1e-7 + 1e-5 * abs(fl[i][j]) for i, a in enumerate(tl) for j, b in enumerate(tl)):
+            return None
+    return t
 
 
 def check_filters(net: torch.nn.Module) -> list[str]:
@@ -81,9 +83,10 @@ def upfirdn2d(
     if taps is not None:
         # Two depthwise 1-D convolutions: faster on CPU than a 2-D depthwise filter or
         # shifted-slice sums, and exact to float rounding.
+        # The per-channel weights are views of the taps (expand, not repeat: no copy per call).
         t = taps.flip(0).to(x.dtype).to(x.device)
-        x = F.conv2d(x, t.reshape(1, 1, 1, -1).repeat(C, 1, 1, 1), groups=C)
-        x = F.conv2d(x, t.reshape(1, 1, -1, 1).repeat(C, 1, 1, 1), groups=C)
+        x = F.conv2d(x, t.reshape(1, 1, 1, -1).expand(C, 1, 1, -1), groups=C)
+        x = F.conv2d(x, t.reshape(1, 1, -1, 1).expand(C, 1, -1, 1), groups=C)
     else:
         w = f.flip([0, 1])[None, None].repeat(C, 1, 1, 1).to(x.dtype)
         x = F.conv2d(x, w, groups=C)
