@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,13 +16,17 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
     A crash or exception leaves any previous file at `path` untouched and removes the
     temporary file. The file gets the permissions a plain `open(path, "w")` would give
-    (mkstemp's are owner-only).
+    (mkstemp's are owner-only), also when the writer replaces the temporary file with one of
+    its own (safetensors' save_file writes owner-only files).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp_path = _create_temporary(path)
+    mode = stat.S_IMODE(tmp_path.stat().st_mode)  # 0o666 less the umask
     try:
         yield tmp_path
+        if stat.S_IMODE(tmp_path.stat().st_mode) != mode:
+            os.chmod(tmp_path, mode)
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
