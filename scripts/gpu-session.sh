@@ -50,4 +50,17 @@ if [ -f "$G" ]; then
   TAIL=10 step precision-quality 240 "$PY" benchmarks/exp_precision_quality.py --device "$DEV" --data "$G" \
     --precisions fp32,bf16,fp16 --seeds 0,1 --iters 1000 --batch 64 --cuda-graphs --out "$O/precision-quality.json"
 fi
+# Issue 15's capacity lever: a wider glyph encoder (--channels 32; the shipped one has 16)
+# trained from scratch on the GPU. Needs the base's training glyphs as a zip (no fonts there):
+#   python -c "from stylebridge.data.glyphs import write_glyph_dataset as w; w('base', 'runs/base_train', split='train')"
+#   (cd runs && zip -qr base_train.zip base_train)   # then carry runs/base_train.zip
+# Skipped without it. encoder.safetensors (every 250 iterations) and log.jsonl come back.
+E="${ENCODER_DATA:-runs/base_train.zip}"
+if [ -f "$E" ]; then
+  step encoder-train 240 "$PY" -m stylebridge.cli.main encoder train src/stylebridge/zoo/glyphs/base.safetensors \
+    --outdir /tmp/encoder-run --data "$E" --batch 128 --iters 3000 --snap 250 --channels 32 --lr 1e-3 \
+    --lr-rampdown 0.25 --perceptual pixel --progressive 100 --file-dtype fp16 --device "$DEV" --no-progress
+  cp /tmp/encoder-run/encoder.safetensors /tmp/encoder-run/log.jsonl "$O/" 2>/dev/null
+  tar czf "$ARCHIVE" -C "$(dirname "$O")" "$(basename "$O")"
+fi
 echo "== done in $(( $(date +%s) - T0 )) s; logs and JSON in $ARCHIVE"
