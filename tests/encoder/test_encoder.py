@@ -233,3 +233,31 @@ def test_lr_ramps_down_to_zero_over_the_last_share_of_iterations(base, tmp_path)
     assert lrs[90] == pytest.approx(0.5e-3) and 0 < lrs[99] < 1e-5 and lrs[100] == 0
     with pytest.raises(Exception, match="ramp-down"):
         EncoderTrainer(EncoderTrainOptions(**{**opts.to_dict(), "lr_rampdown": 1.5}))
+
+
+def test_widening_keeps_the_codes_and_adds_capacity(base, trained, tmp_path):
+    """Net2Net: the widened encoder computes the same codes (exactly up to rounding without
+    noise, within the noise with it), has more parameters, and --init --widen trains it."""
+    from stylebridge.encoder.network import widen
+    from stylebridge.encoder.train import EncoderTrainer
+
+    E0, _ = read_encoder(trained)
+    G = load_checkpoint(base).generator
+    x, _ = _samples(G, 6, seed=3)
+    with torch.no_grad():
+        want = E0(x)
+        W = widen(E0, E0.config.channels * 2, noise=0.0)
+        assert W.config.channels == 2 * E0.config.channels and W.base_hash == E0.base_hash
+        assert sum(p.numel() for p in W.parameters()) > sum(p.numel() for p in E0.parameters())
+        assert torch.allclose(W(x), want, atol=1e-5)
+        noisy = widen(E0, E0.config.channels * 2, noise=1e-3)
+        diff = float((noisy(x) - want).abs().max())
+        assert 0 < diff < 0.05 * float(want.abs().max())  # the copies differ, the codes barely
+    with pytest.raises(CheckpointError, match="cannot widen the encoder from 8 to 12 channels"):
+        widen(E0, 12)
+    opts = EncoderTrainOptions(base=str(base), outdir=str(tmp_path / "w"), iters=1, batch=2, perceptual="pixel",
+                               init=str(trained), widen=16, progress=False, device="cpu")
+    tr = EncoderTrainer(opts)
+    assert E0.config.channels == 8 and tr.E.config.channels == 16 and tr.opts.channels == 16
+    with pytest.raises(Exception, match="give --init"):
+        EncoderTrainer(EncoderTrainOptions(**{**opts.to_dict(), "init": None}))

@@ -17,6 +17,7 @@ skeleton (see formats/native.py) holding the optimizer and RNG states.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -155,6 +156,65 @@ class Encoder(nn.Module):
     def check_base(self, G: Generator, what: str = "encoder") -> None:
         """Refuse G unless this encoder was trained for it (one line)."""
         check_base(self, G, what)
+
+
+@torch.no_grad()
+def widen(E: Encoder, channels: int, noise: float = 1e-3, seed: int = 0) -> Encoder:
+    """E with `channels` feature maps at full resolution instead of its own (Net2WiderNet,
+    Chen et al. 2016): each old feature map is copied into the new ones it maps to (new map
+    j holds old map j mod C), and the layers that read copied maps divide their weights by
+    the number of copies, so the wider encoder computes the same codes. The copies would stay
+    equal under training (equal gradients): `noise` (times each weight tensor's std) on the
+    widened convolutions breaks the tie at the cost of a change of about that size. Lets a
+    trained encoder gain capacity without losing what it learnt."""
+    old = E.config
+    new_cfg = dataclasses.replace(old, channels=channels)
+    res_all = [old.img_resolution] + E.resolutions
+    for r in res_all + [4]:
+        a, b = old.channels_at(r), new_cfg.channels_at(r)
+        if b < a or b % a:
+            raise CheckpointError(f"cannot widen the encoder from {old.channels} to {channels} channels: at {r} px "
+                                  f"{a} maps would become {b} (a multiple of the old count is needed)")
+    W = Encoder(new_cfg).to(E.w_avg.device)
+    W.base_hash = E.base_hash
+    gen = torch.Generator().manual_seed(seed)
+
+    def index(c_old: int, c_new: int) -> tuple[torch.Tensor, int]:
+        return torch.arange(c_new, device=E.w_avg.device) % c_old, c_new // c_old
+
+    def conv(new: nn.Conv2d, old_m: nn.Conv2d, cin: tuple[int, int], cout: tuple[int, int], jitter: bool) -> None:
+        oi, _ = index(*cout)
+        ii, k = index(*cin)
+        w = old_m.weight[oi][:, ii] / k
+        if jitter and noise > 0:
+            w = w + noise * w.std() * torch.randn(w.shape, generator=gen).to(w.device)
+        new.weight.copy_(w)
+        new.bias.copy_(old_m.bias[oi])
+
+    ch = {r: (old.channels_at(r), new_cfg.channels_at(r)) for r in res_all + [4]}
+    conv(W.from_rgb, E.from_rgb, (old.img_channels, old.img_channels), ch[old.img_resolution], jitter=True)
+    for r in E.resolutions:
+        (n0, n1), (o0, o1) = getattr(W, f"b{r}"), getattr(E, f"b{r}")
+        conv(n0, o0, ch[r], ch[r], jitter=True)
+        conv(n1, o1, ch[r], ch[r // 2], jitter=True)
+    # fc reads the 4x4 map flattened (map-major) and then each block's pooled input.
+    cols, div = [], []
+    i4, k4 = index(*ch[4])
+    cols.append((i4[:, None] * 16 + torch.arange(16, device=i4.device)).flatten())
+    div.append(torch.full([len(i4) * 16], float(k4), device=i4.device))
+    offset = ch[4][0] * 16
+    for r in E.resolutions:
+        ir, kr = index(*ch[r])
+        cols.append(ir + offset)
+        div.append(torch.full([len(ir)], float(kr), device=ir.device))
+        offset += ch[r][0]
+    W.fc.weight.copy_(E.fc.weight[:, torch.cat(cols)] / torch.cat(div))
+    W.fc.bias.copy_(E.fc.bias)
+    for name in ("head_w", "head_delta"):
+        getattr(W, name).load_state_dict(getattr(E, name).state_dict())
+    W.w_avg.copy_(E.w_avg)
+    W.w_std.copy_(E.w_std)
+    return W
 
 
 # ----------------------------------------------------------------------------- files

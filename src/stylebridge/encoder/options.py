@@ -41,6 +41,7 @@ class EncoderTrainOptions:
     progress: bool = True
     resume: str | None = None         # run folder or snapshot to continue
     init: str | None = None           # encoder file to start from (weights only; same base; its config)
+    widen: int | None = None          # with init: widen it to this many channels first (Net2Net, same codes)
 
     def validate(self) -> None:
         def bad(msg: str) -> None:
@@ -61,6 +62,8 @@ class EncoderTrainOptions:
             bad("file dtype must be fp32 or fp16")
         if self.perceptual not in ("auto", "lpips", "pixel", "none"):
             bad("perceptual must be auto, lpips, pixel or none")
+        if self.widen is not None and not self.init:
+            bad("--widen N widens the encoder given with --init FILE: give --init")
         if not 0.0 < self.truncation <= 1.0:
             bad(f"truncation must be in (0, 1], got {self.truncation}")
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from stylebridge.encoder.network import Encoder, check_base, read_encoder, save_encoder
+from stylebridge.encoder.network import Encoder, check_base, read_encoder, save_encoder, widen
 from stylebridge.encoder.options import EncoderTrainOptions
 from stylebridge.errors import CheckpointError, StylebridgeError
 from stylebridge.train.loop import drive, merge_resume_options
@@ -76,6 +76,8 @@ class EncoderTrainer:
         if snapshot is None and opts.init:
             E = read_encoder(opts.init)[0]  # its own config: --channels / --hidden do not apply
             check_base(E, G, f"--init {Path(opts.init).name}")
+            if opts.widen:
+                E = widen(E.float(), opts.widen, seed=opts.seed)
             opts.channels, opts.hidden = E.config.channels, E.config.hidden
         elif snapshot is None:
             with torch.random.fork_rng(devices=[]):
