@@ -31,7 +31,7 @@ step() {  # step NAME LIMIT_S COMMAND...: run with a limit, log to $O/NAME.log, 
 
 step env 30 bash -c "nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,memory.used,memory.total,temperature.gpu --format=csv; \
   $PY -c 'import torch, sys; print(sys.version.split()[0], torch.__version__, torch.version.cuda, torch.backends.cudnn.version(), torch.cuda.get_device_name())'"
-TAIL=26 step gpu-check 170 "$PY" scripts/gpu_check.py --device "$DEV" --budget 110 --workdir /tmp/gpu-check --json "$O/gpu-check.json"
+TAIL=26 step gpu-check 170 "$PY" scripts/gpu_check.py --device "$DEV" --budget 130 --workdir /tmp/gpu-check --json "$O/gpu-check.json"
 cp /tmp/gpu-check/*.traceback.txt "$O/" 2>/dev/null
 TAIL=8 step train-sg2-64 100 "$PY" benchmarks/bench_train.py --device "$DEV" --targets sg2-64@32 \
   --precisions fp32,bf16,fp16 --cuda-graphs --channels-last --steps 16 --warmup 4 --profile "$O" --out "$O/train-sg2-64.json"
