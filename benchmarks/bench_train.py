@@ -118,7 +118,7 @@ class CountFlops(TorchDispatchMode):
         return out
 
 
-def count_flops(config: str, prec: str, device: torch.device, args, channels_last: bool) -> float:
+def count_flops(config: str, device: torch.device, args) -> float:
     """FLOPs per image of the same iteration indices, on a small batch; the count is the same
     for every precision and memory format, so it is made once per config."""
     if config not in _FLOPS:
@@ -150,7 +150,7 @@ def train_row(config: str, batch: int, prec: str, device: torch.device, args, ch
             name = (f"profile-{config}@{batch}-{prec}{'-cl' if channels_last else ''}{'-graphs' if graphs else ''}"
                     ".txt").replace("/", "_")
             prof = profile_steps(tr, min(args.steps, 4), Path(args.profile) / name)
-    flop_per_img = count_flops(config, prec, device, args, channels_last) if args.flops else float("nan")
+    flop_per_img = count_flops(config, device, args) if args.flops else float("nan")
     ips = batch / sec
     label = prec + ("+cl" if channels_last else "") + ("+graphs" if graphs else "")
     return {"target": f"{config}@{batch}", "device": str(device), "precision": label, "ms_per_iter": sec * 1e3,

@@ -158,10 +158,12 @@ class _Mode(TorchDispatchMode):
             self.uploads += 1  # inside a captured CUDA graph this copy would replay from a freed host buffer
             if not kwargs.get("non_blocking"):
                 self.blocking_uploads += 1  # CUDA: a blocking host-to-device copy waits for the stream
-        if func in _VALUE_SHAPED and any(isinstance(a, OnDevice) and a.dtype == torch.bool
-                                         for a in tree_flatten((args, kwargs))[0]) or func in _SIZE_FROM_VALUES and (
-                isinstance(args[0] if args else None, OnDevice)):
-            self.syncs += 1  # the output's size depends on device values: CUDA reads them back first
+        # The output's size depends on device values: CUDA reads them back first.
+        if func in _SIZE_FROM_VALUES and isinstance(args[0] if args else None, OnDevice):
+            self.syncs += 1
+        elif func in _VALUE_SHAPED and any(isinstance(a, OnDevice) and a.dtype == torch.bool
+                                           for a in tree_flatten((args, kwargs))[0]):
+            self.syncs += 1
         if isinstance(args[0] if args else None, OnDevice) and (
                 func in (aten._local_scalar_dense.default, aten.equal.default, aten.allclose.default,
                          aten.is_nonzero.default)

@@ -460,8 +460,8 @@ class Trainer:
         if keys:  # the one host synchronisation of the statistics, per log line
             vals = torch.stack([self._sums[k] for k in keys]).cpu().tolist()
             rec.update({k: v / n for k, v in zip(keys, vals)})
-        for v in self._sums.values():  # zeroed in place: captured graphs keep adding into them
-            v.zero_()
+        if self._sums:  # zeroed in place (one launch): captured graphs keep adding into them
+            torch._foreach_zero_(list(self._sums.values()))
         self._touched, self._count = set(), 0
         return rec
 

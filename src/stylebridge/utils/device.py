@@ -6,7 +6,8 @@ CUDA device (Ampere and newer run fp32 matmuls and convolutions on tensor cores 
 process-wide setting outlives the call. Inversion and training turn it on; `generate`'s
 exact mode turns it off (PyTorch enables it for cuDNN convolutions by default).
 On other devices it does nothing.
-`fast_cuda(device)` is what training and inversion run under: TF32 on, and cuDNN's autotuner
+`fast_cuda(device)` is what training runs under (inversion uses `tf32` alone: its batch shrinks
+as images converge, and each new shape would be autotuned again): TF32 on, and cuDNN's autotuner
 on (`cudnn.benchmark`, as NVIDIA's training loop sets it: the same shapes repeat every step,
 so timing the convolution algorithms once per shape pays back at once). Restored on exit.
 resolve_device(name) turns a device name into a torch.device, for the library and the CLI alike.
