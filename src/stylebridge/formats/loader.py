@@ -12,7 +12,6 @@ import torch
 from stylebridge.errors import CheckpointError
 from stylebridge.formats.base import NetworkState, RawCheckpoint
 from stylebridge.formats.layout import check_layout, check_size, discriminator_shapes, generator_shapes
-from stylebridge.networks import ops
 from stylebridge.networks.config import DiscriminatorConfig
 from stylebridge.networks.stylegan2 import Discriminator, Generator
 
@@ -112,10 +111,6 @@ def build_network(state: NetworkState, what: str) -> torch.nn.Module:
     check_layout(state.state_dict, (discriminator_shapes if is_d else generator_shapes)(state.config), what)
     net = Discriminator(state.config) if is_d else Generator(state.config)
     load_strict(net, state.state_dict, what)
-    bad = ops.check_filters(net)
-    if bad:
-        raise CheckpointError(f"{what}: FIR filter {bad[0]} is not separable (outer(t, t)); StyleGAN2's filters "
-                              "are (NVIDIA's [1, 3, 3, 1]): the file was altered or is not a StyleGAN2")
     return net
 
 
