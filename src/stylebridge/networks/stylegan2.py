@@ -203,15 +203,16 @@ class SynthesisNetwork(nn.Module):
         ws = ws.to(torch.float32)
         N = ws.shape[0]
         # Forms: a single image takes the grouped form, NVIDIA's arithmetic, so `G(z)` draws
-        # NVIDIA's pixels; batches the faster form by measurement (benchmarks/bench_generate.py,
-        # README "Generate"): on CUDA the grouped form for fp32 inference, else the batched one.
-        # On a CPU without autograd the batched form runs with channels-last activations
-        # (oneDNN's NHWC convolutions: 256 px, 1 thread, 0.61 s per image against 0.70-0.78 s
-        # grouped, so `generate --fast` asks for it even for one image); with autograd
-        # (training, projector) NHWC gained nothing on the glyph models, so the layout stays.
+        # NVIDIA's pixels; a batch takes the batched form, faster by measurement on every
+        # device (README "Generate": 256 px fp32 at batch 8, 305 against 634 ms/img on a CPU,
+        # 1.84 against 2.87 ms/img on an H100; with autograd, as training and the projector
+        # run, 1.5-2.1x on a CPU). On a CPU without autograd the batched form runs with
+        # channels-last activations (oneDNN's NHWC convolutions: 256 px, 1 thread, 0.61 s per
+        # image against 0.70-0.78 s grouped, so `generate --fast` asks for it even for one
+        # image); with autograd (training, projector) NHWC gained nothing on the glyph models.
         cpu_inference = ws.device.type == "cpu" and not torch.is_grad_enabled()
         if fused is None:
-            fused = N == 1 or (ws.device.type == "cuda" and not self.training and dtype == torch.float32)
+            fused = N == 1
         fmt = torch.channels_last if cpu_inference and not fused else torch.contiguous_format
         x = img = None
         for res, block in self.blocks():
