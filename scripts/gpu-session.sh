@@ -35,6 +35,8 @@ TAIL=26 step gpu-check 170 "$PY" scripts/gpu_check.py --device "$DEV" --budget 1
 cp /tmp/gpu-check/*.traceback.txt "$O/" 2>/dev/null
 TAIL=8 step train-sg2-64 100 "$PY" benchmarks/bench_train.py --device "$DEV" --targets sg2-64@32 \
   --precisions fp32,bf16,fp16 --cuda-graphs --channels-last --steps 16 --warmup 4 --profile "$O" --out "$O/train-sg2-64.json"
+# The one-convolution FIR against the former form, same run (kernels, a glyph-32 step, a render).
+TAIL=16 step fir 60 "$PY" benchmarks/bench_fir.py --device "$DEV" --skip launches --repeats 5 --out "$O/fir.json"
 TAIL=5 step projector-bf16 90 "$PY" benchmarks/bench_train.py --device "$DEV" --targets none --projector sg2-64 \
   --precisions bf16 --proj-images 200 --proj-steps 300 --out "$O/projector-bf16.json"
 TAIL=5 step projector-fp32 60 "$PY" benchmarks/bench_train.py --device "$DEV" --targets none --projector sg2-64 \
@@ -50,8 +52,8 @@ if [ -f "$G" ]; then
   TAIL=10 step precision-quality 240 "$PY" benchmarks/exp_precision_quality.py --device "$DEV" --data "$G" \
     --precisions fp32,bf16,fp16 --seeds 0,1 --iters 1000 --batch 64 --cuda-graphs --out "$O/precision-quality.json"
 fi
-# Issue 15's capacity lever: a wider glyph encoder (--channels 32; the shipped one has 16)
-# trained from scratch on the GPU. Needs the base's training glyphs as a zip (no fonts there):
+# Issue 15's capacity lever on a GPU's budget: a glyph encoder (32 maps, as shipped) trained
+# from scratch there at batch 128. Needs the base's training glyphs as a zip (no fonts there):
 #   python -c "from stylebridge.data.glyphs import write_glyph_dataset as w; w('base', 'runs/base_train', split='train')"
 #   (cd runs && zip -qr base_train.zip base_train)   # then carry runs/base_train.zip
 # Skipped without it. encoder.safetensors (every 250 iterations) and log.jsonl come back.
