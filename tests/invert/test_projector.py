@@ -118,3 +118,35 @@ def test_perceptual_fallbacks_warn_and_work(G, D, targets, monkeypatch):
         perc.make_perceptual("lpips")
     r = invert(G, targets[:2], "sefa", D=D, steps=20, perceptual="discriminator")
     assert r.perceptual == "discriminator" and r.losses.isfinite().all()
+
+
+def test_the_targets_side_of_a_feature_distance_is_computed_once(G, D, targets, monkeypatch):
+    """The projector compares every step against the same targets: LPIPS and D features of the
+    targets are computed once (one backbone pass fewer per step), with the same distances."""
+    from stylebridge.metrics import lpips as lp
+
+    torch.manual_seed(0)
+    fake = lp.LPIPS("vgg")
+    monkeypatch.setattr(lp, "load_lpips", lambda net="vgg", device="cpu", **k: fake)
+    x = targets.flip(0) * 0.5
+    for kind in ("lpips", "discriminator"):
+        _, dist = perc.make_perceptual(kind, D=D, device="cpu")
+        calls = []
+        real = dist.features
+        dist.features = lambda t, real=real: calls.append(len(t)) or real(t)
+        compare = perc.against(dist, targets)
+        assert calls == [3]  # the targets, once
+        full = compare(x, None)
+        idx = torch.tensor([2, 0])
+        part = compare(x[idx], idx)
+        assert calls == [3, 3, 2]  # then only the images
+        assert torch.allclose(full, dist(x, targets), atol=1e-6)
+        assert torch.allclose(part, dist(x[idx], targets[idx]), atol=1e-6)
+    pixel = perc.against(perc.pixel_gradient_distance, targets)  # a plain distance: both sides each time
+    assert torch.equal(pixel(x, None), perc.pixel_gradient_distance(x, targets))
+    # and a projection with LPIPS finds the same codes as before the cache (it recomputed the targets)
+    r = invert(G, targets, "wplus", steps=6, perceptual="lpips", early_stop=False, batch_size=3)
+    ref_dist = perc.make_perceptual("lpips", device="cpu")[1]
+    ref = project(G, targets, ProjectorConfig(method="wplus", steps=6, early_stop=False),
+                  lambda a, b: ref_dist(a, b), stats_for(G, "wplus"))
+    assert torch.allclose(r.ws, ref.ws, atol=1e-5)

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 
 from stylebridge.errors import StylebridgeError
 from stylebridge.invert.options import ProjectorConfig  # noqa: F401  (defined with the choices; re-exported)
+from stylebridge.invert.perceptual import against
 from stylebridge.networks.stylegan2 import Generator
 from stylebridge.utils.device import tf32, upload
 
@@ -210,11 +211,21 @@ def _project(G, targets, cfg, perceptual, stats, callback, init_ws) -> Projectio
         with per_image_noise(G, dict(zip(noise_names, noises)) if cfg.optimize_noise else None):
             return G.synthesis(ws, noise_mode="const", fused=fused, dtype=dtype).float()
 
+    def amp():
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype == torch.bfloat16 and device.type == "cpu")
+
+    use_perceptual = perceptual is not None and bool(cfg.perceptual_weight)
+    if use_perceptual:
+        with amp():  # the targets' side of the perceptual distance, once (perceptual.against)
+            compare = against(perceptual, targets)
+
     def recon_loss(img, idx):
-        loss = cfg.pixel_weight * _pixel(cfg, img, targets[idx]) if cfg.pixel_weight else 0
-        if perceptual is not None and cfg.perceptual_weight:
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype == torch.bfloat16 and device.type == "cpu"):
-                loss = loss + cfg.perceptual_weight * perceptual(img, targets[idx]).float()
+        """Per-image loss against targets[idx]; idx None: all of them, in order."""
+        t = targets if idx is None else targets[idx]
+        loss = cfg.pixel_weight * _pixel(cfg, img, t) if cfg.pixel_weight else 0
+        if use_perceptual:
+            with amp():
+                loss = loss + cfg.perceptual_weight * compare(img, idx).float()
         return loss
 
     noise_names = [n for n, _ in noise_layer_names(G)] if cfg.optimize_noise else []
@@ -229,10 +240,9 @@ def _project(G, targets, cfg, perceptual, stats, callback, init_ws) -> Projectio
         with torch.no_grad():
             z = torch.randn([cfg.init_candidates, G.z_dim], generator=torch.Generator().manual_seed(cfg.seed))
             cands = torch.cat([stats.w_avg[None], G.mapping(z.to(device), None)[:, 0]])
-            everyone = torch.arange(N, device=device)
             best = torch.full([N], float("inf"), device=device)
             for c in cands:
-                loss = recon_loss(render(codes.from_w(c.expand(N, -1)), noises), everyone)
+                loss = recon_loss(render(codes.from_w(c.expand(N, -1)), noises), None)
                 better = loss < best
                 best = torch.where(better, loss, best)
                 w0 = torch.where(better[:, None], c, w0)
@@ -284,7 +294,7 @@ def _project(G, targets, cfg, perceptual, stats, callback, init_ws) -> Projectio
                 eps = upload(torch.stack([torch.randn(x.shape[1:], generator=gens[i]) for i in rows]), device)
                 x_in = x_var + eps * noise_scale
         img = render(x_in, n_vars)
-        rec = recon_loss(img, active)
+        rec = recon_loss(img, None if len(rows) == N else active)
         loss = rec
         if cfg.optimize_noise and cfg.noise_reg:
             loss = loss + cfg.noise_reg * noise_regularizer(n_vars)
@@ -332,7 +342,7 @@ def _project(G, targets, cfg, perceptual, stats, callback, init_ws) -> Projectio
 
     if rows:  # evaluate the final code of the images still running
         with torch.no_grad():
-            rec = recon_loss(render(x, noises), active)
+            rec = recon_loss(render(x, noises), None if len(rows) == N else active)
             remember(rec, x, noises, active, alive)
 
     ws = codes.to_ws(best_x).detach()

@@ -84,22 +84,30 @@ class LPIPS(nn.Module):
     def forward(self, a: torch.Tensor, b: torch.Tensor, spatial: bool = False) -> torch.Tensor:
         assert a.ndim == 4 and a.shape == b.shape, \
             f"LPIPS needs two equal batches, got {tuple(a.shape)} and {tuple(b.shape)}"
+        self.check_size(a)
+        return self.compare(self.features(a), self.features(b), spatial=a.shape[2:] if spatial else None)
+
+    def check_size(self, a: torch.Tensor) -> None:
+        """Refuse images smaller than the backbone takes, in one line."""
         if min(a.shape[2:]) < MIN_SIZE[self.net_name]:
             raise StylebridgeError(
                 f"LPIPS-{self.net_name} needs images of at least {MIN_SIZE[self.net_name]}x{MIN_SIZE[self.net_name]} "
                 f"pixels, got {a.shape[2]}x{a.shape[3]}; resize them or use "
                 + ("net 'vgg'" if self.net_name == "alex" else "larger images")
             )
-        fa, fb = self.features(a), self.features(b)
+
+    def compare(self, fa: list[torch.Tensor], fb: list[torch.Tensor], spatial=None) -> torch.Tensor:
+        """The distance from two images' `features` ([N] per image; with `spatial` = (H, W),
+        the map [N, 1, H, W]). Lets a caller compute one side's features once."""
         total = 0
         for lin, x, y in zip(self.lins, fa, fb):
             d = lin((x - y) ** 2)  # [N, 1, h, w]
-            if spatial:
-                d = nn.functional.interpolate(d, size=a.shape[2:], mode="bilinear", align_corners=False)
+            if spatial is not None:
+                d = nn.functional.interpolate(d, size=tuple(spatial), mode="bilinear", align_corners=False)
                 total = total + d
             else:
                 total = total + d.mean(dim=(2, 3))
-        return total[:, 0] if not spatial else total
+        return total[:, 0] if spatial is None else total
 
     def extra_repr(self) -> str:
         return f"net={self.net_name!r}"
