@@ -158,7 +158,10 @@ def train_row(config: str, batch: int, prec: str, device: torch.device, args, ch
             "params_G": sum(p.numel() for p in tr.G.parameters()), **prof}
 
 
-def projector_row(config: str, prec: str, device: torch.device, args) -> dict:
+def projector_row(config: str, prec: str, device: torch.device, args, form: str = "auto") -> dict:
+    """image-steps/s of W+ projection; `form` 'auto' is the synthesis' own choice for a batch
+    (the batched modulated conv), 'grouped' forces NVIDIA's grouped form (what a CUDA batch in
+    fp32 outside training took until the rule changed): the same-run baseline of that change."""
     from stylebridge.invert.api import invert
 
     tr = make_trainer(config, 1, "fp32", str(device), args, False)
@@ -166,14 +169,15 @@ def projector_row(config: str, prec: str, device: torch.device, args) -> dict:
     n = args.proj_images
     with torch.no_grad():
         targets = G.synthesis(G.mapping(torch.randn(n, G.z_dim, device=device)), noise_mode="const").clamp(-1, 1)
-    kw = dict(steps=args.proj_steps, early_stop=False, precision=prec, batch_size=n, perceptual="auto")
+    kw = dict(steps=args.proj_steps, early_stop=False, precision=prec, batch_size=n, perceptual="auto",
+              **({"fused": True} if form == "grouped" else {}))
     invert(G, targets, "wplus", **dict(kw, steps=2))  # warm-up
     _sync(device)
     t0 = _clock(args)
     invert(G, targets, "wplus", **kw)
     _sync(device)
     sec = _clock(args) - t0
-    return {"target": f"{config} x{n}", "device": str(device), "precision": prec,
+    return {"target": f"{config} x{n}", "device": str(device), "precision": prec, "form": form,
             "image_steps_per_s": n * args.proj_steps / sec, "s_total": sec}
 
 
@@ -191,6 +195,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--channels-last", action="store_true", help="also time each precision with channels_last")
     ap.add_argument("--projector", default=None, help="also time the projector on this config (e.g. sg2-64)")
     ap.add_argument("--proj-images", type=int, default=8)
+    ap.add_argument("--proj-forms", default="auto",
+                    help="modulated-conv forms of the projector rows: auto (the batched form for a batch) "
+                         "and/or grouped (NVIDIA's; the former CUDA fp32 choice), e.g. auto,grouped")
     ap.add_argument("--proj-steps", type=int, default=20)
     ap.add_argument("--cuda-graphs", action="store_true",
                     help="also time each precision with --cuda-graphs (CUDA; --warmup >= 4 keeps the captures "
@@ -228,14 +235,16 @@ def main(argv=None) -> dict:
         if args.projector:
             pbase = None
             for prec in [p for p in precs if p in ("fp32", "bf16")]:
-                row = projector_row(args.projector, prec, device, args)
-                pbase = pbase or row["image_steps_per_s"]
-                row["vs_fp32"] = row["image_steps_per_s"] / pbase
-                prows.append(row)
-                print(row, flush=True)
+                for form in args.proj_forms.split(","):
+                    row = projector_row(args.projector, prec, device, args, form)
+                    pbase = pbase or row["image_steps_per_s"]
+                    row["vs_first"] = row["image_steps_per_s"] / pbase
+                    prows.append(row)
+                    print(row, flush=True)
     table = rows and print_table(rows, ["target", "device", "precision", "ms_per_iter", "images_per_s", "vs_fp32",
                                         "gflop_per_image", "tflops", "busy_share", "launches_per_iter"])
-    ptable = print_table(prows, ["target", "device", "precision", "image_steps_per_s", "vs_fp32"]) if prows else ""
+    ptable = (print_table(prows, ["target", "device", "precision", "form", "image_steps_per_s", "vs_first"])
+              if prows else "")
     result = {"args": vars(args), "rows": rows, "projector": prows, "table": table, "projector_table": ptable}
     write_json(args.out, result)
     return result

@@ -39,8 +39,9 @@ TAIL=8 step train-sg2-64 100 "$PY" benchmarks/bench_train.py --device "$DEV" --t
 TAIL=16 step fir 60 "$PY" benchmarks/bench_fir.py --device "$DEV" --skip launches --repeats 5 --out "$O/fir.json"
 TAIL=5 step projector-bf16 90 "$PY" benchmarks/bench_train.py --device "$DEV" --targets none --projector sg2-64 \
   --precisions bf16 --proj-images 200 --proj-steps 300 --out "$O/projector-bf16.json"
-TAIL=5 step projector-fp32 60 "$PY" benchmarks/bench_train.py --device "$DEV" --targets none --projector sg2-64 \
-  --precisions fp32 --proj-images 200 --proj-steps 100 --out "$O/projector-fp32.json"
+# fp32: the batched form (the rule now) against the grouped one (the rule before), same run
+TAIL=6 step projector-fp32 75 "$PY" benchmarks/bench_train.py --device "$DEV" --targets none --projector sg2-64 \
+  --precisions fp32 --proj-forms auto,grouped --proj-images 200 --proj-steps 50 --out "$O/projector-fp32.json"
 TAIL=12 step train-glyph 100 "$PY" benchmarks/bench_train.py --device "$DEV" --targets glyph-32@256,glyph-32@1024 \
   --precisions fp32,bf16 --cuda-graphs --steps 16 --warmup 4 --no-flops --out "$O/train-glyph.json"
 TAIL=8 step encoder-speed 70 "$PY" benchmarks/bench_encoder_speed.py --device "$DEV" --repeats 1 ${ENCODER_METHODS:+--methods "$ENCODER_METHODS"} --out "$O/encoder-speed.json"
