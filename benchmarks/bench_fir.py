@@ -24,21 +24,20 @@ from __future__ import annotations
 import argparse
 import collections
 import sys
-import time
 from pathlib import Path
+from types import SimpleNamespace
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_train import SG2_64, _clock, _sync, make_trainer  # noqa: E402
 from common import print_table, write_json  # noqa: E402
 
 from stylebridge.networks import ops  # noqa: E402
 
 CURRENT = ops.upfirdn2d
-SG2_64 = '{"name":"stylegan2-64","channel_base":16384,"channel_max":512,"mapping_layers":2}'  # NVIDIA's auto
 
 
 def former_upfirdn2d(x, f, up=1, down=1, padding=(0, 0, 0, 0), gain=1.0):
@@ -90,15 +89,6 @@ class CountOps(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
-def _clock(args) -> float:
-    return time.process_time() if args.clock == "cpu" else time.perf_counter()
-
-
-def _sync(device) -> None:
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize()
-
-
 def ab(fn, args, inner: int = 1) -> dict:
     """Alternate former/current `repeats` times; the minimum per side, ms per call."""
     out = {"former": [], "current": []}
@@ -108,11 +98,11 @@ def ab(fn, args, inner: int = 1) -> dict:
     for _ in range(args.repeats):
         for name, impl in (("former", former_upfirdn2d), ("current", CURRENT)):
             with use(impl):
-                _sync(args.device)
+                _sync(torch.device(args.device))
                 t0 = _clock(args)
                 for _ in range(inner):
                     fn()
-                _sync(args.device)
+                _sync(torch.device(args.device))
                 out[name].append((_clock(args) - t0) / inner * 1e3)
     a, b = min(out["former"]), min(out["current"])
     return {"former_ms": a, "current_ms": b, "speedup": a / b}
@@ -152,14 +142,8 @@ def geometry_rows(args) -> list[dict]:
 
 
 def _trainer(config: str, batch: int, device: str):
-    from stylebridge.train import TrainOptions
-    from stylebridge.train.loop import Trainer, parse_config
-
-    g = parse_config(config)
-    data = np.random.RandomState(0).randint(0, 256, [64, g.img_channels, g.img_resolution, g.img_resolution],
-                                            dtype=np.uint8)
-    return Trainer(TrainOptions(config=config, data_array=data, outdir="/nonexistent", batch=batch,
-                                progress=False, device=device, seed=0))
+    """bench_train's trainer (fp32, 64 random images, no path length, no ADA)."""
+    return make_trainer(config, batch, "fp32", device, SimpleNamespace(pl_weight=0.0, aug="none"), False)
 
 
 def workload_rows(args) -> list[dict]:

@@ -68,7 +68,7 @@ def against(dist: Distance, targets: torch.Tensor) -> Callable[[torch.Tensor, to
     if not isinstance(dist, FeatureDistance):
         return lambda x, idx: dist(x, targets if idx is None else targets[idx])
     with torch.no_grad():
-        fy = [f.detach() for f in dist.features(targets)]
+        fy = dist.features(targets)
     return lambda x, idx: dist.compare(dist.features(x), fy if idx is None else [f[idx] for f in fy])
 
 
