@@ -10,15 +10,16 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
 
 from stylebridge.cli.main import main
-from stylebridge.data.images import save_image
+from stylebridge.data.images import load_image, save_image
 from stylebridge.encoder import Encoder, EncoderTrainOptions, load_encoder, save_encoder, train_encoder
 from stylebridge.encoder.network import base_hash, read_encoder
-from stylebridge.errors import CheckpointError
+from stylebridge.errors import CheckpointError, StylebridgeError
 from stylebridge.formats import load_checkpoint, save_checkpoint
 from stylebridge.invert.api import invert
 from tests.encoder.helpers import generator as _generator
@@ -61,6 +62,58 @@ def test_refinement_starts_from_the_encoder_code_and_does_not_get_worse(base, tr
     ff_loss = invert(G, x, "encoder", encoder=trained, steps=1, lr=1e-12, perceptual="pixel", precision="fp32").losses
     assert (ref.losses <= ff_loss + 1e-6).all()
     assert not torch.equal(ref.ws, ff.ws)
+
+
+def test_feedback_passes_follow_their_definition_and_are_the_encoder_methods_default(base, trained):
+    from stylebridge.invert.api import encode
+    from stylebridge.invert.options import ENCODER_FEEDBACK
+
+    G = load_checkpoint(base).generator
+    E = load_encoder(trained, G)
+    x, _ = _samples(G, 5, seed=7)
+    with torch.no_grad():
+        w0 = E(x)
+        w = w0
+        for _ in range(2):  # w <- w + gain * (E(x) - E(G(w))), G's render clipped to [-1, 1] like an image
+            w = w + 0.3 * (w0 - E(G.synthesis(w, noise_mode="const", fused=False).clamp(-1, 1)))
+    assert torch.allclose(encode(E, x, G=G, feedback=2, gain=0.3), w, atol=1e-5)
+    assert torch.equal(encode(E, x), w0) and torch.equal(encode(E, x, G=G, feedback=0), w0)
+    assert not torch.allclose(w, w0, atol=1e-3)
+    with pytest.raises(StylebridgeError, match="pass G"):
+        encode(E, x, feedback=1)
+    # invert's method 'encoder' runs ENCODER_FEEDBACK passes unless told otherwise.
+    assert ENCODER_FEEDBACK >= 1
+    assert torch.equal(invert(G, x, "encoder", encoder=E).ws, encode(E, x, G=G, feedback=ENCODER_FEEDBACK))
+    assert torch.equal(invert(G, x, "encoder", encoder=E, feedback=0).ws, w0)
+    with pytest.raises(StylebridgeError, match="method 'encoder'"):
+        invert(G, x, "wplus", feedback=1, steps=1)
+    with pytest.raises(StylebridgeError, match=">= 0"):
+        invert(G, x, "encoder", encoder=E, feedback=-1)
+
+
+def test_a_feedback_pass_takes_out_an_encoders_systematic_offset(base, trained):
+    """An encoder that adds a constant offset to every code: a pass measures the offset on the
+    encoder's own reconstruction and removes part of it (a sign error would add it). A briefly
+    trained encoder is far from the identity on its own renders, so one pass removes only a
+    part (and, as with the shipped encoder at high gains, repeated passes can overshoot)."""
+    from stylebridge.invert.api import encode
+
+    G = load_checkpoint(base).generator
+    E = load_encoder(trained, G)
+    x, ws = _samples(G, 32, seed=4321)
+    offset = 1.0 * E.w_std * torch.randn(G.w_dim, generator=torch.Generator().manual_seed(0)).sign()
+
+    class Offset(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.E, self.w_avg = E, E.w_avg
+
+        def forward(self, img):
+            return self.E(img) + offset
+
+    biased = Offset()
+    err = [float(((encode(biased, x, G=G, feedback=k, gain=0.5) - ws) / E.w_std).square().mean()) for k in (0, 1)]
+    assert err[1] < err[0] - 0.03, err
 
 
 def test_save_load_round_trip(tmp_path):
@@ -149,6 +202,7 @@ def test_zoo_lists_the_encoder_and_translation_uses_it(base, trained, tmp_path):
     import shutil
 
     from stylebridge.invert.api import encode
+    from stylebridge.invert.options import ENCODER_FEEDBACK
     from stylebridge.translate import Translator, Zoo
     from stylebridge.translate.zoo import zoo_encoder_for
 
@@ -166,13 +220,31 @@ def test_zoo_lists_the_encoder_and_translation_uses_it(base, trained, tmp_path):
     zoo = Zoo.from_dir(zdir)
     x, _ = _samples(G, 2, seed=3)
     res = Translator(zoo, method="encoder").translate(x, to="twin")
-    assert torch.equal(res.inversion.ws, encode(zoo.encoder(), x))
+    assert torch.equal(res.inversion.ws, encode(zoo.encoder(), x, G=zoo[zoo.base], feedback=ENCODER_FEEDBACK))
     assert res.inversion.method == "encoder" and res.outputs["twin"].shape[:2] == (2, 1)
     # The CLI finds the zoo's encoder for the zoo's base without --encoder.
     save_image(x[0], tmp_path / "in" / "a.png")
     assert main(["invert", str(zdir / "base.safetensors"), str(tmp_path / "in"), "--outdir", str(tmp_path / "o"),
                  "--method", "encoder"]) == 0
     assert (tmp_path / "o" / "a.npz").exists()
+    # translate and evaluate invert the base's images with the zoo's encoder too (they once
+    # asked invert_folder for method 'encoder' without handing it the encoder).
+    assert main(["translate", str(tmp_path / "in"), "--zoo", str(zdir), "--to", "twin", "--method", "encoder",
+                 "--feedback", "2", "--outdir", str(tmp_path / "t")]) == 0
+    with np.load(tmp_path / "t" / "latents" / "a.npz") as d:
+        assert str(d["method"]) == "encoder"
+        x_in = load_image(tmp_path / "in" / "a.png")[None]
+        assert torch.allclose(torch.from_numpy(d["w"]), encode(zoo.encoder(), x_in, G=zoo[zoo.base], feedback=2),
+                              atol=1e-5)
+    from stylebridge.evaluate.tables import evaluate_translation
+    from stylebridge.metrics.lpips import LPIPS
+
+    lp = LPIPS("vgg")  # random weights, non-negative heads: a distance, not the real metric
+    for lin in lp.lins:
+        lin.weight.data.abs_()
+    row = evaluate_translation(zoo, tmp_path / "in", "twin", modes=0, method="encoder", lpips_net=lp,
+                               log=lambda m: None)
+    assert row["lpips_s"] > 0
 
 
 def test_bf16_training_runs_and_fp16_needs_cuda(base, tmp_path):

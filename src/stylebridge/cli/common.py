@@ -149,9 +149,18 @@ def method_option(f):
                         help=METHOD_HELP)(f)
 
 
+def feedback_option(f):
+    from stylebridge.invert.options import ENCODER_FEEDBACK
+
+    return click.option("--feedback", type=click.IntRange(min=0), default=None,
+                        help=f"With --method encoder: feedback passes correcting its codes, w += gain * (E(x) - "
+                             f"E(G(w))), each one encoder pass and one render (default {ENCODER_FEEDBACK}).")(f)
+
+
 def inversion_options(f):
-    """--method / --steps / --perceptual, shared by the verbs that invert images."""
+    """--method / --steps / --feedback / --perceptual, shared by the verbs that invert images."""
     f = perceptual_option(f)
+    f = feedback_option(f)
     f = click.option("--steps", type=click.IntRange(min=1), default=None,
                      help="Inversion steps (default: the inverter's).")(f)
     return method_option(f)

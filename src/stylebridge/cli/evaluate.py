@@ -207,7 +207,8 @@ def _emit_table(text: str, result: dict, json_path: str | None) -> None:
 @device_option
 @_json_option
 def translation_cmd(input_dir, zoo_dir, source, target, reference_dir, modes, seed, content_layers, truncation_psi,
-                    method, steps, perceptual, outdir, latents, net, kid, batch_size, no_cache, device, json_path):
+                    method, steps, feedback, perceptual, outdir, latents, net, kid, batch_size, no_cache, device,
+                    json_path):
     """Table II row: translate INPUT_DIR from --from to --to and report FID (plain and
     multi-modal outputs vs --reference-dir, plus KID for small sets), LPIPS_d (diversity of
     the modes of one input) and LPIPS_s (input vs translation).
@@ -221,6 +222,8 @@ def translation_cmd(input_dir, zoo_dir, source, target, reference_dir, modes, se
 
     zoo = Zoo.from_dir(zoo_dir, device=resolve_device(device))
     opts = {"steps": steps} if steps else {}
+    if feedback is not None:
+        opts["feedback"] = feedback
     row = evaluate_translation(zoo, input_dir, target, source=source, reference_dir=reference_dir, modes=modes,
                                seed=seed, content_layers=content_layers, truncation_psi=truncation_psi,
                                method=method, perceptual=perceptual, batch_size=batch_size, outdir=outdir,

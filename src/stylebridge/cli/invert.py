@@ -9,6 +9,7 @@ from stylebridge.cli.common import (
     Seed,
     device_option,
     echo_err,
+    feedback_option,
     inversion_precision_option,
     method_option,
     perceptual_option,
@@ -37,6 +38,7 @@ def _d(name):
 @click.option("--steps", type=click.IntRange(min=0), default=None,
               help=f"Maximum optimisation steps (paper: 1000; default {_d('steps')}, with --method encoder 0); "
                    "converged images stop earlier.")
+@feedback_option
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
               help="Images optimised together (each has its own latent; results do not depend on the batch).")
 @click.option("--topk", type=click.IntRange(min=1), default=_d("topk"),
@@ -69,8 +71,8 @@ def _d(name):
 @click.option("--save-video", is_flag=True, help="Also write NAME.gif: target | progress of the reconstruction.")
 @device_option
 @progress_option
-def command(checkpoint, images, outdir, method, encoder_file, steps, batch_size, topk, clamp, lr, lpips_weight,
-            l1_weight, mse,
+def command(checkpoint, images, outdir, method, encoder_file, steps, feedback, batch_size, topk, clamp, lr,
+            lpips_weight, l1_weight, mse,
             perceptual, optimize_noise, noise_reg, latent_noise, init, no_early_stop, precision, shard, seed,
             save_video, device, progress):
     """Invert IMAGES (files or folders) with CHECKPOINT's generator: one latent per image.
@@ -96,6 +98,8 @@ def command(checkpoint, images, outdir, method, encoder_file, steps, batch_size,
         raise StylebridgeError("--steps 0 only makes sense with --method encoder (its codes, unrefined)")
     if lr is None:
         lr = REFINE_LR if encoder else _d("lr")
+    if feedback is not None and not encoder:
+        raise StylebridgeError("--feedback corrects an encoder's codes: use it with --method encoder")
     if (topk is not None or clamp is not None) and method != "sefa":
         raise StylebridgeError("--topk and --clamp constrain the SeFa coordinates: use them with --method sefa")
     dev = resolve_device(device)
@@ -125,6 +129,7 @@ def command(checkpoint, images, outdir, method, encoder_file, steps, batch_size,
                 raise StylebridgeError(f"{p} is a folder: give one folder, or image files only")
     res = invert_folder(G, inputs, outdir, method=method, D=ckpt.D, perceptual=perceptual, batch_size=batch_size,
                         shard=shard, config=cfg, save_video=save_video, log=echo_err, progress=progress,
-                        encoder=encoder_obj if encoder else None, **({"steps": steps or 0} if encoder else {}))
+                        encoder=encoder_obj if encoder else None,
+                        **({"steps": steps or 0, "feedback": feedback} if encoder else {}))
     click.echo(f"done: {res['done']} inverted, {res['skipped']} already done, {len(res['failed'])} unreadable; "
                f"summary {res['summary']}")

@@ -52,8 +52,8 @@ from stylebridge.cli.common import (
 @device_option
 @progress_option
 def command(images, zoo_dir, source, to, source_ckpt, target_ckpts, outdir, modes, seed, content_layers,
-            truncation_psi, reference, latents, method, steps, perceptual, precision, batch_size, shard, device,
-            progress):
+            truncation_psi, reference, latents, method, steps, feedback, perceptual, precision, batch_size, shard,
+            device, progress):
     """Translate IMAGES (files or folders) from one domain into others.
 
     \b
@@ -87,6 +87,8 @@ def command(images, zoo_dir, source, to, source_ckpt, target_ckpts, outdir, mode
     opts = {"precision": precision}
     if steps:
         opts["steps"] = steps
+    if feedback is not None:
+        opts["feedback"] = feedback
     translator = Translator(zoo, method=method, perceptual=perceptual, batch_size=batch_size, **opts)
     inputs = list(images) if len(images) > 1 else images[0]
     res = translate_folder(translator, inputs, outdir, to=to, source=source, modes=modes, seed=seed,

@@ -160,14 +160,15 @@ def evaluate_translation(zoo, inputs, target: str, *, source: str | None = None,
     lp = get_lpips(lpips_net, device)
     ext, ext_name = _inception(extractor, device) if ref_files is not None else (None, None)
 
-    translator = Translator(zoo, method=method, perceptual=perceptual, batch_size=batch_size)
+    translator = Translator(zoo, method=method, perceptual=perceptual, batch_size=batch_size, **invert_options)
+    method, options = translator.inversion_for(source)  # the zoo's encoder for its base
     res, ch = Gs.img_resolution, Gs.img_channels
     plain, multi = _Features(ext, device, fid_batch_size), _Features(ext, device, fid_batch_size)
     lpips_s, lpips_s_modes, lpips_d = [], [], []
     with _workdir(latents if latents is not None else (Path(outdir) / "latents" if outdir else None)) as ldir:
         inv = invert_api.invert_folder(Gs, inputs, ldir, method=method, D=zoo.discriminator(source),
                                        perceptual=perceptual, batch_size=batch_size, shard="0/1", log=log,
-                                       **invert_options)
+                                       **options)
         todo = [(k, f, n) for k, (f, n) in enumerate(zip(files, names)) if (ldir / f"{n}.npz").exists()]
         if not todo:
             raise StylebridgeError(f"no readable input images in {inputs}")

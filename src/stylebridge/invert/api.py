@@ -24,7 +24,14 @@ import torch
 
 from stylebridge.data.images import list_images, load_image, save_image, to_uint8
 from stylebridge.errors import DataError, StylebridgeError
-from stylebridge.invert.options import DEFAULT_METHOD, DEFAULT_PERCEPTUAL, ENCODER_METHOD, REFINE_LR
+from stylebridge.invert.options import (
+    DEFAULT_METHOD,
+    DEFAULT_PERCEPTUAL,
+    ENCODER_FEEDBACK,
+    ENCODER_METHOD,
+    FEEDBACK_GAIN,
+    REFINE_LR,
+)
 from stylebridge.invert.perceptual import make_perceptual
 from stylebridge.invert.projector import LatentStats, ProjectorConfig, latent_stats, per_image_noise, project
 from stylebridge.invert.sefa import factorize
@@ -88,19 +95,28 @@ def render(G: Generator, ws: torch.Tensor, noise: dict[str, torch.Tensor] | None
     return torch.cat(out)
 
 
-def projector_config(method: str, config: ProjectorConfig | None, overrides: dict) -> tuple[ProjectorConfig, int]:
-    """(projector config, refinement steps). Method 'encoder': steps 0 / None means the
-    encoder's codes as they are; N > 0 refines them by N W+ steps (lr REFINE_LR unless given
-    or a config is)."""
-    if method != ENCODER_METHOD:
-        return replace(config or ProjectorConfig(), method=method, **overrides), -1
+def projector_config(method: str, config: ProjectorConfig | None, overrides: dict
+                     ) -> tuple[ProjectorConfig, int, int]:
+    """(projector config, refinement steps, feedback passes). Method 'encoder': steps 0 /
+    None means the encoder's codes (after `feedback` passes, default ENCODER_FEEDBACK);
+    N > 0 refines them by N W+ steps (lr REFINE_LR unless given or a config is). Other
+    methods: refinement steps and feedback passes -1."""
     ov = dict(overrides)
+    feedback = ov.pop("feedback", None)
+    if method != ENCODER_METHOD:
+        if feedback is not None:
+            raise StylebridgeError(f"feedback passes correct an encoder's codes: use them with method "
+                                   f"'{ENCODER_METHOD}', not '{method}'")
+        return replace(config or ProjectorConfig(), method=method, **ov), -1, -1
+    feedback = ENCODER_FEEDBACK if feedback is None else int(feedback)
+    if feedback < 0:
+        raise StylebridgeError(f"--feedback must be >= 0, got {feedback}")
     steps = int(ov.pop("steps", None) or 0)
     if steps < 0:
         raise StylebridgeError(f"--steps must be >= 0 with method encoder, got {steps}")
     if config is None:
         ov.setdefault("lr", REFINE_LR)
-    return replace(config or ProjectorConfig(), method="wplus", **ov, steps=max(steps, 1)), steps
+    return replace(config or ProjectorConfig(), method="wplus", **ov, steps=max(steps, 1)), steps, feedback
 
 
 def resolve_encoder(G: Generator, encoder) -> torch.nn.Module:
@@ -118,11 +134,26 @@ def resolve_encoder(G: Generator, encoder) -> torch.nn.Module:
 
 
 @torch.no_grad()
-def encode(E: torch.nn.Module, images: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
-    """The encoder's W+ codes [N, num_ws, w_dim] (CPU, fp32) of images [N, C, H, W] in [-1, 1]."""
+def encode(E: torch.nn.Module, images: torch.Tensor, batch_size: int = 64, *, G: Generator | None = None,
+           feedback: int = 0, gain: float = FEEDBACK_GAIN) -> torch.Tensor:
+    """The encoder's W+ codes [N, num_ws, w_dim] (CPU, fp32) of images [N, C, H, W] in [-1, 1].
+
+    `feedback` passes (they need G, the encoder's base) correct each code w of an image x by
+    what the encoder gets wrong on its own reconstruction: w <- w + gain * (E(x) - E(G(w))),
+    G rendered with constant noise (batched form) and clipped to [-1, 1], as images are
+    (measured: clipping lowers LPIPS after a pass, results/feedback.json)."""
+    if feedback and G is None:
+        raise StylebridgeError("feedback passes render the codes: pass G, the encoder's base")
     device = E.w_avg.device
-    return torch.cat([E(images[s:s + batch_size].to(device, torch.float32)).float().cpu()
-                      for s in range(0, images.shape[0], max(1, batch_size))])
+    out = []
+    for s in range(0, images.shape[0], max(1, batch_size)):
+        w0 = E(images[s:s + batch_size].to(device, torch.float32)).float()
+        w = w0
+        for _ in range(feedback):
+            rec = G.synthesis(w.to(G.mapping.w_avg.device), noise_mode="const", dtype=torch.float32, fused=False)
+            w = w + gain * (w0 - E(rec.to(device, torch.float32).clamp_(-1, 1)).float())
+        out.append(w.cpu())
+    return torch.cat(out)
 
 
 def invert(G: Generator, images: torch.Tensor | Sequence[torch.Tensor], method: str = DEFAULT_METHOD, *,
@@ -136,7 +167,7 @@ def invert(G: Generator, images: torch.Tensor | Sequence[torch.Tensor], method: 
     Method 'encoder' (with `encoder=` a loaded Encoder): one forward pass, losses are
     the L1 pixel loss; with steps=N > 0, W+ optimisation from the encoder's codes.
     """
-    cfg, refine = projector_config(method, config, overrides)
+    cfg, refine, feedback = projector_config(method, config, overrides)
     cfg.validate(G)
     if not isinstance(images, torch.Tensor):
         images = torch.stack(list(images))
@@ -145,7 +176,7 @@ def invert(G: Generator, images: torch.Tensor | Sequence[torch.Tensor], method: 
     device = G.mapping.w_avg.device
     init = None
     if refine >= 0:
-        init = encode(resolve_encoder(G, encoder), images)
+        init = encode(resolve_encoder(G, encoder), images, G=G, feedback=feedback)
         if refine == 0:
             rec = render(G, init)
             return InversionResult(ws=init, v=None, losses=(rec - images.float().cpu()).abs().mean(dim=[1, 2, 3]),
@@ -299,7 +330,7 @@ def invert_folder(G: Generator, inputs: str | Path | Sequence[str | Path], outdi
     skipped, failed, reasons = len(mine) - len(todo), [], []
     if skipped:
         log(f"resume: {skipped} of {len(mine)} images already done in {outdir}")
-    cfg, refine = projector_config(method, config, overrides)
+    cfg, refine, feedback = projector_config(method, config, overrides)
     cfg.validate(G)
     if refine >= 0:
         encoder = resolve_encoder(G, encoder)  # load once, refuse a foreign one before any work
@@ -339,7 +370,7 @@ def invert_folder(G: Generator, inputs: str | Path | Sequence[str | Path], outdi
             warnings.simplefilter("always")
             res = invert(G, torch.stack(imgs), method, D=D, perceptual=perceptual, batch_size=len(imgs),
                          config=cfg, callback=grab if save_video or not bar.disable else None,
-                         encoder=encoder, **({"steps": refine} if refine >= 0 else {}))
+                         encoder=encoder, **({"steps": refine, "feedback": feedback} if refine >= 0 else {}))
         for wmsg in {str(c.message) for c in caught}:
             log(f"warning: {wmsg}")
         sec = (time.perf_counter() - t0) / len(batch)

@@ -127,9 +127,10 @@ def translate_folder(translator: Translator, inputs: str | Path | Sequence[str |
     ref = None
     if reference:  # before the inversion: a bad reference fails at once
         ref = torch.stack([load_image(r, Gs.img_resolution, Gs.img_channels) for r in reference])
-    inv = invert_folder(Gs, inputs, latent_dir, method=translator.method, D=zoo.discriminator(source),
+    method, options = translator.inversion_for(source)
+    inv = invert_folder(Gs, inputs, latent_dir, method=method, D=zoo.discriminator(source),
                         perceptual=translator.perceptual, batch_size=translator.batch_size, shard=shard, log=log,
-                        progress=progress, **translator.invert_options)
+                        progress=progress, **options)
     if not recorded:  # after the inversion: an input that cannot be read leaves no settings behind
         atomic_write_text(outdir / SETTINGS, json.dumps(settings, indent=2, sort_keys=True) + "\n")
     done = skipped = 0
@@ -143,7 +144,7 @@ def translate_folder(translator: Translator, inputs: str | Path | Sequence[str |
             continue
         image = load_image(f, Gs.img_resolution, Gs.img_channels)[None]
         recon = load_image(latent_dir / f"{n}.png", Gs.img_resolution, Gs.img_channels)[None]
-        inversion = inversion_from_code(code, recon, translator.method)
+        inversion = inversion_from_code(code, recon, method)
         res = translator.translate(image, to=targets, source=source, modes=modes, seed=seed,
                                    content_layers=content_layers, truncation_psi=truncation_psi, reference=ref,
                                    inversion=inversion)

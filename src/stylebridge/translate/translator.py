@@ -69,19 +69,26 @@ class Translator:
         self.method, self.perceptual, self.batch_size = method, perceptual, batch_size
         self.invert_options = invert_options
 
-    def invert(self, model: str, images: torch.Tensor, callback=None) -> InversionResult:
-        """Method 'encoder' uses the zoo's encoder, which belongs to the base: other models
-        (reference images of a target) are inverted with the default method instead."""
-        G = self.zoo[model]
-        self._check_images(G, images)
+    def inversion_for(self, model: str) -> tuple[str, dict]:
+        """(method, invert() options) for images of `model`. Method 'encoder' uses the zoo's
+        encoder, which belongs to the base: other models (reference images of a target, a
+        source other than the base) are inverted with the default method instead."""
         method, options = self.method, dict(self.invert_options)
         if method == ENCODER_METHOD:
             if model == self.zoo.base:
                 options["encoder"] = self.zoo.encoder()
             else:
                 method = DEFAULT_METHOD
+                options.pop("feedback", None)
                 if not options.get("steps"):  # the encoder's 0 refinement steps: the default's own
                     options.pop("steps", None)
+        return method, options
+
+    def invert(self, model: str, images: torch.Tensor, callback=None) -> InversionResult:
+        """Invert images of `model` (see `inversion_for` for method 'encoder')."""
+        G = self.zoo[model]
+        self._check_images(G, images)
+        method, options = self.inversion_for(model)
         return invert(G, images, method, D=self.zoo.discriminator(model), perceptual=self.perceptual,
                       batch_size=self.batch_size, callback=callback, **options)
 
