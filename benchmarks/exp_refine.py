@@ -1,11 +1,13 @@
 """How to refine an encoder's codes (issue 15): peak learning rate and steps of the W+
 refinement that starts from the encoder's codes, against today's default (W+ from the mean
-w, 200 steps), on the glyphs of bench_encoder.py (held-out base fonts, RandomState(0) sample).
+w, 200 steps), on the glyphs of bench_encoder.py (held-out base fonts, RandomState(0) sample;
+`--set pillow`: Pillow's default font; `--set validation`: glyphs of held-out fonts that no
+benchmark reports on, to choose defaults on). The encoder's codes get the default feedback passes.
 
     python benchmarks/exp_refine.py [--encoder FILE] [--lrs 0.02,0.05,0.1] [--steps 20,40,80]
-                                    [--ramps 0.05:0.25,0:0.5]
+                                    [--ramps 0.05:0.25,0:0.5] [--set held-out|pillow]
 
-Per row: seconds per image (batches of 32, this machine), LPIPS-VGG, SSIM and content
+Per row: seconds per image (batches of 32, this machine, after a warm-up call), LPIPS-VGG, SSIM and content
 accuracy of the reconstruction. Prints the table, writes JSON. The refinement's default
 (REFINE_LR in stylebridge.invert.api) is the lr with the lowest mean LPIPS over the step
 counts measured (20 and 40). --ramps: warm-up and ramp-down shares of the steps
@@ -43,6 +45,10 @@ def main(argv=None) -> dict:
     ap.add_argument("--lrs", default="0.02,0.05,0.1")
     ap.add_argument("--steps", default="20,40,80")
     ap.add_argument("--ramps", default=None, help="UP:DOWN shares of the lr schedule, comma-separated")
+    ap.add_argument("--set", choices=["held-out", "pillow", "validation"], default="held-out",
+                    help="held-out base fonts, Pillow's default font (the demo's input), or --n glyphs of the "
+                         "held-out fonts that no benchmark reports on (exp_feedback.py's validation set)")
+    ap.add_argument("--skip-default", action="store_true", help="leave out the W+ 200 row (the slowest)")
     ap.add_argument("--out", default="benchmarks/results/refine.json")
     args = ap.parse_args(argv)
     zoo = Zoo.from_dir(shipped_zoo_dir())
@@ -53,19 +59,26 @@ def main(argv=None) -> dict:
         E = load_encoder(args.encoder, G)
     else:
         E = zoo.encoder()
-    x, y = glyph_sets(Path(args.data), args.n, G.img_resolution)["held-out fonts"]
+    if args.set == "validation":
+        from exp_feedback import validation_set
+
+        x, y, _ = validation_set(Path(args.data), args.n)
+    else:
+        sets = glyph_sets(Path(args.data), args.n, G.img_resolution, pillow_only=args.set == "pillow")
+        x, y = sets["held-out fonts" if args.set == "held-out" else "Pillow default font"]
     clf, lp = load_glyph_classifier(), load_lpips("vgg", "cpu")
     common = {"perceptual": "pixel", "precision": "fp32", "seed": 0}
-    runs = [("wplus 200 (default)", "wplus", {"steps": 200})]
+    runs = [] if args.skip_default else [("wplus 200 (default)", "wplus", {"steps": 200})]
     ramps = [None] if not args.ramps else [tuple(map(float, r.split(":"))) for r in args.ramps.split(",")]
     runs += [(f"encoder + {s} @ lr {lr}" + (f", ramps {r[0]}:{r[1]}" if r else ""), "encoder",
               {"encoder": E, "steps": s, "lr": lr, **({"lr_rampup": r[0], "lr_rampdown": r[1]} if r else {})})
              for r in ramps for lr in map(float, args.lrs.split(",")) for s in map(int, args.steps.split(","))]
     rows = []
     for name, method, opts in runs:
-        t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            invert(G, x[:2], method, batch_size=32, **common, **opts)  # warm-up
+            t0 = time.perf_counter()
             res = invert(G, x, method, batch_size=32, **common, **opts)
         sec = (time.perf_counter() - t0) / len(x)
         rec = to_uint8(res.reconstruction).float() / 127.5 - 1
@@ -75,7 +88,8 @@ def main(argv=None) -> dict:
         rows.append(row)
         print(row, flush=True)
     table = print_table(rows, ["method", "s_per_img", "lpips", "ssim", "content"])
-    write_json(args.out, {"n": len(x), "encoder": str(args.encoder or zoo.encoder_path), "rows": rows, "table": table})
+    write_json(args.out, {"n": len(x), "set": args.set, "encoder": str(args.encoder or zoo.encoder_path),
+                          "rows": rows, "table": table})
     return {"rows": rows}
 
 
