@@ -245,6 +245,19 @@ def test_zoo_lists_the_encoder_and_translation_uses_it(base, trained, tmp_path):
     row = evaluate_translation(zoo, tmp_path / "in", "twin", modes=0, method="encoder", lpips_net=lp,
                                log=lambda m: None)
     assert row["lpips_s"] > 0
+    # Table III takes the encoder as a row: its codes as they are (no optimisation steps).
+    from stylebridge.evaluate.tables import evaluate_inversion
+
+    t3 = evaluate_inversion(G, tmp_path / "in", "wplus,encoder", encoder=zoo.encoder(), lpips_net=lp,
+                            log=lambda m: None, steps=2, perceptual="pixel")
+    assert [r["method"] for r in t3["rows"]] == ["wplus", "encoder"]
+    assert t3["rows"][1]["steps_mean"] == 0 and t3["rows"][0]["steps_mean"] > 0
+    with pytest.raises(StylebridgeError, match="needs an encoder"):
+        evaluate_inversion(G, tmp_path / "in", "encoder", lpips_net=lp)
+    # The CLI finds the zoo's encoder next to the checkpoint; a bare checkpoint has none.
+    shutil.copy(base, tmp_path / "bare.safetensors")
+    assert main(["evaluate", "inversion", str(tmp_path / "bare.safetensors"), str(tmp_path / "in"),
+                 "--methods", "encoder"]) == 2
 
 
 def test_bf16_training_runs_and_fp16_needs_cuda(base, tmp_path):

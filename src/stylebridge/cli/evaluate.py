@@ -235,8 +235,13 @@ def translation_cmd(input_dir, zoo_dir, source, target, reference_dir, modes, se
 @command.command("inversion")
 @click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False))
 @click.argument("image_dir", type=click.Path(exists=True))
-@click.option("--methods", default="sefa,w,wplus", show_default=True, help="Comma-separated inversion methods.")
-@click.option("--steps", type=click.IntRange(min=1), default=None, help="Inversion steps (default: the inverter's).")
+@click.option("--methods", default="sefa,w,wplus", show_default=True,
+              help="Comma-separated inversion methods (sefa, w, wplus, encoder).")
+@click.option("--encoder", "encoder_file", type=click.Path(dir_okay=False), default=None,
+              help="Encoder file for method encoder (its codes with the default feedback passes, unrefined). "
+                   "Default: the encoder that the zoo.json next to CHECKPOINT lists for it.")
+@click.option("--steps", type=click.IntRange(min=1), default=None,
+              help="Steps of the optimisations (default: the inverter's).")
 @perceptual_option
 @click.option("--outdir", type=OutputPath("dir"), default=None,
               help="Keep OUTDIR/METHOD/NAME.npz|png (re-runs reuse finished images and their timings).")
@@ -245,7 +250,8 @@ def translation_cmd(input_dir, zoo_dir, source, target, reference_dir, modes, se
               help="Images inverted together.")
 @device_option
 @_json_option
-def inversion_cmd(checkpoint, image_dir, methods, steps, perceptual, outdir, net, batch_size, device, json_path):
+def inversion_cmd(checkpoint, image_dir, methods, encoder_file, steps, perceptual, outdir, net, batch_size, device,
+                  json_path):
     """Table III: SSIM and LPIPS (mean ± standard error) of each method's reconstructions of
     IMAGE_DIR, and seconds per image.
 
@@ -257,8 +263,15 @@ def inversion_cmd(checkpoint, image_dir, methods, steps, perceptual, outdir, net
 
     ckpt = load_checkpoint(checkpoint, device=resolve_device(device))
     opts = {"steps": steps} if steps else {}
+    encoder = None
+    if "encoder" in [m.strip() for m in methods.split(",")]:
+        from stylebridge.encoder import load_encoder
+        from stylebridge.translate.zoo import zoo_encoder_for
+
+        encoder_file = encoder_file or zoo_encoder_for(checkpoint)
+        encoder = load_encoder(encoder_file, ckpt.generator) if encoder_file is not None else None
     r = evaluate_inversion(ckpt.generator, image_dir, methods, D=ckpt.D, perceptual=perceptual, batch_size=batch_size,
-                           outdir=outdir, lpips_net=net, progress=True, log=echo_err, **opts)
+                           outdir=outdir, lpips_net=net, progress=True, log=echo_err, encoder=encoder, **opts)
     _emit_table(inversion_table(r), r, json_path)
 
 

@@ -38,8 +38,7 @@ from stylebridge.data.images import from_uint8, list_images, load_image, save_im
 from stylebridge.errors import StylebridgeError
 from stylebridge.invert import api as invert_api  # called as invert_api.invert_folder: tests replace it there
 from stylebridge.invert.api import input_names, read_summary
-from stylebridge.invert.options import DEFAULT_METHOD, DEFAULT_PERCEPTUAL
-from stylebridge.invert.options import PROJECTOR_METHODS as METHODS
+from stylebridge.invert.options import DEFAULT_METHOD, DEFAULT_PERCEPTUAL, ENCODER_METHOD, METHODS
 from stylebridge.metrics.distance import get_lpips, summarize
 from stylebridge.metrics.ssim import ssim as ssim_batch
 from stylebridge.metrics.stats import (
@@ -229,15 +228,19 @@ def _clean(d: dict) -> dict:
 def evaluate_inversion(G, inputs, methods: Sequence[str] = METHOD_ORDER, *, D=None,
                        perceptual: str = DEFAULT_PERCEPTUAL,
                        batch_size: int = 8, outdir=None, lpips_net="vgg", progress: bool = False,
-                       log: Callable[[str], None] = print, **overrides) -> dict:
+                       log: Callable[[str], None] = print, encoder=None, **overrides) -> dict:
     """Table III: for each method, SSIM and LPIPS (mean, standard error) of the uint8
     reconstructions against the inputs at the model's resolution, and seconds per image.
     `outdir` keeps OUTDIR/METHOD/NAME.npz|png|summary.csv; a re-run reuses finished images
-    (their recorded seconds included). `overrides` are ProjectorConfig fields."""
+    (their recorded seconds included). `overrides` are ProjectorConfig fields of the
+    optimisations; method 'encoder' (with `encoder=` a loaded encoder of G) is the encoder's
+    codes with its default feedback passes, unrefined."""
     methods = [m.strip() for m in (methods.split(",") if isinstance(methods, str) else methods) if m.strip()]
     bad = [m for m in methods if m not in METHODS]
     if bad or not methods:
         raise StylebridgeError(f"unknown inversion method(s) {', '.join(bad) or '(none)'}; use {', '.join(METHODS)}")
+    if ENCODER_METHOD in methods:
+        encoder = invert_api.resolve_encoder(G, encoder)  # refused before any work
     device = G.mapping.w_avg.device
     files, names = _inputs(inputs)
     lp = get_lpips(lpips_net, device)  # before inverting: a missing weight file fails at once
@@ -246,8 +249,9 @@ def evaluate_inversion(G, inputs, methods: Sequence[str] = METHOD_ORDER, *, D=No
     with _workdir(outdir) as root:
         for m in methods:
             mdir = root / m
+            opts = {"encoder": encoder} if m == ENCODER_METHOD else overrides
             inv = invert_api.invert_folder(G, inputs, mdir, method=m, D=D, perceptual=perceptual,
-                                           batch_size=batch_size, shard="0/1", log=log, **overrides)
+                                           batch_size=batch_size, shard="0/1", log=log, **opts)
             summary = read_summary(mdir / "summary.csv")
             ss, ll, secs, steps, used = [], [], [], [], set()
             done = [(f, n) for f, n in zip(files, names) if (mdir / f"{n}.png").exists() and n in summary]
