@@ -17,8 +17,9 @@ from stylebridge.invert.options import DEMO_STEPS, ENCODER_DEFAULT_STEPS, METHOD
 @click.option("--modes", type=click.IntRange(min=0), default=0, show_default=True,
               help="Extra multi-modal rows per style (appearance codes from seeds).")
 @click.option("--method", type=click.Choice(METHODS), default=None,
-              help="Inversion: W+ optimisation, or the zoo's encoder (one forward pass). Default: the encoder where "
-                   "the zoo has one and it measured best (benchmarks/bench_encoder.py), else wplus.")
+              help="Inversion: W+ optimisation, or the zoo's encoder (a forward pass and its feedback passes). "
+                   "Default: the encoder where the zoo has one and it measured best (benchmarks/bench_encoder.py), "
+                   "else wplus.")
 @click.option("--steps", type=click.IntRange(min=0), default=None,
               help=f"Inversion steps (default {DEMO_STEPS}); with --method encoder, refinement steps "
                    f"(default {ENCODER_DEFAULT_STEPS}).")

@@ -164,8 +164,9 @@ def invert(G: Generator, images: torch.Tensor | Sequence[torch.Tensor], method: 
     `overrides` are ProjectorConfig fields (steps=, lr=, topk=, clamp=, precision=, ...).
     Perceptual loss: see invert/options.py ('auto': pixel + gradient on a CPU; on a GPU
     LPIPS-VGG16 if installed, else D features if D given, else pixel; a warning says which).
-    Method 'encoder' (with `encoder=` a loaded Encoder): one forward pass, losses are
-    the L1 pixel loss; with steps=N > 0, W+ optimisation from the encoder's codes.
+    Method 'encoder' (with `encoder=` a loaded Encoder): one forward pass and `feedback=`
+    passes (default ENCODER_FEEDBACK; see `encode`), losses are the L1 pixel loss; with
+    steps=N > 0, W+ optimisation from those codes.
     """
     cfg, refine, feedback = projector_config(method, config, overrides)
     cfg.validate(G)
