@@ -66,7 +66,7 @@ def methods(encoder) -> list[tuple[str, str, dict]]:
     rows = [("wplus 200 (default)", "wplus", {"steps": DEFAULT_STEPS, **common}),
             ("sefa 200", "sefa", {"steps": DEFAULT_STEPS, **common})]
     if encoder is not None:
-        rows = [("encoder, no feedback", "encoder", {"encoder": encoder, "feedback": 0}),
+        rows = [("encoder (no feedback)", "encoder", {"encoder": encoder, "feedback": 0}),
                 ("encoder", "encoder", {"encoder": encoder}),
                 ("encoder + 20", "encoder", {"encoder": encoder, "steps": 20, **common}),
                 ("encoder + 50", "encoder", {"encoder": encoder, "steps": 50, **common})] + rows
@@ -135,7 +135,7 @@ def verdict(rows: list[dict], demo: dict) -> dict:
         "encoder content / default": enc["content"] / max(base["content"], 1e-9),
         "demo inversion with the encoder (s)": demo.get("encoder"),
     }
-    plain = next((r for r in rows if r["method"] == "encoder, no feedback"), None)
+    plain = next((r for r in rows if r["method"] == "encoder (no feedback)"), None)
     if plain is not None:
         out["targets"]["encoder without feedback >= 100x faster"] = base["s_per_img"] / plain["s_per_img"]
         out["targets"]["encoder without feedback content / default"] = plain["content"] / max(base["content"], 1e-9)
