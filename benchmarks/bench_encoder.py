@@ -9,8 +9,10 @@ Pillow's default font (the demo's input). Per method: seconds per image (batches
 this machine, after a warm-up call on 2 images), LPIPS-VGG and SSIM of the reconstruction,
 the glyph classifier's content accuracy (merged look-alikes) of the reconstruction, and, for each shipped style, the
 content accuracy and the style accuracy (5-way style classifier of stylebridge.zoo_build.evaluation) of
-the translations. Also the demo's inversion time ("Hello", 5 glyphs). Prints tables,
-writes JSON, and applies the issue's rule for making the encoder the demo's default.
+the translations (and the mean over styles of both with the target's mean w in the
+appearance inputs, `translate --modes 1 --trunc 0`'s column). Also the demo's inversion
+time ("Hello", 5 glyphs). Prints tables, writes JSON, and applies the issue's rule for
+making the encoder the demo's default.
 
 Today's default is the demo's and eval_zoo's W+ inversion: 200 steps, pixel + gradient
 loss, early stopping. Every optimisation runs in fp32 here: this CPU has no AVX512-BF16,
@@ -39,6 +41,7 @@ from stylebridge.metrics.glyph_classifier import accuracies, load_glyph_classifi
 from stylebridge.metrics.lpips import load_lpips  # noqa: E402
 from stylebridge.metrics.ssim import ssim  # noqa: E402
 from stylebridge.translate import Zoo  # noqa: E402
+from stylebridge.translate.translator import appearance_codes, default_content_layers, mix  # noqa: E402
 from stylebridge.zoo import shipped_zoo_dir  # noqa: E402
 from stylebridge.zoo_build.evaluation import load_glyphs, style_share, train_style_classifier  # noqa: E402
 
@@ -86,12 +89,19 @@ def measure(zoo: Zoo, x: torch.Tensor, y: np.ndarray, name: str, method: str, op
         lpips = float(lp(rec, x).mean())
     row = {"method": name, "s_per_img": sec, "lpips": lpips, "ssim": float(ssim(rec, x).mean()),
            "content": accuracies(clf.predict(rec), y)["merged"]}
+    k = default_content_layers(G)
     for st in STYLES:
         out = render(zoo[st], res.ws, res.noise).clamp(-1, 1)
         row[f"{st}_content"] = accuracies(clf.predict(out), y)["merged"]
         row[f"{st}_style"] = style_share(style_clf, out, st)
-    row["mean_content"] = float(np.mean([row[f"{st}_content"] for st in STYLES]))
-    row["mean_style"] = float(np.mean([row[f"{st}_style"] for st in STYLES]))
+        # The translator's multi-modal column at truncation 0 (`--modes 1 --trunc 0`): the
+        # target's mean w in the appearance inputs. Reported beside the rule's plain column.
+        wa = appearance_codes(zoo[st], [0], 0.0)
+        out = render(zoo[st], torch.stack([mix(c, wa, k)[0] for c in res.ws]), res.noise).clamp(-1, 1)
+        row[f"{st}_content_mean_app"] = accuracies(clf.predict(out), y)["merged"]
+        row[f"{st}_style_mean_app"] = style_share(style_clf, out, st)
+    for m in ("content", "style", "content_mean_app", "style_mean_app"):
+        row[f"mean_{m}"] = float(np.mean([row[f"{st}_{m}"] for st in STYLES]))
     print(row, flush=True)
     return row
 
@@ -178,7 +188,8 @@ def main(argv=None) -> dict:
     result = {"n": {k: len(v[0]) for k, v in sets.items()}, "encoder": str(args.encoder or zoo.encoder_path),
               "style_ceiling": style_ceiling, "sets": {}, "tables": {}}
     cols = (["method", "s_per_img", "lpips", "ssim", "content"]
-            + [f"{s}_{m}" for s in STYLES for m in ("content", "style")])
+            + [f"{s}_{m}" for s in STYLES for m in ("content", "style")]
+            + ["mean_content", "mean_style", "mean_content_mean_app", "mean_style_mean_app"])
     for set_name, (xs, ys) in sets.items():
         print(f"\n## {set_name} ({len(xs)} glyphs)", flush=True)
         rows = [measure(zoo, xs, ys, *m, clf, lp, style_clf) for m in methods(encoder)]
