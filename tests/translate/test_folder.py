@@ -33,6 +33,13 @@ def test_rerun_with_other_settings_is_refused_and_names_them(zoo_dir, images, tm
     assert "--seed 0 there, 1 now" in capsys.readouterr().err
     assert main(args + ["--to", "anime,sketch", "--modes", "2", "--steps", "3"]) == 2  # inversion options too
     assert "--steps 2 there, 3 now" in capsys.readouterr().err
+    # an option recorded only when given differs both ways: given there and not now, or now and not there
+    assert main(args[:-2] + ["--outdir", str(tmp_path / "o2"), "--to", "anime", "--appearance", "mean"]) == 0
+    capsys.readouterr()
+    assert main(args[:-2] + ["--outdir", str(tmp_path / "o2"), "--to", "anime"]) == 2
+    assert "--appearance mean there, default now" in capsys.readouterr().err
+    assert main(args + ["--to", "anime,sketch", "--modes", "2", "--appearance", "mean"]) == 2
+    assert "--appearance default there, mean now" in capsys.readouterr().err
     assert main(args + ["--to", "anime,sketch", "--modes", "2"]) == 0  # the same settings resume
     assert "2 already done" in capsys.readouterr().out
     settings = json.loads((out / "settings.json").read_text())

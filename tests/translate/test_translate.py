@@ -47,6 +47,23 @@ def test_appearance_truncation_goes_toward_target_mean(zoo):
     assert torch.allclose(wa0[0, 0], Gt.mapping.w_avg)
 
 
+def test_mean_appearance_draws_the_targets_mean_w_after_the_content_layers(zoo, images):
+    tr = Translator(zoo, **FAST)
+    plain = tr.translate(images, to="anime", modes=1, truncation_psi=0.0)
+    mean = tr.translate(images, to="anime", content_layers=4, appearance="mean", inversion=plain.inversion)
+    Gt, ws = zoo["anime"], plain.inversion.ws
+    want = ws.clone()
+    want[:, 4:] = Gt.mapping.w_avg
+    assert torch.equal(mean.outputs["anime"][:, 0], translator_mod.render(Gt, want))
+    assert mean.labels["anime"] == ["translation"]
+    assert not torch.allclose(mean.outputs["anime"][:, 0], plain.outputs["anime"][:, 0])
+    # what `--modes 1 --trunc 0` draws in its seed column, at the default content layers
+    again = tr.translate(images, to="anime", appearance="mean", inversion=plain.inversion)
+    assert torch.allclose(again.outputs["anime"][:, 0], plain.outputs["anime"][:, 1], atol=1e-6)
+    with pytest.raises(StylebridgeError, match="appearance must be one of input, mean"):
+        tr.translate(images, to="anime", appearance="average", inversion=plain.inversion)
+
+
 def test_reference_code_is_not_mapped_again(zoo, images, monkeypatch):
     tr = Translator(zoo, **FAST)
     ref = images[:1].flip(-1)

@@ -57,9 +57,11 @@ def check_settings(outdir: Path, settings: dict) -> bool:
             old = json.loads(path.read_text())
         except (OSError, ValueError):
             raise StylebridgeError(f"{path} is unreadable; use a new --outdir") from None
-        changed = [k for k in settings if old.get(k) != settings[k]]
+        # Both ways: an option recorded only when given (--steps, --feedback, --appearance)
+        # differs as much when it was given there and not now.
+        changed = sorted(k for k in set(settings) | set(old) if old.get(k) != settings.get(k))
         if changed:
-            what = "; ".join(f"--{k.replace('_', '-')} {_show(old.get(k))} there, {_show(settings[k])} now"
+            what = "; ".join(f"--{k.replace('_', '-')} {_show(old.get(k))} there, {_show(settings.get(k))} now"
                              for k in changed)
             raise StylebridgeError(f"{outdir} holds translations made with other settings ({what}); "
                                    "use a new --outdir (or delete that one) to translate with these")
@@ -98,6 +100,7 @@ def translate_folder(translator: Translator, inputs: str | Path | Sequence[str |
                      to="all", source: str | None = None, modes: int = 0, seed: int = 0,
                      content_layers: int | None = None, truncation_psi: float = 0.5,
                      reference: Sequence[str | Path] | None = None, latents: str | Path | None = None,
+                     appearance: str = "input",
                      shard: str | None = None, log: Callable[[str], None] = print, progress: bool = False) -> dict:
     """Translate every image of a folder (or file list) into `to` ('all' = every model but
     the source). Re-runs skip finished inputs; other settings in the same `outdir` are refused."""
@@ -118,6 +121,7 @@ def translate_folder(translator: Translator, inputs: str | Path | Sequence[str |
     settings = {"models": [os.path.abspath(zoo.entries[n].path) for n in [source] + targets],
                 "from": source, "to": targets, "modes": modes, "seed": seed,
                 "content_layers": content_layers, "trunc": truncation_psi,
+                **({"appearance": appearance} if appearance != "input" else {}),
                 "reference": [os.path.abspath(r) for r in reference or []],
                 "latents": os.path.abspath(latents) if latents else None,
                 "method": translator.method, "perceptual": translator.perceptual,
@@ -147,7 +151,7 @@ def translate_folder(translator: Translator, inputs: str | Path | Sequence[str |
         inversion = inversion_from_code(code, recon, method)
         res = translator.translate(image, to=targets, source=source, modes=modes, seed=seed,
                                    content_layers=content_layers, truncation_psi=truncation_psi, reference=ref,
-                                   inversion=inversion)
+                                   inversion=inversion, appearance=appearance)
         for t, out in res.outputs.items():
             for j, label in enumerate(res.labels[t]):
                 save_image(to_uint8(out[0, j]), outdir / n / output_name(t, j, label))

@@ -29,6 +29,15 @@ from stylebridge.translate.zoo import Zoo
 DEFAULT_TRUNCATION = 0.5  # the paper's code sampled appearance codes at psi 0.5 (there hard-coded)
 
 
+# What the plain translation column draws in the appearance inputs (those after the first k):
+# 'input', the input's own code (the paper's Eq. 4), or 'mean', the target's mean w (Eq. 10's
+# appearance code at truncation 0, as `--modes 1 --trunc 0` draws it). Measured on the glyph
+# zoo (benchmarks/bench_encoder.py, README "The target's mean appearance"): from the encoder's
+# codes the styles read 0.63 / 0.69 of the time with 'mean' against 0.37 / 0.45 with 'input'
+# (held-out fonts / Pillow's font), keeping 0.93 / 0.86 of the characters (0.95 / 0.88).
+APPEARANCES: tuple[str, ...] = ("input", "mean")
+
+
 def default_content_layers(G: Generator) -> int:
     """Content code in every style input except the last block's (its two convolutions and
     its toRGB): the paper puts w_c in "most generator layers" and w_a in "the last few"."""
@@ -111,6 +120,7 @@ class Translator:
         reference: torch.Tensor | None = None,         # [R, C, H, W] reference images of the target domain
         inversion: InversionResult | None = None,      # reuse a finished inversion of `images`
         callback=None,
+        appearance: str = "input",                     # plain column: 'input' or 'mean' (see APPEARANCES)
     ) -> TranslationResult:
         source = source or self.zoo.base
         targets = self.zoo.resolve(to, exclude=source)  # 'all': every model but the source
@@ -125,13 +135,20 @@ class Translator:
             raise StylebridgeError(f"content layers must be between 1 and {Gs.num_ws} for this model, got {k}")
         if not 0.0 <= truncation_psi <= 1.0:
             raise StylebridgeError(f"truncation must be between 0 and 1, got {truncation_psi}")
+        if appearance not in APPEARANCES:
+            raise StylebridgeError(f"appearance must be one of {', '.join(APPEARANCES)}, got {appearance!r}")
         if inversion is None:
             inversion = self.invert(source, images, callback)
         result = TranslationResult(source, images, inversion, content_layers=k)
         seeds = list(range(seed, seed + modes))
         for t in targets:
             Gt = self.zoo[t]
-            columns, labels = [render(Gt, inversion.ws, inversion.noise)], ["translation"]
+            if appearance == "mean":
+                w_mean = Gt.mapping.w_avg.detach().float().cpu().reshape(1, 1, -1).expand(1, Gt.num_ws, -1)
+                columns = [self._render_mixed(Gt, inversion, w_mean, k, 0)]
+            else:
+                columns = [render(Gt, inversion.ws, inversion.noise)]
+            labels = ["translation"]
             if modes:
                 wa = appearance_codes(Gt, seeds, truncation_psi)
                 columns += [self._render_mixed(Gt, inversion, wa, k, i) for i in range(modes)]
