@@ -41,7 +41,7 @@ from stylebridge.metrics.glyph_classifier import accuracies, load_glyph_classifi
 from stylebridge.metrics.lpips import load_lpips  # noqa: E402
 from stylebridge.metrics.ssim import ssim  # noqa: E402
 from stylebridge.translate import Zoo  # noqa: E402
-from stylebridge.translate.translator import appearance_codes, default_content_layers, mix  # noqa: E402
+from stylebridge.translate.translator import default_content_layers, with_mean_appearance  # noqa: E402
 from stylebridge.zoo import shipped_zoo_dir  # noqa: E402
 from stylebridge.zoo_build.evaluation import load_glyphs, style_share, train_style_classifier  # noqa: E402
 
@@ -96,8 +96,7 @@ def measure(zoo: Zoo, x: torch.Tensor, y: np.ndarray, name: str, method: str, op
         row[f"{st}_style"] = style_share(style_clf, out, st)
         # The translator's multi-modal column at truncation 0 (`--modes 1 --trunc 0`): the
         # target's mean w in the appearance inputs. Reported beside the rule's plain column.
-        wa = appearance_codes(zoo[st], [0], 0.0)
-        out = render(zoo[st], torch.stack([mix(c, wa, k)[0] for c in res.ws]), res.noise).clamp(-1, 1)
+        out = render(zoo[st], with_mean_appearance(zoo[st], res.ws, k), res.noise).clamp(-1, 1)
         row[f"{st}_content_mean_app"] = accuracies(clf.predict(out), y)["merged"]
         row[f"{st}_style_mean_app"] = style_share(style_clf, out, st)
     for m in ("content", "style", "content_mean_app", "style_mean_app"):

@@ -35,7 +35,7 @@ from exp_feedback import validation_set  # noqa: E402
 from stylebridge.invert.api import invert, render  # noqa: E402
 from stylebridge.metrics.glyph_classifier import accuracies, load_glyph_classifier  # noqa: E402
 from stylebridge.translate import Zoo  # noqa: E402
-from stylebridge.translate.translator import appearance_codes, default_content_layers, mix  # noqa: E402
+from stylebridge.translate.translator import default_content_layers, with_mean_appearance  # noqa: E402
 from stylebridge.zoo import shipped_zoo_dir  # noqa: E402
 from stylebridge.zoo_build.evaluation import style_share, train_style_classifier  # noqa: E402
 
@@ -87,8 +87,7 @@ def main(argv=None) -> dict:
         row["reconstruction_content"] = accuracies(clf.predict(render(G, pw).clamp(-1, 1)), y)["merged"]
         for st in STYLES:
             if mean_app:
-                wa = appearance_codes(zoo[st], [0], 0.0)  # truncation 0: the target's mean w
-                pw = torch.stack([mix(c, wa, k)[0] for c in ws])
+                pw = with_mean_appearance(zoo[st], ws, k)  # the translator's appearance 'mean'
             out = render(zoo[st], pw).clamp(-1, 1)
             row[f"{st}_content"] = accuracies(clf.predict(out), y)["merged"]
             row[f"{st}_style"] = style_share(style_clf, out, st)

@@ -157,6 +157,16 @@ def feedback_option(f):
                              f"E(G(w))), each one encoder pass and one render (default {ENCODER_FEEDBACK}).")(f)
 
 
+def load_encoder_for(checkpoint, encoder_file, G):
+    """The encoder of `--encoder FILE`, else the one the zoo.json next to CHECKPOINT lists for
+    it, loaded for G (refused in one line if it belongs to another base); None if neither."""
+    from stylebridge.encoder import load_encoder
+    from stylebridge.translate.zoo import zoo_encoder_for
+
+    encoder_file = encoder_file or zoo_encoder_for(checkpoint)
+    return load_encoder(encoder_file, G) if encoder_file is not None else None
+
+
 def inversion_options(f):
     """--method / --steps / --feedback / --perceptual, shared by the verbs that invert images."""
     f = perceptual_option(f)

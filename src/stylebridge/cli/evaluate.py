@@ -14,6 +14,7 @@ from stylebridge.cli.common import (
     device_option,
     echo_err,
     inversion_options,
+    load_encoder_for,
     perceptual_option,
     resolve_device,
 )
@@ -265,11 +266,7 @@ def inversion_cmd(checkpoint, image_dir, methods, encoder_file, steps, perceptua
     opts = {"steps": steps} if steps else {}
     encoder = None
     if "encoder" in [m.strip() for m in methods.split(",")]:
-        from stylebridge.encoder import load_encoder
-        from stylebridge.translate.zoo import zoo_encoder_for
-
-        encoder_file = encoder_file or zoo_encoder_for(checkpoint)
-        encoder = load_encoder(encoder_file, ckpt.generator) if encoder_file is not None else None
+        encoder = load_encoder_for(checkpoint, encoder_file, ckpt.generator)
     r = evaluate_inversion(ckpt.generator, image_dir, methods, D=ckpt.D, perceptual=perceptual, batch_size=batch_size,
                            outdir=outdir, lpips_net=net, progress=True, log=echo_err, encoder=encoder, **opts)
     _emit_table(inversion_table(r), r, json_path)

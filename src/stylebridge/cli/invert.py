@@ -11,6 +11,7 @@ from stylebridge.cli.common import (
     echo_err,
     feedback_option,
     inversion_precision_option,
+    load_encoder_for,
     method_option,
     perceptual_option,
     progress_option,
@@ -107,14 +108,6 @@ def command(checkpoint, images, outdir, method, encoder_file, steps, feedback, b
     G = ckpt.generator
     for note in ckpt.notes:
         click.echo(f"note: {note}", err=True)
-    if encoder and encoder_file is None:
-        from stylebridge.translate.zoo import zoo_encoder_for
-
-        encoder_file = zoo_encoder_for(checkpoint)
-    if encoder:
-        from stylebridge.encoder import load_encoder
-
-        encoder_obj = load_encoder(encoder_file, G) if encoder_file is not None else None
     cfg = ProjectorConfig(method="wplus" if encoder else method, steps=max(steps or 0, 1) if encoder else
                           (steps or _d("steps")), lr=lr, pixel_loss="mse" if mse else "l1",
                           pixel_weight=l1_weight, perceptual_weight=lpips_weight, optimize_noise=optimize_noise,
@@ -129,7 +122,7 @@ def command(checkpoint, images, outdir, method, encoder_file, steps, feedback, b
                 raise StylebridgeError(f"{p} is a folder: give one folder, or image files only")
     res = invert_folder(G, inputs, outdir, method=method, D=ckpt.D, perceptual=perceptual, batch_size=batch_size,
                         shard=shard, config=cfg, save_video=save_video, log=echo_err, progress=progress,
-                        encoder=encoder_obj if encoder else None,
+                        encoder=load_encoder_for(checkpoint, encoder_file, G) if encoder else None,
                         **({"steps": steps or 0, "feedback": feedback} if encoder else {}))
     click.echo(f"done: {res['done']} inverted, {res['skipped']} already done, {len(res['failed'])} unreadable; "
                f"summary {res['summary']}")

@@ -62,6 +62,14 @@ def appearance_codes(G: Generator, seeds: Sequence[int], truncation_psi: float) 
         return G.mapping(z.float(), None, truncation_psi=truncation_psi).cpu()
 
 
+def with_mean_appearance(G: Generator, ws: torch.Tensor, k: int) -> torch.Tensor:
+    """Codes ws [N, num_ws, w_dim] with G's mean w in every style input from k on: appearance
+    'mean' (equal to `mix` with `appearance_codes(G, seeds, 0.0)`)."""
+    out = ws.clone()
+    out[:, k:] = G.mapping.w_avg.detach().to(out.device, out.dtype)
+    return out
+
+
 def mix(content: torch.Tensor, appearance: torch.Tensor, k: int) -> torch.Tensor:
     """content [num_ws, w_dim] in the first k inputs, appearance [M, num_ws, w_dim] elsewhere."""
     out = appearance.clone()
@@ -143,12 +151,8 @@ class Translator:
         seeds = list(range(seed, seed + modes))
         for t in targets:
             Gt = self.zoo[t]
-            if appearance == "mean":
-                w_mean = Gt.mapping.w_avg.detach().float().cpu().reshape(1, 1, -1).expand(1, Gt.num_ws, -1)
-                columns = [self._render_mixed(Gt, inversion, w_mean, k, 0)]
-            else:
-                columns = [render(Gt, inversion.ws, inversion.noise)]
-            labels = ["translation"]
+            ws = with_mean_appearance(Gt, inversion.ws, k) if appearance == "mean" else inversion.ws
+            columns, labels = [render(Gt, ws, inversion.noise)], ["translation"]
             if modes:
                 wa = appearance_codes(Gt, seeds, truncation_psi)
                 columns += [self._render_mixed(Gt, inversion, wa, k, i) for i in range(modes)]
