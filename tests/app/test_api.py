@@ -185,6 +185,8 @@ def test_bad_requests_give_messages(app_url):
     assert status == 400 and "steps must be between" in r["error"]
     status, r = call(app_url + "api/jobs", {"input": ex, "truncation": "lots"})
     assert status == 400 and "must be a number" in r["error"]
+    status, r = call(app_url + "api/jobs", {"input": ex, "appearance": "median"})
+    assert status == 400 and "unknown appearance 'median'" in r["error"]
     status, r = call(app_url + "api/jobs", {"input": {"type": "upload", "id": "gone"}})
     assert status == 400 and "choose the image again" in r["error"]
     status, r = call(app_url + "api/jobs", {"input": {"type": "text", "text": "x" * 40}})
@@ -321,6 +323,11 @@ def test_each_method_has_its_own_default_steps():
     d = studio.info()["defaults"]
     assert d["steps_by_method"] == {"sefa": 77, "w": 77, "wplus": 77, "encoder": ENCODER_DEFAULT_STEPS}
     assert d["steps"] == d["steps_by_method"][d["method"]]
+    # ... and the appearance: the shipped zoo's encoder draws the target's mean w after the
+    # content layers (its zoo.json, by measurement); the optimisations the input's own code.
+    assert d["method"] == "encoder" and studio.info()["appearances"] == ["input", "mean"]
+    assert d["appearance_by_method"] == {"sefa": "input", "w": "input", "wplus": "input", "encoder": "mean"}
+    assert d["appearance"] == "mean"
 
 
 def test_text_jobs_show_each_styles_real_glyphs_beside_its_translation():

@@ -197,8 +197,22 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(base, tmp_path):
     assert extra["training"]["images_seen"] == iters * 4
 
 
-def test_zoo_lists_the_encoder_and_translation_uses_it(base, trained, tmp_path):
+def _encoder_zoo(base, trained, zdir, **encoder_entry):
+    """A zoo folder: `base`, a copy of it named twin, and the encoder `trained` for the base."""
     import json
+    import shutil
+
+    zdir.mkdir()
+    shutil.copy(base, zdir / "base.safetensors")
+    shutil.copy(base, zdir / "twin.safetensors")
+    shutil.copy(trained, zdir / "encoder.safetensors")
+    manifest = {"base": "base", "encoder": {"file": "encoder.safetensors", **encoder_entry},
+                "models": {"base": {"file": "base.safetensors"}, "twin": {"file": "twin.safetensors"}}}
+    (zdir / "zoo.json").write_text(json.dumps(manifest))
+    return zdir, manifest
+
+
+def test_zoo_lists_the_encoder_and_translation_uses_it(base, trained, tmp_path):
     import shutil
 
     from stylebridge.invert.api import encode
@@ -207,14 +221,7 @@ def test_zoo_lists_the_encoder_and_translation_uses_it(base, trained, tmp_path):
     from stylebridge.translate.zoo import zoo_encoder_for
 
     G = load_checkpoint(base).generator
-    zdir = tmp_path / "zoo"
-    zdir.mkdir()
-    shutil.copy(base, zdir / "base.safetensors")
-    shutil.copy(base, zdir / "twin.safetensors")
-    shutil.copy(trained, zdir / "encoder.safetensors")
-    (zdir / "zoo.json").write_text(json.dumps({"base": "base", "encoder": {"file": "encoder.safetensors"},
-                                               "models": {"base": {"file": "base.safetensors"},
-                                                          "twin": {"file": "twin.safetensors"}}}))
+    zdir, _ = _encoder_zoo(base, trained, tmp_path / "zoo")
     assert zoo_encoder_for(zdir / "base.safetensors") == zdir / "encoder.safetensors"
     assert zoo_encoder_for(zdir / "twin.safetensors") is None
     zoo = Zoo.from_dir(zdir)
@@ -260,6 +267,47 @@ def test_zoo_lists_the_encoder_and_translation_uses_it(base, trained, tmp_path):
                  "--methods", "encoder"]) == 2
 
 
+def test_the_zoos_encoder_and_its_recorded_appearance_are_the_translation_default(base, trained, tmp_path):
+    """A zoo that lists an encoder translates with it by default (API and CLI), drawing what its
+    zoo.json records for it ("appearance") after the content layers; other inversions, and
+    zoos that record nothing, draw the input's own code (the paper's Eq. 4)."""
+    import json
+
+    from stylebridge.translate import Translator, Zoo
+
+    G = load_checkpoint(base).generator
+    zdir, manifest = _encoder_zoo(base, trained, tmp_path / "zoo", appearance="mean")
+    zoo = Zoo.from_dir(zdir)
+    x, _ = _samples(G, 2, seed=5)
+    tr = Translator(zoo)
+    assert tr.method == "encoder" and tr.appearance_for("base") == "mean"
+    assert tr.appearance_for("twin") == "input"  # the encoder belongs to the base: twin's images get W+
+    assert Translator(zoo, method="wplus").appearance_for("base") == "input"
+    res = tr.translate(x, to="twin")
+    want = tr.translate(x, to="twin", appearance="mean", inversion=res.inversion)
+    plain = tr.translate(x, to="twin", appearance="input", inversion=res.inversion)
+    assert torch.equal(res.outputs["twin"], want.outputs["twin"])
+    assert not torch.allclose(res.outputs["twin"], plain.outputs["twin"])
+    # The CLI: no --method, no --appearance: the zoo's encoder and its appearance, recorded.
+    save_image(x[0], tmp_path / "in" / "a.png")
+    assert main(["translate", str(tmp_path / "in"), "--zoo", str(zdir), "--to", "twin",
+                 "--outdir", str(tmp_path / "t")]) == 0
+    settings = json.loads((tmp_path / "t" / "settings.json").read_text())
+    assert settings["method"] == "encoder" and settings["appearance"] == "mean"
+    assert main(["translate", str(tmp_path / "in"), "--zoo", str(zdir), "--to", "twin", "--appearance", "input",
+                 "--outdir", str(tmp_path / "t")]) == 2  # another appearance: refused, the folder kept
+    # Nothing recorded: the input's own code.
+    del manifest["encoder"]["appearance"]
+    (zdir / "zoo.json").write_text(json.dumps(manifest))
+    assert Translator(Zoo.from_dir(zdir)).appearance_for("base") == "input"
+    # A recorded appearance that is not one: one line, exit 2.
+    manifest["encoder"]["appearance"] = "median"
+    (zdir / "zoo.json").write_text(json.dumps(manifest))
+    with pytest.raises(StylebridgeError, match="appearance' must be one of input, mean, got 'median'"):
+        Zoo.from_dir(zdir)
+    assert main(["translate", str(tmp_path / "in"), "--zoo", str(zdir), "--outdir", str(tmp_path / "u")]) == 2
+
+
 def test_bf16_training_runs_and_fp16_needs_cuda(base, tmp_path):
     opts = EncoderTrainOptions(base=str(base), outdir=str(tmp_path / "b"), iters=2, batch=2, snap=2, perceptual="pixel",
                                channels=4, hidden=16, precision="bf16", progress=False, device="cpu")
@@ -277,6 +325,8 @@ def test_shipped_zoo_lists_an_encoder_for_its_base():
 
     zoo = Zoo.from_dir(shipped_zoo_dir())
     assert zoo.encoder_path is not None and zoo.encoder_path.stat().st_size < 4e6
+    # measured best (README "Encoder inversion"): the default of translate, the demo and the app
+    assert zoo.default_method() == "encoder" and zoo.default_appearance("encoder") == "mean"
     E = zoo.encoder()  # refused if it did not fit the shipped base
     G = zoo[zoo.base]
     x, ws = _samples(G, 4, seed=11)

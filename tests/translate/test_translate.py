@@ -60,7 +60,7 @@ def test_mean_appearance_draws_the_targets_mean_w_after_the_content_layers(zoo, 
     # what `--modes 1 --trunc 0` draws in its seed column, at the default content layers
     again = tr.translate(images, to="anime", appearance="mean", inversion=plain.inversion)
     assert torch.allclose(again.outputs["anime"][:, 0], plain.outputs["anime"][:, 1], atol=1e-6)
-    with pytest.raises(StylebridgeError, match="appearance must be one of input, mean"):
+    with pytest.raises(StylebridgeError, match="appearance must be one of auto, input, mean"):
         tr.translate(images, to="anime", appearance="average", inversion=plain.inversion)
 
 

@@ -37,8 +37,9 @@ from stylebridge.invert.options import (
     PROJECTOR_METHODS,
     check_choice,
 )
+from stylebridge.translate.options import APPEARANCE_CHOICES, APPEARANCES, AUTO_APPEARANCE, DEFAULT_TRUNCATION
 from stylebridge.translate.references import load_references, reference_row
-from stylebridge.translate.translator import DEFAULT_TRUNCATION, Translator, default_content_layers
+from stylebridge.translate.translator import Translator, default_content_layers
 from stylebridge.translate.zoo import Zoo
 
 
@@ -205,9 +206,11 @@ class Studio:
         return {"zoo": self.zoo.name, "kind": self.kind, "base": self.zoo.base, "models": models,
                 "resolution": self.resolution, "channels": self.channels, "num_ws": self.num_ws,
                 "text_input": self.is_glyphs, "examples": [f"api/examples/{n}" for n in self.examples],
-                "methods": self.methods, "perceptual": list(PERCEPTUAL),
+                "methods": self.methods, "perceptual": list(PERCEPTUAL), "appearances": list(APPEARANCES),
                 "defaults": {"method": self.default_method, "steps": self.steps_for(self.default_method),
                              "steps_by_method": {m: self.steps_for(m) for m in self.methods},
+                             "appearance": self.zoo.default_appearance(self.default_method),
+                             "appearance_by_method": {m: self.zoo.default_appearance(m) for m in self.methods},
                              "perceptual": self.default_perceptual, "modes": 0,
                              "seed": 0, "truncation": DEFAULT_TRUNCATION,
                              "content_layers": default_content_layers(self.zoo[self.zoo.base])},
@@ -333,10 +336,12 @@ class Studio:
 
         method = check_choice(_text(req, "method") or self.default_method, tuple(self.methods), "inversion method")
         perceptual = check_choice(_text(req, "perceptual") or self.default_perceptual, PERCEPTUAL, "perceptual loss")
+        appearance = check_choice(_text(req, "appearance") or AUTO_APPEARANCE, APPEARANCE_CHOICES, "appearance")
         reference = None
         if req.get("reference"):
             reference = self.upload(_text(req, "reference")).image[None]
         p = {"images": images, "source": source, "targets": targets, "method": method, "perceptual": perceptual,
+             "appearance": appearance,
              # encoder: refinement steps of its codes (default ENCODER_DEFAULT_STEPS)
              "steps": _number(req, "steps", int, 0 if method == "encoder" else 1, lim.max_steps,
                               self.steps_for(method)),
@@ -396,7 +401,7 @@ class Studio:
             try:
                 res = tr.translate(images, to=[t], source=source, modes=p["modes"], seed=p["seed"],
                                    content_layers=p["content_layers"], truncation_psi=p["truncation"],
-                                   reference=p["reference"], inversion=inv)
+                                   reference=p["reference"], inversion=inv, appearance=p["appearance"])
             except StylebridgeError as e:
                 failed.append(f"{t}: {e}")
                 job.note(f"{t} skipped: {e}")

@@ -149,6 +149,23 @@ def method_option(f):
                         help=METHOD_HELP)(f)
 
 
+def zoo_method_option(f):
+    """--method of the verbs that translate with a zoo: default None, the zoo's own
+    (`Zoo.default_method`: its encoder where it lists one, else wplus)."""
+    from stylebridge.invert.options import METHOD_HELP, METHODS
+
+    return click.option("--method", type=click.Choice(METHODS), default=None,
+                        help=METHOD_HELP + " Default: the zoo's encoder where it lists one (the shipped glyph zoo "
+                                           "does), else wplus.")(f)
+
+
+def appearance_option(f):
+    from stylebridge.translate.options import APPEARANCE_CHOICES, APPEARANCE_HELP, AUTO_APPEARANCE
+
+    return click.option("--appearance", type=click.Choice(APPEARANCE_CHOICES), default=AUTO_APPEARANCE,
+                        show_default=True, help=APPEARANCE_HELP)(f)
+
+
 def feedback_option(f):
     from stylebridge.invert.options import ENCODER_FEEDBACK
 
@@ -168,12 +185,13 @@ def load_encoder_for(checkpoint, encoder_file, G):
 
 
 def inversion_options(f):
-    """--method / --steps / --feedback / --perceptual, shared by the verbs that invert images."""
+    """--method / --steps / --feedback / --perceptual, shared by the verbs that translate with a
+    zoo (--method defaults to the zoo's, `zoo_method_option`)."""
     f = perceptual_option(f)
     f = feedback_option(f)
     f = click.option("--steps", type=click.IntRange(min=1), default=None,
                      help="Inversion steps (default: the inverter's).")(f)
-    return method_option(f)
+    return zoo_method_option(f)
 
 
 def progress_option(f):

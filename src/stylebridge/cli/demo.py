@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stylebridge.cli.common import OutputPath, Seed, perceptual_option, progress_option
+from stylebridge.cli.common import OutputPath, Seed, appearance_option, perceptual_option, progress_option
 from stylebridge.invert.options import DEMO_STEPS, ENCODER_DEFAULT_STEPS, METHODS
 
 
@@ -20,6 +20,7 @@ from stylebridge.invert.options import DEMO_STEPS, ENCODER_DEFAULT_STEPS, METHOD
               help="Inversion: W+ optimisation, or the zoo's encoder (a forward pass and its feedback passes). "
                    "Default: the encoder where the zoo has one and it measured best (benchmarks/bench_encoder.py), "
                    "else wplus.")
+@appearance_option
 @click.option("--steps", type=click.IntRange(min=0), default=None,
               help=f"Inversion steps (default {DEMO_STEPS}); with --method encoder, refinement steps "
                    f"(default {ENCODER_DEFAULT_STEPS}).")
@@ -33,7 +34,8 @@ from stylebridge.invert.options import DEMO_STEPS, ENCODER_DEFAULT_STEPS, METHOD
               help="Leave out the rows of real glyphs (one held-out font per style) under each style.")
 @perceptual_option
 @progress_option
-def command(text, images, to, modes, method, steps, zoo_dir, out, seed, no_references, perceptual, progress):
+def command(text, images, to, modes, method, appearance, steps, zoo_dir, out, seed, no_references, perceptual,
+            progress):
     """Translate TEXT into every shipped glyph style: renders the text, inverts each glyph with
     the base model, draws the same codes with each style model, and writes one grid
     (rows: input, reconstruction, then per style its translation and, to judge it by, the same
@@ -63,7 +65,7 @@ def command(text, images, to, modes, method, steps, zoo_dir, out, seed, no_refer
     zoo = Zoo.from_dir(zoo_dir)
     res = run_demo(zoo, out, text=text, images=list(images) or None, to=to, modes=modes,
                    steps=steps, seed=seed, log=click.echo, perceptual=perceptual, progress=progress,
-                   method=method, references=not no_references)
+                   method=method, references=not no_references, appearance=appearance)
     if res.content_accuracy:
         acc = ", ".join(f"{k} {v:.0%}" for k, v in res.content_accuracy.items())
         click.echo(f"read back as the input character by the glyph classifier: {acc}")

@@ -7,6 +7,7 @@ import click
 from stylebridge.cli.common import (
     OutputPath,
     Seed,
+    appearance_option,
     check_seeds,
     device_option,
     echo_err,
@@ -40,11 +41,7 @@ from stylebridge.cli.common import (
               help="k: style inputs that take the input's content code (default: all but the last block's).")
 @click.option("--trunc", "truncation_psi", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Truncation of the appearance codes toward the target's mean w.")
-@click.option("--appearance", type=click.Choice(["input", "mean"]), default="input", show_default=True,
-              help="What the translation draws in the style inputs after --content-layers: the input's own code "
-                   "(the paper's Eq. 4), or the target's mean w (as --modes 1 --trunc 0 does): measured on the glyph "
-                   "zoo with --method encoder, the styles read 0.63-0.69 of the time instead of 0.37-0.45, with "
-                   "a few more characters lost (README).")
+@appearance_option
 @click.option("--reference", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Reference image(s) of the target domain: their inverted codes give the appearance.")
 @click.option("--latents", type=OutputPath("dir"), default=None,

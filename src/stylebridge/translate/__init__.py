@@ -1,6 +1,19 @@
-"""Translation between domains whose models derive from one base (zoo + translator)."""
+"""Translation between domains whose models derive from one base (zoo + translator).
 
-from stylebridge.translate.translator import TranslationResult, Translator, default_content_layers
-from stylebridge.translate.zoo import Zoo
+    from stylebridge.translate import Translator, Zoo
+    res = Translator(Zoo.from_dir("zoo/")).translate(images, to="all")
 
-__all__ = ["Zoo", "Translator", "TranslationResult", "default_content_layers"]
+The names below load on first use (PEP 562), so that `stylebridge.translate.options` (the
+choices the command line shows in --help) does not import torch.
+"""
+
+from __future__ import annotations
+
+from stylebridge.utils.lazy import lazy_attributes
+
+_HOME = {"Translator": "translator", "TranslationResult": "translator", "default_content_layers": "translator",
+         "Zoo": "zoo"}
+
+__all__ = list(_HOME)
+
+__getattr__ = lazy_attributes(__name__, _HOME)

@@ -100,7 +100,7 @@ def translate_folder(translator: Translator, inputs: str | Path | Sequence[str |
                      to="all", source: str | None = None, modes: int = 0, seed: int = 0,
                      content_layers: int | None = None, truncation_psi: float = 0.5,
                      reference: Sequence[str | Path] | None = None, latents: str | Path | None = None,
-                     appearance: str = "input",
+                     appearance: str | None = None,
                      shard: str | None = None, log: Callable[[str], None] = print, progress: bool = False) -> dict:
     """Translate every image of a folder (or file list) into `to` ('all' = every model but
     the source). Re-runs skip finished inputs; other settings in the same `outdir` are refused."""
@@ -116,6 +116,7 @@ def translate_folder(translator: Translator, inputs: str | Path | Sequence[str |
     if content_layers is not None and not 1 <= content_layers <= Gs.num_ws:  # before the inversion
         raise StylebridgeError(f"--content-layers must be between 1 and {Gs.num_ws} for this model, "
                                f"got {content_layers}")
+    appearance = translator.appearance_for(source, appearance)  # 'auto' / None: the zoo's, recorded resolved
     latent_dir = Path(latents) if latents else outdir / "latents"
     mine, _, _ = shard_inputs(inputs, shard)
     settings = {"models": [os.path.abspath(zoo.entries[n].path) for n in [source] + targets],

@@ -24,18 +24,8 @@ from stylebridge.errors import StylebridgeError
 from stylebridge.invert.api import InversionResult, invert, render
 from stylebridge.invert.options import DEFAULT_METHOD, DEFAULT_PERCEPTUAL, ENCODER_METHOD
 from stylebridge.networks.stylegan2 import Generator
+from stylebridge.translate.options import APPEARANCE_CHOICES, APPEARANCES, AUTO_APPEARANCE, DEFAULT_TRUNCATION
 from stylebridge.translate.zoo import Zoo
-
-DEFAULT_TRUNCATION = 0.5  # the paper's code sampled appearance codes at psi 0.5 (there hard-coded)
-
-
-# What the plain translation column draws in the appearance inputs (those after the first k):
-# 'input', the input's own code (the paper's Eq. 4), or 'mean', the target's mean w (Eq. 10's
-# appearance code at truncation 0, as `--modes 1 --trunc 0` draws it). Measured on the glyph
-# zoo (benchmarks/bench_encoder.py, README "The target's mean appearance"): from the encoder's
-# codes the styles read 0.63 / 0.69 of the time with 'mean' against 0.37 / 0.45 with 'input'
-# (held-out fonts / Pillow's font), keeping 0.93 / 0.86 of the characters (0.95 / 0.88).
-APPEARANCES: tuple[str, ...] = ("input", "mean")
 
 
 def default_content_layers(G: Generator) -> int:
@@ -80,10 +70,13 @@ def mix(content: torch.Tensor, appearance: torch.Tensor, k: int) -> torch.Tensor
 class Translator:
     """`Translator(zoo).translate(images, to="all", modes=3)`; the CLI and the app use it."""
 
-    def __init__(self, zoo: Zoo, method: str = DEFAULT_METHOD, perceptual: str = DEFAULT_PERCEPTUAL,
+    def __init__(self, zoo: Zoo, method: str | None = None, perceptual: str = DEFAULT_PERCEPTUAL,
                  batch_size: int = 8, **invert_options):
+        """`method`: the inversion (invert/options.py METHODS); None = the zoo's default
+        (`Zoo.default_method`: its encoder where it lists one, else W+)."""
         self.zoo = zoo
-        self.method, self.perceptual, self.batch_size = method, perceptual, batch_size
+        self.method = method or zoo.default_method()
+        self.perceptual, self.batch_size = perceptual, batch_size
         self.invert_options = invert_options
 
     def inversion_for(self, model: str) -> tuple[str, dict]:
@@ -100,6 +93,16 @@ class Translator:
                 if not options.get("steps"):  # the encoder's 0 refinement steps: the default's own
                     options.pop("steps", None)
         return method, options
+
+    def appearance_for(self, source: str, appearance: str | None = None) -> str:
+        """The plain column's appearance (translate/options.py) for images of `source`: as given,
+        or for None / 'auto' the zoo's default for the inversion those images get."""
+        if appearance is None or appearance == AUTO_APPEARANCE:
+            return self.zoo.default_appearance(self.inversion_for(source)[0])
+        if appearance not in APPEARANCES:
+            raise StylebridgeError(f"appearance must be one of {', '.join(APPEARANCE_CHOICES)}, "
+                                   f"got {str(appearance)[:40]!r}")
+        return appearance
 
     def invert(self, model: str, images: torch.Tensor, callback=None) -> InversionResult:
         """Invert images of `model` (see `inversion_for` for method 'encoder')."""
@@ -128,7 +131,8 @@ class Translator:
         reference: torch.Tensor | None = None,         # [R, C, H, W] reference images of the target domain
         inversion: InversionResult | None = None,      # reuse a finished inversion of `images`
         callback=None,
-        appearance: str = "input",                     # plain column: 'input' or 'mean' (see APPEARANCES)
+        appearance: str | None = None,                 # plain column: 'input', 'mean' or None = 'auto'
+                                                       # (translate/options.py, `appearance_for`)
     ) -> TranslationResult:
         source = source or self.zoo.base
         targets = self.zoo.resolve(to, exclude=source)  # 'all': every model but the source
@@ -143,8 +147,7 @@ class Translator:
             raise StylebridgeError(f"content layers must be between 1 and {Gs.num_ws} for this model, got {k}")
         if not 0.0 <= truncation_psi <= 1.0:
             raise StylebridgeError(f"truncation must be between 0 and 1, got {truncation_psi}")
-        if appearance not in APPEARANCES:
-            raise StylebridgeError(f"appearance must be one of {', '.join(APPEARANCES)}, got {appearance!r}")
+        appearance = self.appearance_for(source, appearance)
         if inversion is None:
             inversion = self.invert(source, images, callback)
         result = TranslationResult(source, images, inversion, content_layers=k)

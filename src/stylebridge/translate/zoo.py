@@ -12,9 +12,12 @@ base is the model named `base` (or the one given explicitly).
 
 A manifest may also list an encoder for the base (`stylebridge encoder train`):
 
-    {"encoder": {"file": "encoder.safetensors", "recipe": "..."}}
+    {"encoder": {"file": "encoder.safetensors", "recipe": "...", "appearance": "mean"}}
 
-`zoo.encoder()` loads it, refused with one line if it was trained for another base.
+`zoo.encoder()` loads it, refused with one line if it was trained for another base. Its
+optional "appearance" (translate/options.py APPEARANCES, default "input") is what the plain
+translation draws after the content layers when images are inverted with this encoder: the
+zoo's measured choice (`Zoo.default_appearance`).
 
 Translation between two models only makes sense when they share the base's mapping
 network (the paper's frozen-FC fine-tuning guarantees it bit for bit); `check()` verifies
@@ -33,6 +36,7 @@ import torch
 from stylebridge.errors import CheckpointError, StylebridgeError
 from stylebridge.formats.loader import load_checkpoint
 from stylebridge.networks.stylegan2 import Generator
+from stylebridge.translate.options import APPEARANCES
 from stylebridge.utils.io import atomic_write_text
 
 MANIFEST = "zoo.json"
@@ -113,6 +117,9 @@ class Zoo:
             if enc is not None and not (isinstance(enc, dict) and isinstance(enc.get("file"), str)
                                         and (root / enc["file"]).is_file()):
                 raise StylebridgeError(f"{manifest}: 'encoder' must be {{\"file\": FILE}} naming a file in {root}")
+            if enc is not None and enc.get("appearance", APPEARANCES[0]) not in APPEARANCES:
+                raise StylebridgeError(f"{manifest}: the encoder's 'appearance' must be one of "
+                                       f"{', '.join(APPEARANCES)}, got {str(enc['appearance'])[:40]!r}")
             for e in entries.values():
                 if not e.path.is_file():
                     raise StylebridgeError(f"{manifest}: model {e.name!r} points to {e.path.name}, which is missing")
@@ -183,6 +190,18 @@ class Zoo:
         from stylebridge.invert.options import DEFAULT_METHOD, ENCODER_IS_DEFAULT, ENCODER_METHOD
 
         return ENCODER_METHOD if ENCODER_IS_DEFAULT and self.encoder_path is not None else DEFAULT_METHOD
+
+    def default_appearance(self, method: str) -> str:
+        """What the plain translation column draws after the content layers (translate/options.py)
+        when images are inverted with `method`: the zoo's recorded choice for its encoder
+        (zoo.json "encoder": {"appearance": ...}) when `method` is the encoder, else 'input'
+        (the paper's Eq. 4)."""
+        from stylebridge.invert.options import ENCODER_METHOD
+
+        enc = self.meta.get("encoder")
+        if method == ENCODER_METHOD and enc and self.encoder_path is not None:
+            return enc.get("appearance", APPEARANCES[0])
+        return APPEARANCES[0]
 
     def encoder(self):
         """The base's encoder (stylebridge.encoder.Encoder) if the zoo lists one, else None."""

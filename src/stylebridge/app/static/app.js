@@ -55,12 +55,15 @@ async function init() {
   $("source").addEventListener("change", renderTargets);
   for (const m of info.methods) $("method").append(new Option(m, m));
   for (const p of info.perceptual) $("perceptual").append(new Option(p, p));
+  for (const a of info.appearances) $("appearance").append(new Option(a, a));
   const d = info.defaults, l = info.limits;
   $("method").value = d.method; $("perceptual").value = d.perceptual;
   $("steps").value = d.steps; $("steps").max = l.max_steps;
-  const methodSteps = () => {  // each method's own default: the encoder's refinement steps may be 0
+  const methodSteps = () => {  // each method's own defaults: the encoder's refinement steps may be 0, its
+                               // appearance the zoo's measured one
     const m = $("method").value;
     if (d.steps_by_method && m in d.steps_by_method) $("steps").value = d.steps_by_method[m];
+    if (d.appearance_by_method && m in d.appearance_by_method) $("appearance").value = d.appearance_by_method[m];
     $("steps").min = m === "encoder" ? 0 : 1;
   };
   $("method").addEventListener("change", methodSteps);
@@ -179,6 +182,7 @@ function request() {
   return {
     input: state.input, source: $("source").value, targets,
     method: $("method").value, perceptual: $("perceptual").value, steps: num("steps"),
+    appearance: $("appearance").value,
     modes: num("modes"), seed: num("seed"), content_layers: num("content-layers"),
     truncation: num("truncation"), reference: state.reference,
   };
