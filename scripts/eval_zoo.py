@@ -17,9 +17,11 @@ from pathlib import Path
 
 import torch
 
+from stylebridge.translate.zoo import Zoo
 from stylebridge.utils.io import atomic_write_text
+from stylebridge.zoo import shipped_zoo_dir
 from stylebridge.zoo_build.evaluation import evaluate_zoo
-from stylebridge.zoo_build.variants import choice_rule, choose, format_choice, markdown_table
+from stylebridge.zoo_build.variants import bar_report, choice_rule, choose, format_choice, markdown_table
 
 
 def main() -> None:
@@ -30,18 +32,30 @@ def main() -> None:
     ap.add_argument("--inputs", type=int, default=310, help="held-out base glyphs to translate")
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--only", default="", help="comma-separated model names to measure (default: all)")
-    ap.add_argument("--method", default="wplus", choices=["wplus", "w", "sefa"], help="inversion method")
+    ap.add_argument("--method", default="encoder", choices=["encoder", "wplus", "w", "sefa"],
+                    help="inversion method (default: the shipped default, the base's encoder)")
+    ap.add_argument("--encoder", default=None,
+                    help="the base's encoder file for --method encoder (default: the shipped zoo's)")
+    ap.add_argument("--appearance", default=None, choices=["input", "mean"],
+                    help="what the targets draw after the content layers (default: what the shipped zoo records "
+                         "for its encoder with --method encoder, else input)")
     ap.add_argument("--distance-samples", type=int, default=500)
     ap.add_argument("--table", action="store_true", help="print the README's markdown table from --out and exit")
     args = ap.parse_args()
     if args.table:
         rows = json.loads(Path(args.out).read_text())
         print(markdown_table(rows))
-        print(f"\nchosen ({choice_rule()}): --choose", format_choice(choose(rows)))
+        chosen = choose(rows)
+        print(f"\nchosen ({choice_rule()}): --choose", format_choice(chosen))
+        print("\n".join(bar_report(rows, chosen)))
         return
     torch.manual_seed(0)  # the run's random draws start from here, as they did for eval.json
+    shipped = Zoo.from_dir(shipped_zoo_dir())
+    encoder = Path(args.encoder) if args.encoder else shipped.encoder_path
+    appearance = args.appearance or shipped.default_appearance(args.method)
     rows = evaluate_zoo(Path(args.models), Path(args.data), inputs=args.inputs, steps=args.steps, only=args.only,
-                        method=args.method, distance_samples=args.distance_samples)
+                        method=args.method, encoder=encoder if args.method == "encoder" else None,
+                        appearance=appearance, distance_samples=args.distance_samples)
     atomic_write_text(Path(args.out), json.dumps(rows, indent=2))
     print("wrote", args.out)
 

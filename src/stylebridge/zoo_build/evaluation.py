@@ -4,7 +4,10 @@ swap resolution, plus the model distances (Table I analogue). scripts/eval_zoo.p
 command line; `variants.choose` reads the rows this writes.
 
 * inputs: glyphs of held-out BASE fonts (never seen by any model or by the classifier's
-  training), inverted once with the base model (W+, pixel + gradient loss);
+  training), inverted once with the base model: by the base's encoder with its default
+  feedback passes (the shipped default inversion), or by an optimisation (W+, pixel +
+  gradient loss); each target draws the codes with the chosen appearance (translate/
+  options.py: the input's own code, or the target's mean w after the content layers);
 * content accuracy: share of translations the glyph classifier reads as the input's
   character (merged look-alike groups, see metrics/glyph_classifier.py); the classifier's
   accuracy on real held-out glyphs of the target domain is the ceiling;
@@ -29,8 +32,11 @@ import numpy as np
 import torch
 
 from stylebridge.data.glyphs import to_unit_range
+from stylebridge.encoder.network import load_encoder
+from stylebridge.errors import StylebridgeError
 from stylebridge.formats import load_checkpoint
-from stylebridge.invert.api import render
+from stylebridge.invert.api import invert, render
+from stylebridge.invert.options import ENCODER_METHOD
 from stylebridge.metrics.distance import model_distance
 from stylebridge.metrics.glyph_classifier import (
     GlyphClassifierConfig,
@@ -41,7 +47,9 @@ from stylebridge.metrics.glyph_classifier import (
 )
 from stylebridge.metrics.lpips import load_lpips
 from stylebridge.metrics.stats import fid_from_features as fid
-from stylebridge.translate import Translator, Zoo
+from stylebridge.translate.options import APPEARANCES
+from stylebridge.translate.translator import Translator, default_content_layers, with_mean_appearance
+from stylebridge.translate.zoo import Zoo
 from stylebridge.zoo_build.package import shipped_generator, shipping_base
 from stylebridge.zoo_build.variants import DOMAINS, STYLES, SWAPS, parse_variant, variant_name
 
@@ -104,9 +112,17 @@ def load_variants(models: Path) -> dict[str, torch.nn.Module]:
 
 
 def evaluate_zoo(models: Path, data: Path, *, inputs: int = 310, steps: int = 200, only: str = "",
-                 method: str = "wplus", distance_samples: int = 500) -> dict:
-    """eval.json's rows: '_meta' and one row per variant (see the module docstring). The
-    inversion draws from torch's global RNG: seed it first to repeat a run."""
+                 method: str = "wplus", encoder: Path | None = None, appearance: str = "input",
+                 distance_samples: int = 500, samples: int = 1000) -> dict:
+    """eval.json's rows: '_meta' and one row per variant (see the module docstring). Method
+    'encoder' inverts with the encoder file `encoder` (trained for MODELS' base); `appearance`
+    is what the targets draw after the content layers; `samples`: each model's own samples
+    measured (a multiple of 250). The optimisations draw from torch's
+    global RNG: seed it first to repeat a run."""
+    if method == ENCODER_METHOD and encoder is None:
+        raise StylebridgeError("method encoder needs the base's encoder file (--encoder)")
+    if appearance not in APPEARANCES:
+        raise StylebridgeError(f"appearance must be one of {', '.join(APPEARANCES)}, got {appearance!r}")
     clf = load_glyph_classifier()
     variants = load_variants(models)
     base = variants["base"]
@@ -119,11 +135,16 @@ def evaluate_zoo(models: Path, data: Path, *, inputs: int = 310, steps: int = 20
     t0 = time.time()
     # FT models do not share the mapping: the zoo check would refuse them, so the FT rows
     # translate with the same W+ code directly (what the paper's FT row measures).
-    zoo = Zoo.from_models({k: v for k, v in variants.items() if not k.endswith("-ft")}, base="base")
-    tr = Translator(zoo, method=method, perceptual="pixel", batch_size=64, steps=steps)
-    inversion = tr.invert("base", x)
+    if method == ENCODER_METHOD:  # its default feedback passes, as translate, the demo and the app
+        inversion = invert(base, x, ENCODER_METHOD, encoder=load_encoder(encoder, base), batch_size=64)
+    else:
+        zoo = Zoo.from_models({k: v for k, v in variants.items() if not k.endswith("-ft")}, base="base")
+        inversion = Translator(zoo, method=method, perceptual="pixel", batch_size=64, steps=steps).invert("base", x)
     t_inv = time.time() - t0
+    k = default_content_layers(base)
     rows = {"_meta": {"inputs": len(x), "inversion_seconds": t_inv, "steps": steps, "method": method,
+                      "encoder": encoder.name if encoder is not None else None, "appearance": appearance,
+                      "content_layers": k,
                       "reconstruction": accuracies(clf.predict(inversion.reconstruction.clamp(-1, 1)), y)}}
     lp = load_lpips("vgg", "cpu")
     t0 = time.time()
@@ -148,9 +169,10 @@ def evaluate_zoo(models: Path, data: Path, *, inputs: int = 310, steps: int = 20
     for name, G in variants.items():
         style = parse_variant(name)[0] if name != "base" else "base"
         dom = domain(style)
-        out = render(G, inversion.ws, inversion.noise).clamp(-1, 1)
+        ws = with_mean_appearance(G, inversion.ws, k) if appearance == "mean" and style != "base" else inversion.ws
+        out = render(G, ws, inversion.noise).clamp(-1, 1)
         row = {"content": accuracies(clf.predict(out), y)}
-        row["samples"] = sample_stats(G, clf, dom["f_ho"])
+        row["samples"] = sample_stats(G, clf, dom["f_ho"], n=samples)
         if style != "base":
             row["realism_fid"] = fid(features(out, clf), dom["f_ho"])
             row["style"] = style_share(style_clf, out, style)

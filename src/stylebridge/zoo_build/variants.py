@@ -87,15 +87,26 @@ def markdown_table(rows: dict) -> str:
     return "\n".join(out)
 
 
-MIN_CONTENT = 0.90  # a shipped variant keeps at least this content accuracy (merged), where one can
-MIN_GAIN = 0.10     # ... and adds at least this much style accuracy over the untranslated inputs
+# Issue 16's bar: content is judged relative to what the glyph classifier can read in that
+# style at all (its accuracy on real held-out glyphs of the style, "classifier_ceiling"), style
+# relative to the style classifier's accuracy on them ("style_ceiling").
+MIN_CONTENT = 0.95  # a shipped variant keeps at least this share of the classifier's ceiling (merged)
+STYLE_BAR = 0.75    # ... and should read as its style at least this share of the style ceiling (reported)
+MIN_GAIN = 0.10     # a style ships only when it adds this much style accuracy over the untranslated inputs
+
+
+def content_floor(row: dict, min_content: float = MIN_CONTENT) -> float:
+    """The content accuracy a variant must keep: `min_content` x the classifier's accuracy on
+    real held-out glyphs of its style (the whole of `min_content` where a row has no ceiling)."""
+    return min_content * row.get("classifier_ceiling", {}).get("merged", 1.0)
 
 
 def choose(rows: dict, min_content: float = MIN_CONTENT, min_gain: float = MIN_GAIN) -> dict[str, str]:
     """Per domain, among the FC-FT variants (no swap, or LS at some resolution) whose content
-    accuracy (merged) is at least `min_content`, the one whose outputs the style classifier
-    most often reads as the target style (ties: the larger model distance); when none keeps
-    enough content, the one that keeps the most. A domain ships only when translating adds
+    accuracy (merged) is at least `content_floor` (`min_content` of the classifier's ceiling in
+    that style), the one whose outputs the style classifier most often reads as the target
+    style (ties: the larger model distance); when none keeps enough content, the one that
+    keeps the most. A domain ships only when translating adds
     its style: that variant's style accuracy exceeds the untranslated inputs' by at least
     `min_gain`; otherwise it is 'off'.
     Earlier snapshots of the fine-tune (STYLE-fcftN: N iterations) compete alike.
@@ -105,7 +116,7 @@ def choose(rows: dict, min_content: float = MIN_CONTENT, min_gain: float = MIN_G
         cands = {k: r for k, r in rows.items() if k.startswith(f"{style}-fcft")}
         if not cands:
             continue
-        ok = {k: r for k, r in cands.items() if r["content"]["merged"] >= min_content}
+        ok = {k: r for k, r in cands.items() if r["content"]["merged"] >= content_floor(r, min_content)}
         best = (max(ok, key=lambda k: (ok[k].get("style", 0.0), ok[k].get("distance", {}).get("distance", 0.0)))
                 if ok else max(cands, key=lambda k: cands[k]["content"]["merged"]))
         r = cands[best]
@@ -119,4 +130,23 @@ def choose(rows: dict, min_content: float = MIN_CONTENT, min_gain: float = MIN_G
 
 def choice_rule() -> str:
     """The rule `choose` applies, in one line (printed beside its result)."""
-    return f"most style with content >= {MIN_CONTENT:.2f}; off: adds < {MIN_GAIN:.2f} style"
+    return (f"most style with content >= {MIN_CONTENT:.2f} x the classifier's ceiling in that style; "
+            f"off: adds < {MIN_GAIN:.2f} style")
+
+
+def bar_report(rows: dict, chosen: dict[str, str]) -> list[str]:
+    """One line per chosen style: content and style as shares of their ceilings, against
+    issue 16's bar (content >= MIN_CONTENT, style >= STYLE_BAR of the ceilings)."""
+    out = []
+    for style, c in chosen.items():
+        if c == "off":
+            out.append(f"{style}: not shipped")
+            continue
+        swap, _, it = c.removeprefix("ls").partition("@")
+        r = rows[variant_name(style, "fcft", int(it or 0), int(swap))]
+        cs = r["content"]["merged"] / r["classifier_ceiling"]["merged"]
+        ss = r["style"] / r["style_ceiling"]
+        ok = cs >= MIN_CONTENT and ss >= STYLE_BAR
+        out.append(f"{style} ({c}): content {cs:.2f} of the ceiling, style {ss:.2f} of the ceiling: "
+                   f"{'meets' if ok else 'misses'} the bar ({MIN_CONTENT:.2f} / {STYLE_BAR:.2f})")
+    return out

@@ -1,0 +1,66 @@
+"""scripts/eval_zoo.py's measurement (zoo_build/evaluation.py) on the shipped models and tiny
+stand-in datasets: it inverts with the shipped default inversion (the base's encoder) and
+draws each target with the chosen appearance, as translate, the demo and the app do."""
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from stylebridge.data.glyphs import CHAR_TO_LABEL, render_text_glyphs
+from stylebridge.errors import StylebridgeError
+from stylebridge.translate.zoo import Zoo
+from stylebridge.zoo import shipped_zoo_dir
+from stylebridge.zoo_build.evaluation import evaluate_zoo
+from stylebridge.zoo_build.variants import STYLES
+
+TEXT = "HelloWorld0123"
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("evalzoo")
+    shipped = shipped_zoo_dir()
+    models, data = root / "models", root / "data"
+    models.mkdir()
+    data.mkdir()
+    shutil.copy(shipped / "base.safetensors", models / "base.safetensors")
+    shutil.copy(shipped / "script.safetensors", models / "script-fcft.safetensors")
+    imgs, chars = render_text_glyphs(TEXT)
+    labels = np.array([CHAR_TO_LABEL[c] for c in chars])
+    for style in STYLES:  # every domain the style classifier learns: the same glyphs, a few shifted
+        shifted = np.roll(imgs, STYLES.index(style), axis=-1)
+        for split in ("train", "heldout"):
+            np.savez_compressed(data / f"{style}_{split}.npz", images=shifted, labels=labels)
+    return models, data, Zoo.from_dir(shipped).encoder_path
+
+
+def _run(setup, **kw):
+    models, data, enc = setup
+    torch.manual_seed(0)
+    return evaluate_zoo(models, data, inputs=8, distance_samples=0, samples=250, **{"encoder": enc, **kw})
+
+
+def test_encoder_inversion_and_the_appearance_are_what_the_rows_measure(setup):
+    mean = _run(setup, method="encoder", appearance="mean")
+    plain = _run(setup, method="encoder", appearance="input")
+    meta = mean["_meta"]
+    assert meta["method"] == "encoder" and meta["appearance"] == "mean" and meta["encoder"] == "encoder.safetensors"
+    assert meta["content_layers"] == 5  # 32 px: all but the last block's three style inputs
+    # the same codes (the encoder is deterministic): the base's reconstruction is the same row
+    assert mean["base"]["content"] == plain["base"]["content"]
+    assert mean["_meta"]["reconstruction"] == plain["_meta"]["reconstruction"]
+    # the appearance changes what the style models draw (the swap at 16 px keeps the base's
+    # layers up to 16 px, so only the last block can differ: it does here)
+    assert any(mean[k]["style"] != plain[k]["style"] or mean[k]["content"] != plain[k]["content"]
+               or mean[k]["realism_fid"] != plain[k]["realism_fid"] for k in mean if k.startswith("script-fcft"))
+    assert set(mean) == set(plain) >= {"script-fcft", "script-fcft-ls4", "script-fcft-ls8", "script-fcft-ls16"}
+
+
+def test_bad_evaluation_options_are_one_line(setup):
+    models, data, _ = setup
+    with pytest.raises(StylebridgeError, match="needs the base's encoder"):
+        evaluate_zoo(models, data, method="encoder", encoder=None)
+    with pytest.raises(StylebridgeError, match="appearance must be one of input, mean"):
+        evaluate_zoo(models, data, method="encoder", encoder=setup[2], appearance="auto")
