@@ -15,6 +15,16 @@ skipped. Run it in chunks (`--minutes`) where a session or machine is time-limit
     python scripts/eval_zoo.py --table                                          # prints the --choose below
     python scripts/train_zoo.py package --work runs/zoo --choose script=ls4@750,pixel=off,...
 
+Styles can also be re-trained from the shipped base (its D is not kept: a fresh one) while the
+others stay, the shipped models competing with the new ones (see TRAINING.md):
+
+    python scripts/train_zoo.py finetune --work runs/zoo7 --base-file src/stylebridge/zoo/glyphs/base.safetensors \
+        --styles blackletter --variants fcft --ft-iters 3000
+    python scripts/train_zoo.py export --work runs/zoo7 --base-file src/stylebridge/zoo/glyphs/base.safetensors \
+        --snapshots 1000,2000 --shipped src/stylebridge/zoo/glyphs
+    python scripts/eval_zoo.py --models runs/zoo7/models --data runs/zoo/data --out runs/zoo7/eval.json
+    python scripts/train_zoo.py package --work runs/zoo7 --choose script=keep,outline=keep,blackletter=ls8@2000
+
 On a CPU (2 cores) the same commands work; each model takes longer (see TRAINING.md).
 The stages live in stylebridge.zoo_build; this file only reads the command line.
 """
@@ -42,11 +52,18 @@ def main() -> None:
                     help="finetune: which target domains (comma-separated; split them over processes to use more "
                          "cores)")
     ap.add_argument("--choose", default="", help="package: STYLE=lsR[@N],... (swap resolution, ls0 = no swap; @N: "
-                    "the N-iteration FC-FT snapshot; off = do not ship the style)")
+                    "the N-iteration FC-FT snapshot; off = do not ship the style; keep = its shipped model stays)")
     ap.add_argument("--snapshots", default="", help="export: also earlier FC-FT snapshots, e.g. 750,1000")
     ap.add_argument("--dest", default="src/stylebridge/zoo/glyphs")
+    ap.add_argument("--base-file", default=None,
+                    help="finetune / export: start the styles from this base checkpoint (e.g. the shipped base) "
+                         "instead of the base run's last snapshot")
+    ap.add_argument("--shipped", default=None,
+                    help="export: also this zoo folder's style models, as STYLE-shipped, to compete as they are")
+    ap.add_argument("--recipe-note", default="", help="package: appended to the recipe of newly packaged styles")
     args = ap.parse_args()
     work = Path(args.work)
+    base_file = Path(args.base_file) if args.base_file else None
     try:
         if args.stage == "data":
             stage_data(work)
@@ -54,13 +71,14 @@ def main() -> None:
             stage_base(work, args.device, args.minutes)
         elif args.stage == "finetune":
             stage_finetune(work, args.device, args.minutes, args.ft_iters, args.variants.split(","),
-                           tuple(args.styles.split(",")))
+                           tuple(args.styles.split(",")), base_file=base_file)
         elif args.stage == "export":
-            stage_export(work, tuple(int(n) for n in args.snapshots.split(",") if n))
+            stage_export(work, tuple(int(n) for n in args.snapshots.split(",") if n), base_file=base_file,
+                         shipped=Path(args.shipped) if args.shipped else None)
         elif args.stage == "references":  # (also part of package) real held-out glyphs per shipped style
             stage_references(work / "data", Path(args.dest))
         else:
-            stage_package(work, parse_choice(args.choose), Path(args.dest))
+            stage_package(work, parse_choice(args.choose), Path(args.dest), recipe_note=args.recipe_note)
     except StylebridgeError as e:
         raise SystemExit(str(e)) from None
 

@@ -51,7 +51,7 @@ from stylebridge.translate.options import APPEARANCES
 from stylebridge.translate.translator import Translator, default_content_layers, with_mean_appearance
 from stylebridge.translate.zoo import Zoo
 from stylebridge.zoo_build.package import shipped_generator, shipping_base
-from stylebridge.zoo_build.variants import DOMAINS, STYLES, SWAPS, parse_variant, variant_name
+from stylebridge.zoo_build.variants import DOMAINS, SHIPPED, STYLES, SWAPS, parse_variant, variant_name
 
 
 def load_glyphs(data: Path, style: str, split: str) -> tuple[torch.Tensor, np.ndarray]:
@@ -95,7 +95,8 @@ def sample_stats(G: torch.nn.Module, clf, f_heldout: np.ndarray, n: int = 1000) 
 
 def load_variants(models: Path) -> dict[str, torch.nn.Module]:
     """'base' (rounded as shipped) and every exported variant in MODELS (train_zoo.py export),
-    each FC-FT one also swapped at every resolution of SWAPS, by variant name."""
+    each FC-FT one also swapped at every resolution of SWAPS, by variant name; STYLE-shipped
+    (the model the zoo ships now, train_zoo.py export --shipped) as it is."""
     base = shipping_base(models)
     variants: dict[str, torch.nn.Module] = {"base": base}
     for style in DOMAINS:
@@ -108,6 +109,9 @@ def load_variants(models: Path) -> dict[str, torch.nn.Module]:
         for name in [k for k in variants if k.startswith(f"{style}-fcft")]:
             for r in SWAPS:
                 variants[f"{name}-ls{r}"] = shipped_generator(base, variants[name], r)
+        p = models / f"{style}-{SHIPPED}.safetensors"
+        if p.exists():
+            variants[p.stem] = load_checkpoint(p).G_ema
     return variants
 
 

@@ -16,13 +16,14 @@ import numpy as np
 import torch
 
 from stylebridge.data.glyphs import CHARS
+from stylebridge.errors import StylebridgeError
 from stylebridge.formats import load_checkpoint, round_to, save_checkpoint
 from stylebridge.networks.stylegan2 import Generator
 from stylebridge.train.swap import swap_layers
 from stylebridge.translate.zoo import MANIFEST, read_manifest, write_manifest
 from stylebridge.utils.io import atomic_path, atomic_write_text
 from stylebridge.zoo_build.stages import ARCH, BASE_PHASES, FT_ITERS
-from stylebridge.zoo_build.variants import DOMAINS, variant_name
+from stylebridge.zoo_build.variants import DOMAINS, SHIPPED, variant_name
 
 SHIP_DTYPE = torch.float16
 DESCRIPTIONS = {"base": "ordinary text fonts: serif, sans, slab, mono", "script": "script and handwriting",
@@ -41,14 +42,24 @@ def shipped_generator(base: Generator, finetuned: Generator, swap: int) -> Gener
     return swap_layers(base, finetuned, swap) if swap else finetuned
 
 
-def stage_package(work: Path, variants: dict[str, tuple[int, int] | None], dest: Path) -> None:
+def stage_package(work: Path, variants: dict[str, tuple[int, int] | str | None], dest: Path,
+                  recipe_note: str = "") -> None:
     """Ship G_ema of the base and, per domain, FC-FT swapped at the chosen resolution (fp16),
     variants[style] = (swap resolution, iterations): resolution 0 is no swap, iterations 0
-    the final snapshot; None: the domain does not ship. A manifest records each recipe and,
-    from WORK/eval.json, its measurements."""
+    the final snapshot; None: the domain does not ship; 'keep': DEST's model of that domain
+    and its manifest entry stay. A manifest records each recipe (`recipe_note` appended to
+    the new ones) and, from WORK/eval.json, its measurements."""
     dest.mkdir(parents=True, exist_ok=True)
     evaluation = json.loads((work / "eval.json").read_text()) if (work / "eval.json").exists() else {}
+    before = read_manifest(dest)["models"] if (dest / MANIFEST).exists() else {}
+    kept = [s for s, c in variants.items() if c == "keep"]
+    missing = [s for s in kept if s not in before or not (dest / before[s]["file"]).is_file()]
+    if missing:
+        raise StylebridgeError(f"--choose ...=keep: {dest} ships no model for {', '.join(missing)}")
     base = shipping_base(work / "models")
+    if kept and not _same_weights(load_checkpoint(dest / "base.safetensors").G_ema, base):
+        raise StylebridgeError(f"--choose ...=keep: {dest}'s models derive from another base than "
+                               f"{work / 'models' / 'base.safetensors'}; re-train them or package all anew")
     save_checkpoint(dest / "base.safetensors", G_ema=base, dtype=SHIP_DTYPE)
     base_iters = " + ".join(str(p["iters"]) for p in BASE_PHASES)
     recipe = f"trained from scratch ({ARCH}, {base_iters} iterations in {len(BASE_PHASES)} phases)"
@@ -61,17 +72,17 @@ def stage_package(work: Path, variants: dict[str, tuple[int, int] | None], dest:
         if choice is None:
             print("not shipped:", style)
             continue
+        if choice == "keep":
+            models[style] = _measured(before[style], evaluation.get(f"{style}-{SHIPPED}"))
+            continue
         r, it = choice
         model = variant_name(style, "fcft", it)
         ft = load_checkpoint(work / "models" / f"{model}.safetensors").G_ema
         save_checkpoint(dest / f"{style}.safetensors", G_ema=shipped_generator(base, ft, r), dtype=SHIP_DTYPE)
         entry = {"file": f"{style}.safetensors", "description": DESCRIPTIONS[style],
-                 "recipe": f"FC-FT (frozen mapping, {it or FT_ITERS} iterations, ADA)" + (f" + LS {r} px" if r else "")}
-        row = evaluation.get(variant_name(style, "fcft", it, r))
-        if row:
-            entry.update(content_accuracy=round(row["content"]["merged"], 3), style_accuracy=round(row["style"], 3),
-                         realism_fid=round(row["realism_fid"], 1))
-        models[style] = entry
+                 "recipe": f"FC-FT (frozen mapping, {it or FT_ITERS} iterations, ADA)" + (f" + LS {r} px" if r else "")
+                 + recipe_note}
+        models[style] = _measured(entry, evaluation.get(variant_name(style, "fcft", it, r)))
     manifest = {"name": "glyphs", "kind": "glyphs", "base": "base", "resolution": 32, "models": models}
     if (dest / MANIFEST).exists():  # the encoder (trained for this base) stays listed; references are rewritten
         enc = read_manifest(dest).get("encoder")
@@ -83,6 +94,20 @@ def stage_package(work: Path, variants: dict[str, tuple[int, int] | None], dest:
     if evaluation:
         atomic_write_text(dest / "eval.json", json.dumps(evaluation, indent=2) + "\n")
     print("packaged", dest, sum(p.stat().st_size for p in dest.glob("*.safetensors")) / 1e6, "MB")
+
+
+def _same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k].to(sa[k].dtype)) for k in sa)
+
+
+def _measured(entry: dict, row: dict | None) -> dict:
+    """A manifest entry with its eval.json measurements (when measured)."""
+    entry = {k: v for k, v in entry.items() if k not in ("content_accuracy", "style_accuracy", "realism_fid")}
+    if row:
+        entry.update(content_accuracy=round(row["content"]["merged"], 3), style_accuracy=round(row["style"], 3),
+                     realism_fid=round(row["realism_fid"], 1))
+    return entry
 
 
 REFERENCES_FILE = "references.npz"

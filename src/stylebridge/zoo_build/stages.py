@@ -21,7 +21,7 @@ from stylebridge.errors import CheckpointError, StylebridgeError
 from stylebridge.formats import load_checkpoint, save_checkpoint
 from stylebridge.train import TrainOptions, finetune, train
 from stylebridge.train.loop import find_snapshot
-from stylebridge.zoo_build.variants import DOMAINS, snapshot_iters, variant_name
+from stylebridge.zoo_build.variants import DOMAINS, SHIPPED, snapshot_iters, variant_name
 
 ARCH = "glyph-32"
 BASE_ITERS_CPU = 3500  # phase 3 of the base (see BASE_PHASES)
@@ -110,13 +110,24 @@ def base_run(work: Path) -> Path:
     return work / f"base-phase{len(BASE_PHASES)}"
 
 
+def base_for(work: Path, base_file: Path | None) -> Path:
+    """The base the styles start from: `base_file` (e.g. the shipped base) or the base run's
+    last snapshot."""
+    return base_file if base_file is not None else find_snapshot(base_run(work))
+
+
 def stage_finetune(work: Path, device: str, minutes: float, iters: int, variants: list[str],
-                   styles: tuple[str, ...] = DOMAINS) -> None:
+                   styles: tuple[str, ...] = DOMAINS, base_file: Path | None = None) -> None:
+    """Fine-tune every style from the base run's last snapshot (G, G_ema, D) or from
+    `base_file`. A base without D (the shipped base keeps G_ema only) gets a fresh one, with the
+    base's minibatch-std group (phases 2-3)."""
     deadline = time.time() + 60 * minutes
-    base = find_snapshot(base_run(work))
+    base = base_for(work, base_file)
+    fresh_d = load_checkpoint(base).D is None
     for style in styles:
         for variant in variants:
             opts = TrainOptions(outdir=str(work / variant_name(style, variant)), base=str(base),
+                                new_d=fresh_d, mbstd_group=BASE_PHASES[-1]["mbstd_group"] if fresh_d else None,
                                 data_array=load_array(work, style), iters=iters, batch=BATCH, snap=250,
                                 lr_g=0.002, lr_d=0.002, gamma=2 * GAMMA, style_mixing=0.0, aug="ada",
                                 freeze_mapping=(variant == "fcft"),
@@ -125,12 +136,19 @@ def stage_finetune(work: Path, device: str, minutes: float, iters: int, variants
             print(f"{variant_name(style, variant)}:", "done" if done else "not finished")
 
 
-def stage_export(work: Path, snapshots: tuple[int, ...] = ()) -> None:
+def stage_export(work: Path, snapshots: tuple[int, ...] = (), base_file: Path | None = None,
+                 shipped: Path | None = None) -> None:
     """WORK/models/: base.safetensors (G, G_ema, D) and STYLE-VARIANT.safetensors (G_ema,
-    fp16): what scripts/eval_zoo.py measures and `package` ships."""
+    fp16): what scripts/eval_zoo.py measures and `package` ships. `shipped`: a zoo folder whose
+    style models are exported too, as STYLE-shipped, to compete as they are."""
     out = work / "models"
-    c = load_checkpoint(find_snapshot(base_run(work)))
+    c = load_checkpoint(base_for(work, base_file))
     save_checkpoint(out / "base.safetensors", G=c.G, G_ema=c.G_ema, D=c.D)
+    for style in DOMAINS if shipped is not None else ():
+        if (shipped / f"{style}.safetensors").is_file():
+            save_checkpoint(out / f"{style}-{SHIPPED}.safetensors",
+                            G_ema=load_checkpoint(shipped / f"{style}.safetensors").G_ema, dtype=torch.float16)
+            print("exported", f"{style}-{SHIPPED}")
     for run in sorted(p for p in work.iterdir() if p.is_dir() and p.name.split("-")[0] in DOMAINS):
         if not list(run.glob("network-snapshot-*.safetensors")):
             print("skipped", run.name, "(no snapshot yet)")

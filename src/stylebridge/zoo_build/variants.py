@@ -3,8 +3,10 @@ README's ablation table. Pure bookkeeping on names and eval.json rows (no torch)
 
 Variant names: STYLE-VARIANT[N][-lsR], e.g. 'outline-fcft750-ls16' = the outline domain,
 FC-FT (frozen mapping; 'ft' = mapping trained), its 750-iteration snapshot (no N: the final
-one), layer-swapped with the base at 16 px (no -lsR: no swap).
-A choice (scripts/train_zoo.py package --choose) per style: 'lsR' | 'lsR@N' | 'off'.
+one), layer-swapped with the base at 16 px (no -lsR: no swap). 'STYLE-shipped' is the model
+the zoo ships today, measured as it is beside new variants.
+A choice (scripts/train_zoo.py package --choose) per style: 'lsR' | 'lsR@N' | 'off' | 'keep'
+(the shipped model stays).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from stylebridge.train.loop import SNAPSHOT_RE
 STYLES = tuple(FONT_DOMAINS)                         # the style classifier's classes: base first
 DOMAINS = tuple(s for s in STYLES if s != "base")    # the target domains
 SWAPS = (4, 8, 16)                                   # swap resolutions the ablation measures
-VARIANT_NAMES = {"ft": "FT (mapping trained)", "fcft": "FC-FT"}
+SHIPPED = "shipped"                                  # STYLE-shipped: the zoo's model as it ships now
+VARIANT_NAMES = {"ft": "FT (mapping trained)", "fcft": "FC-FT", SHIPPED: "shipped now"}
 
 
 def variant_name(style: str, variant: str = "fcft", iters: int = 0, swap: int = 0) -> str:
@@ -43,16 +46,18 @@ def snapshot_iters(path: str | Path) -> int:
     return int(m.group(1))
 
 
-def parse_choice(text: str) -> dict[str, tuple[int, int] | None]:
-    """'script=ls4@750,pixel=off' -> {'script': (4, 750), 'pixel': None}: per style (swap
-    resolution, snapshot iterations), or None for a style that does not ship."""
-    choice: dict[str, tuple[int, int] | None] = {}
+def parse_choice(text: str) -> dict[str, tuple[int, int] | str | None]:
+    """'script=ls4@750,pixel=off,outline=keep' -> {'script': (4, 750), 'pixel': None,
+    'outline': 'keep'}: per style (swap resolution, snapshot iterations), None for a style that
+    does not ship, 'keep' for one whose shipped model stays."""
+    choice: dict[str, tuple[int, int] | str | None] = {}
     for kv in filter(None, text.split(",")):
-        m = re.fullmatch(r"(\w+)=(?:off|ls(\d+)(?:@(\d+))?)", kv)
+        m = re.fullmatch(r"(\w+)=(?:off|keep|ls(\d+)(?:@(\d+))?)", kv)
         if not m or m[1] not in DOMAINS:
-            raise StylebridgeError(f"--choose: '{kv}' is not STYLE=lsR, STYLE=lsR@N or STYLE=off "
+            raise StylebridgeError(f"--choose: '{kv}' is not STYLE=lsR, STYLE=lsR@N, STYLE=keep or STYLE=off "
                                    f"(STYLE one of {', '.join(DOMAINS)})")
-        choice[m[1]] = None if kv.endswith("=off") else (int(m[2]), int(m[3] or 0))
+        choice[m[1]] = (None if kv.endswith("=off") else "keep" if kv.endswith("=keep")
+                        else (int(m[2]), int(m[3] or 0)))
     return choice
 
 
@@ -109,11 +114,12 @@ def choose(rows: dict, min_content: float = MIN_CONTENT, min_gain: float = MIN_G
     keeps the most. A domain ships only when translating adds
     its style: that variant's style accuracy exceeds the untranslated inputs' by at least
     `min_gain`; otherwise it is 'off'.
-    Earlier snapshots of the fine-tune (STYLE-fcftN: N iterations) compete alike.
-    -> {style: 'lsR' | 'lsR@N' | 'off'} ('ls0': no swap; '@N': the N-iteration snapshot)"""
+    Earlier snapshots of the fine-tune (STYLE-fcftN: N iterations) compete alike, and so does
+    the model shipped now (STYLE-shipped: 'keep' when it wins).
+    -> {style: 'lsR' | 'lsR@N' | 'keep' | 'off'} ('ls0': no swap; '@N': the N-iteration snapshot)"""
     out = {}
     for style in DOMAINS:
-        cands = {k: r for k, r in rows.items() if k.startswith(f"{style}-fcft")}
+        cands = {k: r for k, r in rows.items() if k.startswith(f"{style}-fcft") or k == f"{style}-{SHIPPED}"}
         if not cands:
             continue
         ok = {k: r for k, r in cands.items() if r["content"]["merged"] >= content_floor(r, min_content)}
@@ -122,6 +128,8 @@ def choose(rows: dict, min_content: float = MIN_CONTENT, min_gain: float = MIN_G
         r = cands[best]
         if "style" in r and r["style"] - r["source_style"] < min_gain:
             out[style] = "off"
+        elif best == f"{style}-{SHIPPED}":
+            out[style] = "keep"
         else:
             _, _, it, swap = parse_variant(best)
             out[style] = f"ls{swap}" + (f"@{it}" if it else "")
@@ -142,8 +150,11 @@ def bar_report(rows: dict, chosen: dict[str, str]) -> list[str]:
         if c == "off":
             out.append(f"{style}: not shipped")
             continue
-        swap, _, it = c.removeprefix("ls").partition("@")
-        r = rows[variant_name(style, "fcft", int(it or 0), int(swap))]
+        if c == "keep":
+            r = rows[f"{style}-{SHIPPED}"]
+        else:
+            swap, _, it = c.removeprefix("ls").partition("@")
+            r = rows[variant_name(style, "fcft", int(it or 0), int(swap))]
         cs = r["content"]["merged"] / r["classifier_ceiling"]["merged"]
         ss = r["style"] / r["style_ceiling"]
         ok = cs >= MIN_CONTENT and ss >= STYLE_BAR

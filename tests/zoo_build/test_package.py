@@ -1,0 +1,90 @@
+"""Re-training some styles of a shipped zoo while the others stay (scripts/train_zoo.py
+finetune/export --base-file, package --choose STYLE=keep): fine-tunes from a base without a
+discriminator get a fresh one; the shipped models compete with the new ones and stay only
+for the same base."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from stylebridge.errors import StylebridgeError
+from stylebridge.formats import load_checkpoint, save_checkpoint
+from stylebridge.networks import create_generator
+from stylebridge.translate.zoo import read_manifest, write_manifest
+from stylebridge.zoo_build import variants
+from stylebridge.zoo_build.package import stage_package
+from stylebridge.zoo_build.stages import stage_export, stage_finetune
+from tests.conftest import derived, randomize_
+
+
+@pytest.fixture()
+def zoo(tmp_path):
+    """A shipped zoo (base without D, one style) and a work folder to re-train another style."""
+    torch.manual_seed(0)
+    base = randomize_(create_generator("tiny-16", img_channels=1)).eval()
+    dest, work = tmp_path / "zoo", tmp_path / "work"
+    dest.mkdir()
+    save_checkpoint(dest / "base.safetensors", G_ema=base, dtype=torch.float16)
+    save_checkpoint(dest / "script.safetensors", G_ema=derived(base, 1), dtype=torch.float16)
+    write_manifest(dest, {"name": "glyphs", "base": "base", "encoder": None, "models": {
+        "base": {"file": "base.safetensors"},
+        "script": {"file": "script.safetensors", "recipe": "old recipe", "style_accuracy": 0.1}}})
+    (work / "data").mkdir(parents=True)
+    imgs = (np.random.RandomState(0).rand(40, 1, 16, 16) * 255).astype(np.uint8)
+    np.savez_compressed(work / "data" / "blackletter_train.npz", images=imgs, labels=np.zeros(40, int))
+    return dest, work
+
+
+def test_a_base_without_d_gets_a_fresh_one_and_the_shipped_models_compete(zoo):
+    dest, work = zoo
+    stage_finetune(work, "cpu", 1e9, 2, ["fcft"], ("blackletter",), base_file=dest / "base.safetensors")
+    run = work / "blackletter-fcft"
+    opts = json.loads((run / "options.json").read_text())
+    assert opts["new_d"] is True and opts["mbstd_group"] == 32 and opts["freeze_mapping"] is True
+    ck = load_checkpoint(next(run.glob("network-snapshot-*.safetensors")))
+    assert ck.D is not None  # trained with the fresh discriminator it started
+    torch.testing.assert_close(ck.G_ema.mapping.state_dict(), load_checkpoint(dest / "base.safetensors")
+                               .G_ema.mapping.state_dict())  # FC: the mapping stays the base's
+    stage_export(work, base_file=dest / "base.safetensors", shipped=dest)
+    assert {p.name for p in (work / "models").iterdir()} == {
+        "base.safetensors", "blackletter-fcft.safetensors", "script-shipped.safetensors"}
+
+
+def _row(content, style):
+    return {"content": {"merged": content}, "style": style, "realism_fid": 30.0, "source_style": 0.0,
+            "style_ceiling": 0.9, "classifier_ceiling": {"merged": 0.9}}
+
+
+def test_the_shipped_model_stays_when_it_wins_and_is_packaged_as_it_was(zoo):
+    dest, work = zoo
+    rows = {"script-shipped": _row(0.9, 0.6), "script-fcft": _row(0.9, 0.5), "script-fcft-ls8": _row(0.7, 0.9),
+            "blackletter-fcft": _row(0.9, 0.7)}
+    chosen = variants.choose(rows)
+    assert chosen == {"script": "keep", "blackletter": "ls0"}
+    assert variants.parse_choice(variants.format_choice(chosen)) == {"script": "keep", "blackletter": (0, 0)}
+    assert variants.bar_report(rows, chosen)[0].startswith("script (keep): content 1.00 of the ceiling")
+    assert "| script | shipped now | 0.900 | 0.600 |" in variants.markdown_table(
+        {**rows, "base": {"content": {"merged": 0.9}, "samples": {"chars": 1, "fid": 1.0}},
+         **{k: {**r, "samples": {"chars": 1, "fid": 1.0}, "real_floor_fid": 1.0, "source_fid": 1.0}
+            for k, r in rows.items()}})
+    (work / "models").mkdir()
+    G = load_checkpoint(dest / "base.safetensors").G_ema
+    save_checkpoint(work / "models" / "base.safetensors", G_ema=G)
+    save_checkpoint(work / "models" / "blackletter-fcft.safetensors", G_ema=derived(G, 5), dtype=torch.float16)
+    (work / "eval.json").write_text(json.dumps(rows))
+    before = (dest / "script.safetensors").read_bytes()
+    stage_package(work, {"script": "keep", "blackletter": (8, 0), "outline": None, "pixel": None}, dest,
+                  recipe_note=", fresh D")
+    m = read_manifest(dest)["models"]
+    assert (dest / "script.safetensors").read_bytes() == before
+    assert m["script"]["recipe"] == "old recipe" and m["script"]["style_accuracy"] == 0.6  # measured anew
+    assert m["blackletter"]["recipe"].endswith("+ LS 8 px, fresh D") and "style_accuracy" not in m["blackletter"]
+    assert (dest / "blackletter.safetensors").is_file()
+    with pytest.raises(StylebridgeError, match="ships no model for outline"):
+        stage_package(work, {"outline": "keep"}, dest)
+    # a kept model only stays beside the base it derives from
+    save_checkpoint(work / "models" / "base.safetensors", G_ema=derived(G, 9))
+    with pytest.raises(StylebridgeError, match="derive from another base"):
+        stage_package(work, {"script": "keep"}, dest)
