@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from stylebridge.cli.main import main
 from tests.train.helpers import disc_images, make_base, write_folder
@@ -60,3 +61,32 @@ def test_wrong_options(tmp_path, capsys, extra, needle):
 def test_missing_base(tmp_path, capsys):
     rc, err = _run(capsys, ["finetune", "--data", "x", "--outdir", str(tmp_path)])
     assert rc == 2 and "--base" in err
+
+
+def test_d_warmup_trains_d_alone_first_and_resumes_exactly(tmp_path, capsys):
+    """--d-warmup N: the first N iterations leave G and G_ema bit for bit as the base had them
+    while the fresh D learns; from N on G learns. Stopped and resumed inside the warm-up, the
+    run equals an uninterrupted one."""
+    from tests.train.helpers import tensors
+
+    data = write_folder(tmp_path / "d", disc_images(4))
+    base = make_base(tmp_path / "g_only.safetensors", with_d=False)
+    common = ["finetune", "--base", str(base), "--data", str(data), "--new-d", "--d-warmup", "2", "--batch", "2",
+              "--snap", "1", "--no-progress", "--seed", "3"]
+    assert main(common + ["--outdir", str(tmp_path / "a"), "--iters", "3"]) == 0
+    want = tensors(base)
+    warm = tensors(tmp_path / "a" / "network-snapshot-000002.safetensors")
+    for k in want:
+        if k.startswith(("G.", "G_ema.")):
+            assert torch.equal(warm[k], want[k]), k
+    first = tensors(tmp_path / "a" / "network-snapshot-000001.safetensors")
+    assert any(not torch.equal(first[k], warm[k]) for k in warm if k.startswith("D."))  # D learns meanwhile
+    done = tensors(tmp_path / "a" / "network-snapshot-000003.safetensors")
+    assert any(not torch.equal(done[k], want[k]) for k in want if k.startswith("G.synthesis"))  # then G does
+    assert main(common + ["--outdir", str(tmp_path / "b"), "--iters", "1"]) == 0
+    assert main(["finetune", "--resume", str(tmp_path / "b"), "--iters", "3", "--no-progress"]) == 0
+    again = tensors(tmp_path / "b" / "network-snapshot-000003.safetensors")
+    assert all(torch.equal(again[k], done[k]) for k in done)
+    capsys.readouterr()
+    rc, err = _run(capsys, common + ["--d-warmup=-1", "--outdir", str(tmp_path / "c")])
+    assert rc == 2 and "--d-warmup must be >= 0" in err and err.count("\n") == 0

@@ -15,8 +15,11 @@ from stylebridge.cli.train import build_options, shared_options
               help="Freeze the mapping network (no gradient, not optimised, bit-identical in G and G_ema): "
                    "the paper's FC, which keeps the latent space shared with the base.")
 @click.option("--new-d", is_flag=True, help="Start a fresh discriminator when the base has none.")
+@click.option("--d-warmup", type=int, default=0, show_default=True,
+              help="The first N iterations train the discriminator alone (G untouched): with --new-d, a fresh D "
+                   "learns the data before G learns from it (measured on the glyph zoo: TRAINING.md).")
 @shared_options
-def command(base, freeze_mapping, new_d, **kw):
+def command(base, freeze_mapping, new_d, d_warmup, **kw):
     """Fine-tune a pretrained generator on target-domain images (--data).
 
     Example: stylebridge finetune --base ffhq.pkl --data anime/ --outdir runs/anime --iters 12000
@@ -27,7 +30,7 @@ def command(base, freeze_mapping, new_d, **kw):
 
     if base is None and kw["resume"] is None:
         raise StylebridgeError("give the checkpoint to fine-tune with --base (or --resume RUN)")
-    specific = {"freeze_mapping": freeze_mapping, "new_d": new_d}
+    specific = {"freeze_mapping": freeze_mapping, "new_d": new_d, "d_warmup": d_warmup}
     if kw["resume"] is None:
         specific["base"] = base
     opts = build_options(kw, **specific)

@@ -44,6 +44,7 @@ class StepKind:
     pl: bool   # the path-length regulariser runs
     r1: bool   # R1 runs
     ada: bool  # ADA augments (p > 0)
+    g: bool = True  # G learns (False while a fresh D warms up, TrainOptions.d_warmup)
 
 
 def check(opts: Any, device: torch.device, info: Any) -> bool:

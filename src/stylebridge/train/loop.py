@@ -318,7 +318,7 @@ class Trainer:
         o, it = self.opts, self.iteration
         kind = StepKind(pl=o.pl_weight > 0 and (not o.lazy_reg or it % o.g_reg_interval == 0),
                         r1=self.gamma > 0 and (not o.lazy_reg or it % o.d_reg_interval == 0),
-                        ada=o.aug == "ada" and self.augment.p > 0)
+                        ada=o.aug == "ada" and self.augment.p > 0, g=it >= o.d_warmup)
         host = self._draw(kind)
         if self.graphs is not None:
             self.graphs.run(kind, host)
@@ -344,18 +344,8 @@ class Trainer:
         train.graphs can capture it once per `kind` and replay it."""
         o = self.opts
         lazy = o.lazy_reg
-        # G main (+ path length every step in naive mode).
-        self.D.requires_grad_(False)
-        ws = self._ws(d["z_g"], d["z2_g"], d["cut_g"], update_w_avg=True)
-        if self.info.enabled and not o.freeze_mapping:
-            self.G.mapping.w_avg.copy_(ddp.all_reduce_mean(self.G.mapping.w_avg, self.info))
-        loss_g = losses.g_main_loss(self._D(self._aug(self._synth(ws))))
-        self._acc(loss_G=loss_g)
-        if kind.pl and not lazy:
-            loss_g = loss_g + self._pl_loss(d["z_g"], d["z2_g"], d["cut_g"], 1)
-        self._step(self.G_opt, self.G_params, loss_g)
-        if kind.pl and lazy:
-            self._step(self.G_opt, self.G_params, self._pl_loss(d["z_pl"], d["z2_pl"], d["cut_pl"], o.g_reg_interval))
+        if kind.g:  # G main (+ path length every step in naive mode); not while a fresh D warms up
+            self._g_step(d, kind)
 
         # D main (+ R1 every step in naive mode).
         for p in self.D_params:
@@ -383,9 +373,23 @@ class Trainer:
         # EMA of the trainable parameters; frozen ones stay bit-identical; buffers copied.
         with torch.no_grad():
             pairs = [(e, p) for e, p in zip(self.G_ema.parameters(), self.G.parameters()) if p.requires_grad]
-            if pairs:  # ema <- p + beta * (ema - p), all tensors in one foreach launch
+            if pairs and kind.g:  # ema <- p + beta * (ema - p), all tensors in one foreach launch
                 torch._foreach_lerp_([e for e, _ in pairs], [p for _, p in pairs], 1.0 - self.ema_beta)
             torch._foreach_copy_(list(self.G_ema.buffers()), list(self.G.buffers()))
+
+    def _g_step(self, d: dict[str, torch.Tensor], kind: StepKind) -> None:
+        o, lazy = self.opts, self.opts.lazy_reg
+        self.D.requires_grad_(False)
+        ws = self._ws(d["z_g"], d["z2_g"], d["cut_g"], update_w_avg=True)
+        if self.info.enabled and not o.freeze_mapping:
+            self.G.mapping.w_avg.copy_(ddp.all_reduce_mean(self.G.mapping.w_avg, self.info))
+        loss_g = losses.g_main_loss(self._D(self._aug(self._synth(ws))))
+        self._acc(loss_G=loss_g)
+        if kind.pl and not lazy:
+            loss_g = loss_g + self._pl_loss(d["z_g"], d["z2_g"], d["cut_g"], 1)
+        self._step(self.G_opt, self.G_params, loss_g)
+        if kind.pl and lazy:
+            self._step(self.G_opt, self.G_params, self._pl_loss(d["z_pl"], d["z2_pl"], d["cut_pl"], o.g_reg_interval))
 
     def _pl_loss(self, z, z2, cutoff, weight_mult: int) -> torch.Tensor:
         o = self.opts

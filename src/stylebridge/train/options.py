@@ -39,6 +39,8 @@ class TrainOptions:
     freeze_mapping: bool = False      # FC: mapping gets no gradient, is not optimised, w_avg kept
     freeze_d: int = 0                 # FreezeD: freeze the first K discriminator blocks (input side)
     new_d: bool = False               # start a fresh discriminator when the base has none
+    d_warmup: int = 0                 # the first N iterations train D alone (G and G_ema untouched): a fresh
+                                      # D learns the data before G learns from it
     mbstd_group: int | None = None    # D's minibatch-stddev group size; None keeps the model's (new: 4).
                                       # NVIDIA's CIFAR config uses 32 against mode collapse on many classes
     aug: str = "none"                 # 'none', 'ada' (adaptive) or 'diffaug'
@@ -86,6 +88,8 @@ class TrainOptions:
             bad(f"--gamma must be >= 0, got {self.gamma}")
         if self.pl_weight < 0:
             bad(f"--pl-weight must be >= 0, got {self.pl_weight}")
+        if self.d_warmup < 0:
+            bad(f"--d-warmup must be >= 0, got {self.d_warmup}")
         if self.lr_g <= 0 or self.lr_d <= 0:
             bad("learning rates must be positive")
         if not 0.0 <= self.style_mixing <= 1.0:
