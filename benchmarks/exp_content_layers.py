@@ -3,7 +3,7 @@ With the target's mean appearance (the shipped default translation), the first k
 take the encoder's code and the rest the target's mean w: fewer content layers, more of the
 target's look and fewer of the input's characters.
 
-    python benchmarks/exp_content_layers.py [--n 512] [--ks 3,4,5,6]
+    python benchmarks/exp_content_layers.py [--n 512] [--ks 2,3,4,5,6]
 
 Measured on glyphs of held-out base fonts that no benchmark reports on: exp_feedback.py's
 validation fonts (disjoint from bench_encoder.py's), less the 310 glyphs scripts/eval_zoo.py
@@ -50,7 +50,7 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="runs/zoo/data")
     ap.add_argument("--n", type=int, default=512)
-    ap.add_argument("--ks", default="3,4,5,6")
+    ap.add_argument("--ks", default="2,3,4,5,6")
     ap.add_argument("--out", default="benchmarks/results/content_layers.json")
     args = ap.parse_args(argv)
     data = Path(args.data)
@@ -80,7 +80,7 @@ def main(argv=None) -> dict:
         ok = [r for r in rows if r["style"] == style and r["content_share"] >= MIN_CONTENT]
         chosen[style] = max(ok, key=lambda r: (r["style_acc"], r["k"]))["k"] if ok else None
     print_table(rows, ["style", "k", "default", "content", "content_share", "style_acc", "style_share"])
-    print("chosen k (most style with content >= %.2f of the ceiling):" % MIN_CONTENT, chosen)
+    print(f"chosen k (most style with content >= {MIN_CONTENT:.2f} of the ceiling):", chosen)
     result = {"n": len(x), "rows": rows, "chosen": chosen, "rule": f"content_share >= {MIN_CONTENT}, most style"}
     write_json(args.out, result)
     return result
