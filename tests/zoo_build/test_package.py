@@ -11,7 +11,7 @@ import torch
 
 from stylebridge.errors import StylebridgeError
 from stylebridge.formats import load_checkpoint, save_checkpoint
-from stylebridge.networks import create_generator
+from stylebridge.networks import create_discriminator, create_generator
 from stylebridge.translate.zoo import read_manifest, write_manifest
 from stylebridge.zoo_build import variants
 from stylebridge.zoo_build.package import stage_package
@@ -71,7 +71,8 @@ def test_the_shipped_model_stays_when_it_wins_and_is_packaged_as_it_was(zoo):
             for k, r in rows.items()}})
     (work / "models").mkdir()
     G = load_checkpoint(dest / "base.safetensors").G_ema
-    save_checkpoint(work / "models" / "base.safetensors", G_ema=G)
+    D = create_discriminator("tiny-16", img_channels=1)
+    save_checkpoint(work / "models" / "base.safetensors", G_ema=G, D=D)
     save_checkpoint(work / "models" / "blackletter-fcft.safetensors", G_ema=derived(G, 5), dtype=torch.float16)
     (work / "eval.json").write_text(json.dumps(rows))
     before = (dest / "script.safetensors").read_bytes()
@@ -82,6 +83,10 @@ def test_the_shipped_model_stays_when_it_wins_and_is_packaged_as_it_was(zoo):
     assert m["script"]["recipe"] == "old recipe" and m["script"]["style_accuracy"] == 0.6  # measured anew
     assert m["blackletter"]["recipe"].endswith("+ LS 8 px, fresh D") and "style_accuracy" not in m["blackletter"]
     assert (dest / "blackletter.safetensors").is_file()
+    # the base ships with its discriminator, so that styles can be fine-tuned from it later
+    shipped_d = load_checkpoint(dest / "base.safetensors").D
+    assert shipped_d is not None and all(torch.equal(a, b.half().float()) for a, b in
+                                         zip(shipped_d.state_dict().values(), D.state_dict().values()))
     with pytest.raises(StylebridgeError, match="ships no model for outline"):
         stage_package(work, {"outline": "keep"}, dest)
     # a kept model only stays beside the base it derives from

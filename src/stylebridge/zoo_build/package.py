@@ -60,7 +60,11 @@ def stage_package(work: Path, variants: dict[str, tuple[int, int] | str | None],
     if kept and not _same_weights(load_checkpoint(dest / "base.safetensors").G_ema, base):
         raise StylebridgeError(f"--choose ...=keep: {dest}'s models derive from another base than "
                                f"{work / 'models' / 'base.safetensors'}; re-train them or package all anew")
-    save_checkpoint(dest / "base.safetensors", G_ema=base, dtype=SHIP_DTYPE)
+    # The base ships with its discriminator: new styles can then be fine-tuned from the shipped
+    # base by the paper's recipe (G and D from the base). Without it a fresh D had to learn
+    # from scratch, and the fine-tunes' fine layers drifted (TRAINING.md, session 7).
+    save_checkpoint(dest / "base.safetensors", G_ema=base, D=load_checkpoint(work / "models" / "base.safetensors").D,
+                    dtype=SHIP_DTYPE)
     base_iters = " + ".join(str(p["iters"]) for p in BASE_PHASES)
     recipe = f"trained from scratch ({ARCH}, {base_iters} iterations in {len(BASE_PHASES)} phases)"
     models = {"base": {"file": "base.safetensors", "description": DESCRIPTIONS["base"], "recipe": recipe}}
