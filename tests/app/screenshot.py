@@ -68,7 +68,8 @@ def main(argv=None) -> None:
                 wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-job-state")
                            in ("done", "failed", "cancelled"))
                 wait.until(lambda d: d.execute_script(
-                    "return [...document.images].every(i => i.complete && i.naturalWidth > 0)"))
+                    "return [...document.images].filter(i => i.getAttribute('src'))"
+                    ".every(i => i.complete && i.naturalWidth > 0)"))
                 height = driver.execute_script("return document.documentElement.scrollHeight")
                 chrome = driver.execute_script("return window.outerHeight - window.innerHeight")
                 driver.set_window_size(args.width, height + chrome)
