@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from stylebridge.errors import StylebridgeError
 from stylebridge.translate.zoo import Zoo
 from stylebridge.utils.io import atomic_write_text
 from stylebridge.zoo import shipped_zoo_dir
@@ -53,9 +54,13 @@ def main() -> None:
     shipped = Zoo.from_dir(shipped_zoo_dir())
     encoder = Path(args.encoder) if args.encoder else shipped.encoder_path
     appearance = args.appearance or shipped.default_appearance(args.method)
-    rows = evaluate_zoo(Path(args.models), Path(args.data), inputs=args.inputs, steps=args.steps, only=args.only,
-                        method=args.method, encoder=encoder if args.method == "encoder" else None,
-                        appearance=appearance, distance_samples=args.distance_samples)
+    try:  # e.g. the shipped encoder and a base trained anew: one line, no traceback
+        rows = evaluate_zoo(Path(args.models), Path(args.data), inputs=args.inputs, steps=args.steps,
+                            only=args.only, method=args.method, encoder=encoder if args.method == "encoder" else None,
+                            appearance=appearance, distance_samples=args.distance_samples)
+    except StylebridgeError as e:
+        hint = "; or measure with --method wplus --appearance input" if args.method == "encoder" else ""
+        raise SystemExit(f"{e}{hint}") from None
     atomic_write_text(Path(args.out), json.dumps(rows, indent=2))
     print("wrote", args.out)
 
