@@ -55,9 +55,9 @@ REFINE_LR = 0.05
 # 0.928 (0.0438). More passes, or higher gains, drift off: 3 at 0.5 fall back to 0.916 (0.064).
 ENCODER_FEEDBACK = 2
 FEEDBACK_GAIN = 0.25
-METHOD_HELP = ("Inversion method: wplus = one w per layer (W+, measured best); w = one w (NVIDIA); sefa = the "
-               "paper's SeFa basis; encoder = a trained encoder (the zoo's, or --encoder), one forward pass and "
-               "--feedback passes, refined by --steps N W+ steps when given.")
+METHOD_HELP = ("Inversion method: wplus = one w per layer (W+: the best reconstructions); w = one w (NVIDIA); "
+               "sefa = the paper's SeFa basis; encoder = a trained encoder (the zoo's; invert also takes --encoder "
+               "FILE), one forward pass and --feedback passes, refined by --steps N W+ steps when given.")
 
 # Perceptual loss of the inversion. 'auto' is the default everywhere (CLI, API, demo, app):
 # LPIPS-VGG16 on a GPU when its weights are installed (else the checkpoint's discriminator
