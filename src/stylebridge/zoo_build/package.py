@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from stylebridge.data.glyphs import CHARS
+from stylebridge.encoder.network import base_hash
 from stylebridge.errors import StylebridgeError
 from stylebridge.formats import load_checkpoint, round_to, save_checkpoint
 from stylebridge.networks.stylegan2 import Generator
@@ -23,7 +24,7 @@ from stylebridge.train.swap import swap_layers
 from stylebridge.translate.zoo import MANIFEST, read_manifest, write_manifest
 from stylebridge.utils.io import atomic_path, atomic_write_text
 from stylebridge.zoo_build.stages import ARCH, BASE_PHASES, FT_ITERS
-from stylebridge.zoo_build.variants import DOMAINS, SHIPPED, variant_name
+from stylebridge.zoo_build.variants import DOMAINS, chosen_row, variant_name
 
 SHIP_DTYPE = torch.float16
 DESCRIPTIONS = {"base": "ordinary text fonts: serif, sans, slab, mono", "script": "script and handwriting",
@@ -57,7 +58,7 @@ def stage_package(work: Path, variants: dict[str, tuple[int, int] | str | None],
     if missing:
         raise StylebridgeError(f"--choose ...=keep: {dest} ships no model for {', '.join(missing)}")
     base = shipping_base(work / "models")
-    if kept and not _same_weights(load_checkpoint(dest / "base.safetensors").G_ema, base):
+    if kept and base_hash(load_checkpoint(dest / "base.safetensors").G_ema) != base_hash(base):
         raise StylebridgeError(f"--choose ...=keep: {dest}'s models derive from another base than "
                                f"{work / 'models' / 'base.safetensors'}; re-train them or package all anew")
     # The base ships with its discriminator: new styles can then be fine-tuned from the shipped
@@ -77,7 +78,7 @@ def stage_package(work: Path, variants: dict[str, tuple[int, int] | str | None],
             print("not shipped:", style)
             continue
         if choice == "keep":
-            models[style] = _measured(before[style], evaluation.get(f"{style}-{SHIPPED}"))
+            models[style] = _measured(before[style], evaluation.get(chosen_row(style, choice)))
             continue
         r, it = choice
         model = variant_name(style, "fcft", it)
@@ -86,7 +87,7 @@ def stage_package(work: Path, variants: dict[str, tuple[int, int] | str | None],
         entry = {"file": f"{style}.safetensors", "description": DESCRIPTIONS[style],
                  "recipe": f"FC-FT (frozen mapping, {it or FT_ITERS} iterations, ADA)" + (f" + LS {r} px" if r else "")
                  + recipe_note}
-        models[style] = _measured(entry, evaluation.get(variant_name(style, "fcft", it, r)))
+        models[style] = _measured(entry, evaluation.get(chosen_row(style, choice)))
     manifest = {"name": "glyphs", "kind": "glyphs", "base": "base", "resolution": 32, "models": models}
     if (dest / MANIFEST).exists():  # the encoder (trained for this base) stays listed; references are rewritten
         enc = read_manifest(dest).get("encoder")
@@ -98,11 +99,6 @@ def stage_package(work: Path, variants: dict[str, tuple[int, int] | str | None],
     if evaluation:
         atomic_write_text(dest / "eval.json", json.dumps(evaluation, indent=2) + "\n")
     print("packaged", dest, sum(p.stat().st_size for p in dest.glob("*.safetensors")) / 1e6, "MB")
-
-
-def _same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
-    sa, sb = a.state_dict(), b.state_dict()
-    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k].to(sa[k].dtype)) for k in sa)
 
 
 def _measured(entry: dict, row: dict | None) -> dict:

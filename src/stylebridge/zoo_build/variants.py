@@ -61,6 +61,12 @@ def parse_choice(text: str) -> dict[str, tuple[int, int] | str | None]:
     return choice
 
 
+def chosen_row(style: str, choice: tuple[int, int] | str) -> str:
+    """The eval.json row of a parsed choice (`parse_choice`): (swap, iterations) -> the FC-FT
+    variant's name, 'keep' -> STYLE-shipped."""
+    return f"{style}-{SHIPPED}" if choice == "keep" else variant_name(style, "fcft", choice[1], choice[0])
+
+
 def format_choice(chosen: dict[str, str]) -> str:
     """{'script': 'ls4@750', 'pixel': 'off'} -> 'script=ls4@750,pixel=off' (what --choose reads)."""
     return ",".join(f"{k}={v}" for k, v in chosen.items())
@@ -150,11 +156,7 @@ def bar_report(rows: dict, chosen: dict[str, str]) -> list[str]:
         if c == "off":
             out.append(f"{style}: not shipped")
             continue
-        if c == "keep":
-            r = rows[f"{style}-{SHIPPED}"]
-        else:
-            swap, _, it = c.removeprefix("ls").partition("@")
-            r = rows[variant_name(style, "fcft", int(it or 0), int(swap))]
+        r = rows[chosen_row(style, parse_choice(f"{style}={c}")[style])]
         cs = r["content"]["merged"] / r["classifier_ceiling"]["merged"]
         ss = r["style"] / r["style_ceiling"]
         ok = cs >= MIN_CONTENT and ss >= STYLE_BAR
