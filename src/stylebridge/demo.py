@@ -46,12 +46,13 @@ def run_demo(zoo: Zoo, out: str | Path, text: str | None = "Hello", images: Sequ
              to="all", modes: int = 0, steps: int | None = None, seed: int = 0, scale: int = 3,
              log: Callable[[str], None] = print, perceptual: str = DEFAULT_PERCEPTUAL,
              progress: bool = False, method: str | None = None, references: bool = True,
-             appearance: str | None = None) -> DemoResult:
+             appearance: str | None = None, strength: float | None = None) -> DemoResult:
     """`images`: glyph image files or folders of them (instead of `text`). `progress`: a tqdm
     bar of the inversion steps on stderr, shown only when stderr is a terminal. `steps`: W+ steps
     (default DEMO_STEPS), or with method 'encoder' the refinement steps (default
     ENCODER_DEFAULT_STEPS). `method` None: the zoo's (its encoder where it lists one);
-    `appearance` None: the zoo's for that inversion (translate/options.py).
+    `appearance` None: the zoo's for that inversion (translate/options.py); `strength` None:
+    each style's zoo record (`Zoo.default_strength`).
     `references`: under each style's rows, the same characters in a real held-out font of that
     style, when the zoo ships them (zoo.json "references") and the inputs are known characters."""
     from tqdm import tqdm
@@ -79,7 +80,8 @@ def run_demo(zoo: Zoo, out: str | Path, text: str | None = "Hello", images: Sequ
         bar.update(steps - bar.n)  # early stopping ends sooner
     t["invert"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    res = tr.translate(x, to=targets, modes=modes, seed=seed, inversion=inversion, appearance=appearance)
+    res = tr.translate(x, to=targets, modes=modes, seed=seed, inversion=inversion, appearance=appearance,
+                       strength=strength)
     t["translate"] = time.perf_counter() - t0
     rows, names = [x, inversion.reconstruction], ["input", "reconstruction"]
     refs = load_references(zoo) if references else {}

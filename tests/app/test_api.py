@@ -358,3 +358,30 @@ def test_text_jobs_show_each_styles_real_glyphs_beside_its_translation():
         {"input": {"type": "example", "name": example}, "targets": [target], "method": "encoder", "steps": 0}))
     studio.run(job)
     assert not [f for f in job.files.values() if f.kind == "real"]
+
+
+def test_jobs_draw_the_styles_at_the_requested_strength(zoo_dir):
+    """A job's "strength" reaches the translator (None: each model's own, listed in /api/info);
+    out of range is a message, not a job."""
+    from stylebridge.app.jobs import Job
+
+    zoo = Zoo.from_dir(zoo_dir)
+    studio = Studio(zoo)
+    d = studio.info()["defaults"]
+    assert d["strength"] is None and set(d["strength_by_model"].values()) == {1.0} and "bold" in d["strength_by_model"]
+    assert studio.info()["limits"]["max_strength"] == 4.0
+    example = next(iter(studio.examples))
+    req = {"input": {"type": "example", "name": example}, "targets": ["bold"], "method": "wplus", "steps": 2,
+           "perceptual": "pixel"}
+    outs = {}
+    for strength in (None, 2.5):
+        job = Job(work=studio.run, params=studio.parse_request({**req, "strength": strength}))
+        studio.run(job)
+        outs[strength] = np.asarray(Image.open(io.BytesIO(job.files["bold.png"].data)))
+        (zoo_dir.parent / "latent.npz").write_bytes(job.files["latent.npz"].data)
+        ws, noise = load_code(zoo_dir.parent / "latent.npz")
+        want = zoo["bold"] if strength is None else zoo.model("bold", strength)
+        assert np.array_equal(outs[strength], to_uint8(render(want, ws, noise))[0, 0].numpy())
+    assert not np.array_equal(outs[None], outs[2.5])
+    with pytest.raises(StylebridgeError, match="strength must be between 0.0 and 4.0"):
+        studio.parse_request({**req, "strength": 7})

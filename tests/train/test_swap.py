@@ -89,3 +89,52 @@ def test_cli_refusal_is_one_line(tmp_path, capsys):
                "--resolution", "8", "--out", str(tmp_path / "o.safetensors")])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and err.count("\n") == 0 and "--force" in err
+
+
+def test_strength_walks_the_fine_tuning_step():
+    from stylebridge.train import with_strength
+
+    G_s, G_t = _pair()
+    G_ts = swap_layers(G_s, G_t, 8)  # b4, b8 from the source: no step to walk there
+    assert with_strength(G_s, G_ts, 1.0) is G_ts  # no arithmetic at 1: the model as trained, bit for bit
+    s, t = G_s.state_dict(), G_ts.state_dict()
+    for a in (0.0, 0.5, 2.0):
+        o = with_strength(G_s, G_ts, a).state_dict()
+        for k, v in o.items():
+            if k.startswith("synthesis.") and k in dict(G_s.synthesis.named_parameters(prefix="synthesis")):
+                assert torch.allclose(v, s[k] + a * (t[k] - s[k]), atol=1e-6), k
+            else:  # mapping and buffers (w_avg, constant noise): the target's
+                assert torch.equal(v, t[k]), k
+        for k in ("synthesis.b4.conv1.weight", "synthesis.b8.torgb.weight"):
+            assert torch.equal(o[k], s[k]), k  # swapped-in source layers do not move at any strength
+        assert a == 0.0 or not torch.equal(o["synthesis.b16.conv1.weight"], s["synthesis.b16.conv1.weight"])
+    o = with_strength(G_s, G_ts, 0.0).state_dict()
+    assert torch.equal(o["synthesis.b16.conv1.weight"], s["synthesis.b16.conv1.weight"])  # 0: the source's
+
+
+@pytest.mark.parametrize("bad", [-0.5, 4.5, float("nan"), "strong"])
+def test_strength_out_of_range_is_refused(bad):
+    from stylebridge.train import with_strength
+
+    G_s, G_t = _pair()
+    with pytest.raises(StylebridgeError, match="style strength must be"):
+        with_strength(G_s, G_t, bad)
+
+
+def test_swap_cli_writes_the_model_at_a_strength(tmp_path, capsys):
+    G_s, G_t = _pair()
+    for name, G in (("s", G_s), ("t", G_t)):
+        save_checkpoint(tmp_path / f"{name}.safetensors", G=G, G_ema=G)
+    args = ["swap", "--source", str(tmp_path / "s.safetensors"), "--target", str(tmp_path / "t.safetensors"),
+            "--resolution", "8", "--out", str(tmp_path / "ts.safetensors")]
+    assert main(args + ["--strength", "1.5"]) == 0
+    assert "at strength 1.5" in capsys.readouterr().out
+    ck = load_checkpoint(tmp_path / "ts.safetensors")
+    k = "synthesis.b16.conv0.weight"
+    want = G_s.state_dict()[k] + 1.5 * (G_t.state_dict()[k] - G_s.state_dict()[k])
+    assert torch.allclose(ck.G_ema.state_dict()[k], want, atol=1e-6)
+    k = "synthesis.b8.conv1.weight"
+    assert torch.equal(ck.G_ema.state_dict()[k], G_s.state_dict()[k])
+    assert ck.extra["swap"]["strength"] == 1.5
+    assert main(args + ["--strength", "9"]) == 2
+    assert "--strength" in capsys.readouterr().err

@@ -40,6 +40,10 @@ def test_rerun_with_other_settings_is_refused_and_names_them(zoo_dir, images, tm
     assert "--appearance mean there, default now" in capsys.readouterr().err
     assert main(args + ["--to", "anime,sketch", "--modes", "2", "--appearance", "mean"]) == 2
     assert "--appearance default there, mean now" in capsys.readouterr().err
+    assert main(args + ["--to", "anime,sketch", "--modes", "2", "--strength", "1.5"]) == 2
+    assert "--strength default there, {'anime': 1.5, 'sketch': 1.5} now" in capsys.readouterr().err
+    assert main(args + ["--to", "anime,sketch", "--modes", "2", "--strength", "1"]) == 0  # 1: as trained, the same
+    assert "2 already done" in capsys.readouterr().out
     assert main(args + ["--to", "anime,sketch", "--modes", "2"]) == 0  # the same settings resume
     assert "2 already done" in capsys.readouterr().out
     settings = json.loads((out / "settings.json").read_text())

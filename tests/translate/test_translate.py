@@ -150,3 +150,27 @@ def test_translate_cli_errors(zoo_dir, images, tmp_path, capsys, args, needle):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert needle in err and "Traceback" not in err
+
+
+def test_strength_draws_the_target_at_a_multiple_of_its_step(zoo, images):
+    """`strength=a`: each target rendered with its synthesis weights a times their step from the
+    base's (`Zoo.model`); 1 and the default (no zoo record) are the target as trained, bit for bit."""
+    from stylebridge.train import with_strength
+
+    tr = Translator(zoo, **FAST)
+    plain = tr.translate(images, to="anime,sketch")
+    assert plain.strengths == {"anime": 1.0, "sketch": 1.0}
+    one = tr.translate(images, to="anime", strength=1, inversion=plain.inversion)
+    assert torch.equal(one.outputs["anime"], plain.outputs["anime"])
+    strong = tr.translate(images, to="anime,sketch", strength=2, modes=1, inversion=plain.inversion)
+    assert strong.strengths == {"anime": 2.0, "sketch": 2.0}
+    G2 = with_strength(zoo["base"], zoo["anime"], 2)
+    assert torch.equal(strong.outputs["anime"][:, 0], translator_mod.render(G2, plain.inversion.ws))
+    assert not torch.allclose(strong.outputs["anime"][:, 0], plain.outputs["anime"][:, 0], atol=1e-3)
+    assert zoo.model("anime", 2) is zoo.model("anime", 2.0)  # built once per strength
+    assert zoo.model("anime", 1) is zoo["anime"] and zoo.model("base", 3) is zoo["base"]
+    zero = tr.translate(images, to="anime", strength=0, inversion=plain.inversion)  # the base's synthesis
+    assert torch.allclose(zero.outputs["anime"][:, 0], translator_mod.render(zoo["base"], plain.inversion.ws),
+                          atol=1e-5)
+    with pytest.raises(StylebridgeError, match="style strength must be between 0 and 4"):
+        tr.translate(images, to="anime", strength=-1, inversion=plain.inversion)

@@ -37,6 +37,7 @@ from stylebridge.invert.options import (
     PROJECTOR_METHODS,
     check_choice,
 )
+from stylebridge.train.strength import MAX_STRENGTH
 from stylebridge.translate.options import APPEARANCE_CHOICES, APPEARANCES, AUTO_APPEARANCE, DEFAULT_TRUNCATION
 from stylebridge.translate.references import load_references, reference_row
 from stylebridge.translate.translator import Translator, default_content_layers
@@ -211,11 +212,14 @@ class Studio:
                              "steps_by_method": {m: self.steps_for(m) for m in self.methods},
                              "appearance": self.zoo.default_appearance(self.default_method),
                              "appearance_by_method": {m: self.zoo.default_appearance(m) for m in self.methods},
+                             "strength": None,  # each model's own (`Zoo.default_strength`):
+                             "strength_by_model": {n: self.zoo.default_strength(n) for n in self.zoo.names},
                              "perceptual": self.default_perceptual, "modes": 0,
                              "seed": 0, "truncation": DEFAULT_TRUNCATION,
                              "content_layers": default_content_layers(self.zoo[self.zoo.base])},
                 "limits": {"max_upload_bytes": lim.max_upload_bytes, "max_pixels": lim.max_pixels,
-                           "max_text": lim.max_text, "max_steps": lim.max_steps, "max_modes": lim.max_modes}}
+                           "max_text": lim.max_text, "max_steps": lim.max_steps, "max_modes": lim.max_modes,
+                           "max_strength": MAX_STRENGTH}}
 
     def _make_examples(self, examples_dir, n: int) -> dict[str, bytes]:
         """Images of the zoo's `examples/` folder, else samples of the base model (seeds 1..n)."""
@@ -349,6 +353,7 @@ class Studio:
              "seed": _number(req, "seed", int, 0, 2**31 - 1, 0),
              "content_layers": _number(req, "content_layers", int, 1, self.num_ws, None),
              "truncation": _number(req, "truncation", float, 0.0, 1.0, DEFAULT_TRUNCATION),
+             "strength": _number(req, "strength", float, 0.0, MAX_STRENGTH, None),  # None: each target's own
              "reference": reference, "chars": chars}
         work = work_units(p["steps"], len(targets), p["modes"], reference is not None)
         if work > lim.max_work:
@@ -401,7 +406,8 @@ class Studio:
             try:
                 res = tr.translate(images, to=[t], source=source, modes=p["modes"], seed=p["seed"],
                                    content_layers=p["content_layers"], truncation_psi=p["truncation"],
-                                   reference=p["reference"], inversion=inv, appearance=p["appearance"])
+                                   reference=p["reference"], inversion=inv, appearance=p["appearance"],
+                                   strength=p["strength"])
             except StylebridgeError as e:
                 failed.append(f"{t}: {e}")
                 job.note(f"{t} skipped: {e}")

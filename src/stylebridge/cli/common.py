@@ -166,6 +166,12 @@ def appearance_option(f):
                         show_default=True, help=APPEARANCE_HELP)(f)
 
 
+def strength_option(f):
+    from stylebridge.train.strength import MAX_STRENGTH, STRENGTH_HELP
+
+    return click.option("--strength", type=click.FloatRange(0, MAX_STRENGTH), default=None, help=STRENGTH_HELP)(f)
+
+
 def feedback_option(f):
     from stylebridge.invert.options import ENCODER_FEEDBACK
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from stylebridge.cli.common import OutputPath, Seed, appearance_option, perceptual_option, progress_option
+from stylebridge.cli.common import (
+    OutputPath,
+    Seed,
+    appearance_option,
+    perceptual_option,
+    progress_option,
+    strength_option,
+)
 from stylebridge.invert.options import DEMO_STEPS, ENCODER_DEFAULT_STEPS, METHODS
 
 
@@ -21,6 +28,7 @@ from stylebridge.invert.options import DEMO_STEPS, ENCODER_DEFAULT_STEPS, METHOD
                    "Default: the encoder where the zoo has one and it measured best (benchmarks/bench_encoder.py), "
                    "else wplus.")
 @appearance_option
+@strength_option
 @click.option("--steps", type=click.IntRange(min=0), default=None,
               help=f"Inversion steps (default {DEMO_STEPS}); with --method encoder, refinement steps "
                    f"(default {ENCODER_DEFAULT_STEPS}).")
@@ -34,7 +42,7 @@ from stylebridge.invert.options import DEMO_STEPS, ENCODER_DEFAULT_STEPS, METHOD
               help="Leave out the rows of real glyphs (one held-out font per style) under each style.")
 @perceptual_option
 @progress_option
-def command(text, images, to, modes, method, appearance, steps, zoo_dir, out, seed, no_references, perceptual,
+def command(text, images, to, modes, method, appearance, strength, steps, zoo_dir, out, seed, no_references, perceptual,
             progress):
     """Translate TEXT into every shipped glyph style: renders the text, inverts each glyph with
     the base model, draws the same codes with each style model, and writes one grid
@@ -65,7 +73,8 @@ def command(text, images, to, modes, method, appearance, steps, zoo_dir, out, se
     zoo = Zoo.from_dir(zoo_dir)
     res = run_demo(zoo, out, text=text, images=list(images) or None, to=to, modes=modes,
                    steps=steps, seed=seed, log=click.echo, perceptual=perceptual, progress=progress,
-                   method=method, references=not no_references, appearance=appearance)
+                   method=method, references=not no_references, appearance=appearance,
+                   strength=strength)
     if res.content_accuracy:
         acc = ", ".join(f"{k} {v:.0%}" for k, v in res.content_accuracy.items())
         click.echo(f"read back as the input character by the glyph classifier: {acc}")

@@ -18,6 +18,7 @@ from stylebridge.cli.common import (
     load_encoder_for,
     perceptual_option,
     resolve_device,
+    strength_option,
 )
 
 _GEN_SUFFIXES = (".pkl", ".pt", ".pth", ".safetensors")
@@ -197,6 +198,7 @@ def _emit_table(text: str, result: dict, json_path: str | None) -> None:
 @click.option("--trunc", "truncation_psi", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Truncation of the appearance codes toward the target's mean w.")
 @appearance_option
+@strength_option
 @inversion_options
 @click.option("--outdir", type=OutputPath("dir"), default=None,
               help="Keep latents/ (resumable) and NAME/TARGET*.png here (translate's layout).")
@@ -210,8 +212,8 @@ def _emit_table(text: str, result: dict, json_path: str | None) -> None:
 @device_option
 @_json_option
 def translation_cmd(input_dir, zoo_dir, source, target, reference_dir, modes, seed, content_layers, truncation_psi,
-                    appearance, method, steps, feedback, perceptual, outdir, latents, net, kid, batch_size, no_cache,
-                    device, json_path):
+                    appearance, strength, method, steps, feedback, perceptual, outdir, latents, net, kid, batch_size,
+                    no_cache, device, json_path):
     """Table II row: translate INPUT_DIR from --from to --to and report FID (plain and
     multi-modal outputs vs --reference-dir, plus KID for small sets), LPIPS_d (diversity of
     the modes of one input) and LPIPS_s (input vs translation).
@@ -229,8 +231,8 @@ def translation_cmd(input_dir, zoo_dir, source, target, reference_dir, modes, se
         opts["feedback"] = feedback
     row = evaluate_translation(zoo, input_dir, target, source=source, reference_dir=reference_dir, modes=modes,
                                seed=seed, content_layers=content_layers, truncation_psi=truncation_psi,
-                               appearance=appearance, method=method, perceptual=perceptual, batch_size=batch_size,
-                               outdir=outdir,
+                               appearance=appearance, strength=strength, method=method, perceptual=perceptual,
+                               batch_size=batch_size, outdir=outdir,
                                latents=latents, lpips_net=net, kid=kid, use_cache=not no_cache, progress=True,
                                log=echo_err, **opts)
     _emit_table(translation_table(row), row, json_path)

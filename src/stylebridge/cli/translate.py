@@ -15,6 +15,7 @@ from stylebridge.cli.common import (
     inversion_precision_option,
     progress_option,
     resolve_device,
+    strength_option,
 )
 
 
@@ -42,6 +43,7 @@ from stylebridge.cli.common import (
 @click.option("--trunc", "truncation_psi", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Truncation of the appearance codes toward the target's mean w.")
 @appearance_option
+@strength_option
 @click.option("--reference", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Reference image(s) of the target domain: their inverted codes give the appearance.")
 @click.option("--latents", type=OutputPath("dir"), default=None,
@@ -54,8 +56,8 @@ from stylebridge.cli.common import (
 @device_option
 @progress_option
 def command(images, zoo_dir, source, to, source_ckpt, target_ckpts, outdir, modes, seed, content_layers,
-            truncation_psi, appearance, reference, latents, method, steps, feedback, perceptual, precision, batch_size,
-            shard, device, progress):
+            truncation_psi, appearance, strength, reference, latents, method, steps, feedback, perceptual, precision,
+            batch_size, shard, device, progress):
     """Translate IMAGES (files or folders) from one domain into others.
 
     \b
@@ -96,7 +98,7 @@ def command(images, zoo_dir, source, to, source_ckpt, target_ckpts, outdir, mode
     res = translate_folder(translator, inputs, outdir, to=to, source=source, modes=modes, seed=seed,
                            content_layers=content_layers, truncation_psi=truncation_psi,
                            reference=list(reference) or None, latents=latents, shard=shard, appearance=appearance,
-                           log=echo_err, progress=progress)
+                           strength=strength, log=echo_err, progress=progress)
     click.echo(f"translated {res['done']} image(s) into {', '.join(res['targets'])} "
                f"({res['skipped']} already done); open {res['index']}")
     if res["failed"]:

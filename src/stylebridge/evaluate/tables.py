@@ -48,6 +48,7 @@ from stylebridge.metrics.stats import (
     load_inception,
 )
 from stylebridge.metrics.weights import WEIGHTS
+from stylebridge.train.strength import check_strength
 from stylebridge.translate.options import DEFAULT_TRUNCATION
 from stylebridge.translate.outputs import inversion_from_code, output_name
 from stylebridge.translate.translator import Translator
@@ -135,7 +136,7 @@ def _fid_kid(out: dict, key: str, feats: np.ndarray, ref: np.ndarray, kid: bool 
 def evaluate_translation(zoo, inputs, target: str, *, source: str | None = None, reference_dir=None,
                          modes: int = 5, seed: int = 0, content_layers: int | None = None,
                          truncation_psi: float | None = None, appearance: str | None = None,
-                         method: str | None = None,
+                         strength: float | None = None, method: str | None = None,
                          perceptual: str = DEFAULT_PERCEPTUAL,
                          batch_size: int = 8, outdir=None, latents=None, lpips_net="vgg", kid: bool | None = None,
                          fid_batch_size: int = 32, use_cache: bool = True, extractor=None, progress: bool = False,
@@ -144,7 +145,8 @@ def evaluate_translation(zoo, inputs, target: str, *, source: str | None = None,
     (default: the zoo's base) into `target`. `outdir` keeps latents/ and NAME/TARGET*.png
     (translate's layout); `latents` reuses an earlier inversion with the source model.
     `method` None: the zoo's default (`Zoo.default_method`); `appearance` None: the zoo's default
-    for that inversion (translate/options.py). `invert_options` are ProjectorConfig fields
+    for that inversion (translate/options.py); `strength` None: the zoo's for the target
+    (`Zoo.default_strength`). `invert_options` are ProjectorConfig fields
     (steps=, precision=, ...)."""
     source = source or zoo.base
     targets = zoo.resolve(target)
@@ -166,6 +168,7 @@ def evaluate_translation(zoo, inputs, target: str, *, source: str | None = None,
     translator = Translator(zoo, method=method, perceptual=perceptual, batch_size=batch_size, **invert_options)
     method, options = translator.inversion_for(source)  # the zoo's encoder for its base
     appearance = translator.appearance_for(source, appearance)
+    strength = zoo.default_strength(target) if strength is None else check_strength(strength)
     res, ch = Gs.img_resolution, Gs.img_channels
     plain, multi = _Features(ext, device, fid_batch_size), _Features(ext, device, fid_batch_size)
     lpips_s, lpips_s_modes, lpips_d = [], [], []
@@ -181,7 +184,7 @@ def evaluate_translation(zoo, inputs, target: str, *, source: str | None = None,
             code = inversion_from_code(ldir / f"{n}.npz", image, method)
             r = translator.translate(image, to=[target], source=source, modes=modes, seed=seed + k * modes,
                                      content_layers=content_layers, truncation_psi=psi, inversion=code,
-                                     appearance=appearance)
+                                     appearance=appearance, strength=strength)
             u8 = to_uint8(r.outputs[target][0])                      # [1 + modes, C, H, W]
             out = from_uint8(u8)
             if outdir is not None:
@@ -199,7 +202,7 @@ def evaluate_translation(zoo, inputs, target: str, *, source: str | None = None,
                     lpips_d.append(float(lp(y[1:][i], y[1:][j]).double().mean()))
     row = {"source": source, "target": target, "n": len(todo), "failed": len(inv["failed"]), "modes": modes,
            "seed": seed, "truncation_psi": psi, "content_layers": r.content_layers, "method": method,
-           "appearance": appearance,
+           "appearance": appearance, "strength": strength,
            "lpips_net": lp.net_name}
     s = summarize(lpips_s, "lpips_s")
     row.update(lpips_s=s["lpips_s"], lpips_s_sem=s["sem"])

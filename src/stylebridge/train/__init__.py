@@ -15,7 +15,7 @@ from stylebridge.utils.lazy import lazy_attributes
 
 # Layer swap loads on first use (PEP 562): the command line's --help imports no torch.
 __getattr__ = lazy_attributes(__name__, {"ls_to_resolution": "swap", "swap_checkpoints": "swap",
-                                         "swap_layers": "swap"})
+                                         "swap_layers": "swap", "with_strength": "swap"})
 
 
 def finetune(options: TrainOptions) -> Path:

@@ -1,6 +1,11 @@
 """Layer swap (the paper's S, Eq. 3) as a standalone model: the mapping network and the
 synthesis blocks (with their toRGB) at resolutions <= R come from the source G_s, the
-remaining blocks from the target G_t. The result is an ordinary Generator / checkpoint."""
+remaining blocks from the target G_t. The result is an ordinary Generator / checkpoint.
+
+Style strength (beyond the paper): fine-tuning moves the synthesis weights from G_s to G_t;
+`with_strength(G_s, G_t, a)` walks a times that step, G_s + a * (G_t - G_s) in every
+synthesis weight (a < 1 a fainter style, a > 1 a stronger one; the mapping and the
+buffers stay G_t's). Layers that a swap took from G_s do not move at any strength."""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from stylebridge.errors import CheckpointError, StylebridgeError
 from stylebridge.formats.loader import load_checkpoint
 from stylebridge.formats.native import save_checkpoint
 from stylebridge.networks.stylegan2 import Generator
+from stylebridge.train.strength import MAX_STRENGTH, check_strength
 
 
 def ls_to_resolution(ls: int) -> int:
@@ -61,23 +67,42 @@ def swap_layers(G_s: Generator, G_t: Generator, resolution: int, force: bool = F
     return out
 
 
+def with_strength(G_s: Generator, G_t: Generator, strength: float, force: bool = False) -> Generator:
+    """G_t with its synthesis weights at `strength` times their step from G_s: G_s + a * (G_t - G_s).
+    Strength 1 returns G_t itself (no arithmetic, so no rounding); the mapping network and the
+    buffers (w_avg, constant noise) are G_t's. G_t must be derived from G_s (`check_compatible`)."""
+    a = check_strength(strength)
+    if a == 1.0:
+        return G_t
+    check_compatible(G_s, G_t, force)
+    out = copy.deepcopy(G_t)
+    src = dict(G_s.synthesis.named_parameters())
+    with torch.no_grad():
+        for k, v in out.synthesis.named_parameters():
+            v.copy_(torch.lerp(src[k], v, a))  # src + a * (v - src); lerp takes any weight
+    return out
+
+
 def swap_checkpoints(source: str | Path, target: str | Path, out: str | Path, resolution: int,
-                     force: bool = False) -> Path:
-    """Swap G and G_ema of two checkpoints; write a native model (G, G_ema; no D)."""
+                     force: bool = False, strength: float = 1.0) -> Path:
+    """Swap G and G_ema of two checkpoints, at `strength` (`with_strength`, relative to the source);
+    write a native model (G, G_ema; no D)."""
+    strength = check_strength(strength)
     cs, ct = load_checkpoint(source, networks=("G", "G_ema")), load_checkpoint(target, networks=("G", "G_ema"))
     nets = {}
     for name in ("G", "G_ema"):
         gs, gt = getattr(cs, name), getattr(ct, name)
         if gs is None or gt is None:
             continue
-        nets[name] = swap_layers(gs, gt, resolution, force)
+        nets[name] = with_strength(gs, swap_layers(gs, gt, resolution, force), strength, force)
     if not nets:
         gs, gt = cs.generator, ct.generator
-        nets["G_ema"] = swap_layers(gs, gt, resolution, force)
+        nets["G_ema"] = with_strength(gs, swap_layers(gs, gt, resolution, force), strength, force)
     meta = {"swap": {"source": str(source), "target": str(target), "resolution": int(resolution),
-                     "ls": int(2 * math.log2(resolution) - 5) if resolution >= 8 else 0, "forced": bool(force)}}
+                     "ls": int(2 * math.log2(resolution) - 5) if resolution >= 8 else 0, "forced": bool(force),
+                     "strength": strength}}
     return save_checkpoint(out, G=nets.get("G"), G_ema=nets.get("G_ema"), extra=meta)
 
 
 __all__ = ["swap_layers", "swap_checkpoints", "ls_to_resolution", "check_compatible", "mapping_differs",
-           "CheckpointError"]
+           "with_strength", "check_strength", "MAX_STRENGTH", "CheckpointError"]

@@ -6,7 +6,9 @@ the target models.
   w_a = mapping(z) truncated toward the TARGET's mean w in the rest, one z per seed;
 * reference-guided: w_a = Inv(reference, G_t). Codes from an inversion are already in W
   and are never sent through the mapping network again;
-* multi-domain: each input is inverted once, then rendered by every target.
+* multi-domain: each input is inverted once, then rendered by every target;
+* style strength (beyond the paper): each target drawn with its synthesis weights at a
+  multiple of their step from the base's (`Zoo.model`; default: the zoo's record, else 1).
 
 If the inversion optimised per-image noise maps, they are part of the code and are used
 by every target too (so G_s -> G_s reproduces the reconstruction exactly).
@@ -24,6 +26,7 @@ from stylebridge.errors import StylebridgeError
 from stylebridge.invert.api import InversionResult, invert, render
 from stylebridge.invert.options import DEFAULT_METHOD, DEFAULT_PERCEPTUAL, ENCODER_METHOD
 from stylebridge.networks.stylegan2 import Generator
+from stylebridge.train.strength import check_strength
 from stylebridge.translate.options import APPEARANCE_CHOICES, APPEARANCES, AUTO_APPEARANCE, DEFAULT_TRUNCATION
 from stylebridge.translate.zoo import Zoo
 
@@ -42,6 +45,7 @@ class TranslationResult:
     outputs: dict[str, torch.Tensor] = field(default_factory=dict)   # target -> [N, K, C, H, W]
     labels: dict[str, list[str]] = field(default_factory=dict)       # target -> K column names
     content_layers: int = 0
+    strengths: dict[str, float] = field(default_factory=dict)        # target -> style strength drawn
 
 
 def appearance_codes(G: Generator, seeds: Sequence[int], truncation_psi: float) -> torch.Tensor:
@@ -133,6 +137,8 @@ class Translator:
         callback=None,
         appearance: str | None = None,                 # plain column: 'input', 'mean' or None = 'auto'
                                                        # (translate/options.py, `appearance_for`)
+        strength: float | None = None,                 # style strength of every target (`Zoo.model`);
+                                                       # None: each target's zoo record (else 1)
     ) -> TranslationResult:
         source = source or self.zoo.base
         targets = self.zoo.resolve(to, exclude=source)  # 'all': every model but the source
@@ -148,12 +154,14 @@ class Translator:
         if not 0.0 <= truncation_psi <= 1.0:
             raise StylebridgeError(f"truncation must be between 0 and 1, got {truncation_psi}")
         appearance = self.appearance_for(source, appearance)
+        strengths = {t: self.zoo.default_strength(t) if strength is None else check_strength(strength)
+                     for t in targets}
         if inversion is None:
             inversion = self.invert(source, images, callback)
-        result = TranslationResult(source, images, inversion, content_layers=k)
+        result = TranslationResult(source, images, inversion, content_layers=k, strengths=strengths)
         seeds = list(range(seed, seed + modes))
         for t in targets:
-            Gt = self.zoo[t]
+            Gt = self.zoo.model(t, strengths[t])
             ws = with_mean_appearance(Gt, inversion.ws, k) if appearance == "mean" else inversion.ws
             columns, labels = [render(Gt, ws, inversion.noise)], ["translation"]
             if modes:
@@ -163,6 +171,7 @@ class Translator:
             if reference is not None:
                 self._check_images(Gt, reference)
                 ref_ws = self.invert(t, reference).ws  # already in W: used as is, never re-mapped
+                # (inverted with the target as trained: the reference is of its domain)
                 columns += [self._render_mixed(Gt, inversion, ref_ws, k, i) for i in range(ref_ws.shape[0])]
                 labels += [f"reference {i}" for i in range(ref_ws.shape[0])]
             result.outputs[t] = torch.stack(columns, dim=1)

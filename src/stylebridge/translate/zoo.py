@@ -19,6 +19,10 @@ optional "appearance" (translate/options.py APPEARANCES, default "input") is wha
 translation draws after the content layers when images are inverted with this encoder: the
 zoo's measured choice (`Zoo.default_appearance`).
 
+A model's optional "strength" (default 1) is how strongly translations draw its style: its
+synthesis weights at that many times their step from the base's (train/swap.py
+`with_strength`; the zoo's measured choice, `Zoo.default_strength`).
+
 Translation between two models only makes sense when they share the base's mapping
 network (the paper's frozen-FC fine-tuning guarantees it bit for bit); `check()` verifies
 that and pairs that do not are refused.
@@ -36,6 +40,8 @@ import torch
 from stylebridge.errors import CheckpointError, StylebridgeError
 from stylebridge.formats.loader import load_checkpoint
 from stylebridge.networks.stylegan2 import Generator
+from stylebridge.train.strength import check_strength
+from stylebridge.train.swap import with_strength
 from stylebridge.translate.options import APPEARANCES
 from stylebridge.utils.io import atomic_write_text
 
@@ -91,6 +97,7 @@ class Zoo:
         self.device = torch.device(device)
         self.meta = meta or {}
         self._models: dict[str, Generator] = {}
+        self._strengthened: dict[tuple[str, float], Generator] = {}
         self._discriminators: dict[str, torch.nn.Module | None] = {}
         self._encoder = None
 
@@ -121,6 +128,11 @@ class Zoo:
                 raise StylebridgeError(f"{manifest}: the encoder's 'appearance' must be one of "
                                        f"{', '.join(APPEARANCES)}, got {str(enc['appearance'])[:40]!r}")
             for e in entries.values():
+                if "strength" in e.info:
+                    try:
+                        check_strength(e.info["strength"])
+                    except StylebridgeError as err:
+                        raise StylebridgeError(f"{manifest}: model {e.name!r}: {err}") from None
                 if not e.path.is_file():
                     raise StylebridgeError(f"{manifest}: model {e.name!r} points to {e.path.name}, which is missing")
             return cls(entries, base, data.get("name", root.name), root, device,
@@ -177,6 +189,24 @@ class Zoo:
             self._models[name] = ckpt.generator
             self._discriminators[name] = ckpt.D
         return self._models[name]
+
+    def default_strength(self, name: str) -> float:
+        """The strength translations draw model `name` at: zoo.json's "strength" for it, else 1."""
+        if name not in self.entries:
+            raise StylebridgeError(f"unknown model {name!r} in zoo {self.name!r}; known: {', '.join(self.names)}")
+        return check_strength(self.entries[name].info.get("strength", 1.0))
+
+    def model(self, name: str, strength: float | None = None) -> Generator:
+        """Model `name` at a style strength (None: `default_strength`): its synthesis weights
+        `strength` times their step from the base's (train/swap.py `with_strength`). Strength 1
+        is `zoo[name]` itself; others are built once and kept."""
+        a = self.default_strength(name) if strength is None else check_strength(strength)
+        if a == 1.0 or name == self.base:
+            return self[name]
+        if (name, a) not in self._strengthened:
+            self.check_pair(self.base, name)
+            self._strengthened[(name, a)] = with_strength(self[self.base], self[name], a)
+        return self._strengthened[(name, a)]
 
     @property
     def encoder_path(self) -> Path | None:

@@ -69,6 +69,7 @@ async function init() {
   $("method").addEventListener("change", methodSteps);
   methodSteps();
   $("modes").value = d.modes; $("modes").max = l.max_modes;
+  $("strength").value = d.strength === null ? "" : d.strength; $("strength").max = l.max_strength;
   $("seed").value = d.seed;
   $("content-layers").value = d.content_layers; $("content-layers").max = info.num_ws;
   $("truncation").value = d.truncation; $("truncation-value").textContent = d.truncation;
@@ -134,7 +135,8 @@ function renderTargets() {
     const cb = document.createElement("input");
     cb.type = "checkbox"; cb.value = m.name; cb.checked = before.size ? before.has(m.name) : true;
     label.append(cb, document.createTextNode(" " + m.name));
-    if (m.description) label.title = m.description;
+    const s = state.info.defaults.strength_by_model[m.name];
+    label.title = (m.description || m.name) + (s !== 1 ? ` (drawn at style strength ${s} unless Options say otherwise)` : "");
     box.append(label);
   }
 }
@@ -182,7 +184,7 @@ function request() {
   return {
     input: state.input, source: $("source").value, targets,
     method: $("method").value, perceptual: $("perceptual").value, steps: num("steps"),
-    appearance: $("appearance").value,
+    appearance: $("appearance").value, strength: num("strength"),
     modes: num("modes"), seed: num("seed"), content_layers: num("content-layers"),
     truncation: num("truncation"), reference: state.reference,
   };

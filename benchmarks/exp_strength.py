@@ -1,0 +1,85 @@
+"""How strong should each shipped style be drawn (issue 16)? `with_strength` walks the
+fine-tuned synthesis weights `a` times their step from the base (train/swap.py): a > 1 draws
+more of the style, at some cost in characters. Per style and strength: content and style
+accuracy of the shipped default translation (the encoder's codes, the target's mean w after
+the content layers) and realism (FID in the glyph classifier's feature space against the
+style's held-out real glyphs), with their shares of the ceilings.
+
+    python benchmarks/exp_strength.py [--n 512] [--strengths 1,1.25,...]
+
+Measured on exp_content_layers.py's validation glyphs (held-out base fonts that no
+benchmark reports on; scripts/eval_zoo.py's 310 test glyphs are left out). The rule that
+picks a strength per style is zoo_build.variants' (`choose`): most style among the
+strengths whose content reaches MIN_CONTENT of the classifier's ceiling. Prints the table,
+writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import print_table, write_json  # noqa: E402
+from exp_content_layers import validation_glyphs  # noqa: E402
+
+from stylebridge.invert.api import invert, render  # noqa: E402
+from stylebridge.metrics.glyph_classifier import accuracies, features, load_glyph_classifier  # noqa: E402
+from stylebridge.metrics.stats import fid_from_features as fid  # noqa: E402
+from stylebridge.train.swap import with_strength  # noqa: E402
+from stylebridge.translate.translator import default_content_layers, with_mean_appearance  # noqa: E402
+from stylebridge.translate.zoo import Zoo  # noqa: E402
+from stylebridge.zoo import shipped_zoo_dir  # noqa: E402
+from stylebridge.zoo_build.evaluation import load_glyphs, style_share, train_style_classifier  # noqa: E402
+from stylebridge.zoo_build.variants import MIN_CONTENT  # noqa: E402
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default="runs/zoo/data")
+    ap.add_argument("--n", type=int, default=512)
+    ap.add_argument("--strengths", default="1,1.25,1.5,1.75,2,2.25,2.5,3")
+    ap.add_argument("--out", default="benchmarks/results/strength.json")
+    args = ap.parse_args(argv)
+    data = Path(args.data)
+    zoo = Zoo.from_dir(shipped_zoo_dir())
+    G, E = zoo[zoo.base], zoo.encoder()
+    x, y = validation_glyphs(data, args.n)
+    print(f"validation: {len(x)} glyphs", flush=True)
+    clf = load_glyph_classifier()
+    style_clf, style_ceiling = train_style_classifier(data)
+    ws = invert(G, x, "encoder", encoder=E, batch_size=64).ws
+    k = default_content_layers(G)
+    rows = []
+    for style in [n for n in zoo.names if n != zoo.base]:
+        real, y_real = load_glyphs(data, style, "heldout")
+        ceiling = accuracies(clf.predict(real), y_real)["merged"]
+        f_real = features(real, clf)
+        for a in [float(s) for s in args.strengths.split(",")]:
+            Gt = with_strength(G, zoo[style], a)
+            with torch.no_grad():
+                out = render(Gt, with_mean_appearance(Gt, ws, k)).clamp(-1, 1)
+            content = accuracies(clf.predict(out), y)["merged"]
+            st = style_share(style_clf, out, style)
+            rows.append({"style": style, "strength": a, "content": content, "content_share": content / ceiling,
+                         "style_acc": st, "style_share": st / style_ceiling[style],
+                         "realism_fid": fid(features(out, clf), f_real), "ceiling": ceiling,
+                         "style_ceiling": style_ceiling[style]})
+            print(rows[-1], flush=True)
+    chosen = {}
+    for style in dict.fromkeys(r["style"] for r in rows):
+        ok = [r for r in rows if r["style"] == style and r["content_share"] >= MIN_CONTENT]
+        chosen[style] = max(ok, key=lambda r: (r["style_acc"], -r["strength"]))["strength"] if ok else None
+    print_table(rows, ["style", "strength", "content", "content_share", "style_acc", "style_share", "realism_fid"])
+    print(f"chosen strength (most style with content >= {MIN_CONTENT:.2f} of the ceiling):", chosen)
+    result = {"n": len(x), "threads": torch.get_num_threads(), "content_layers": k, "rows": rows,
+              "chosen": chosen, "rule": f"content_share >= {MIN_CONTENT}, most style (ties: the weaker strength)"}
+    write_json(args.out, result)
+    return result
+
+
+if __name__ == "__main__":
+    main()
