@@ -9,9 +9,10 @@ style's held-out real glyphs), with their shares of the ceilings.
 
 Measured on exp_content_layers.py's validation glyphs (held-out base fonts that no
 benchmark reports on; scripts/eval_zoo.py's 310 test glyphs are left out). The rule that
-picks a strength per style is zoo_build.variants' (`choose`): most style among the
-strengths whose content reaches MIN_CONTENT of the classifier's ceiling. Prints the table,
-writes JSON.
+picks a strength per style (`choose_strength`): the weakest strength that meets issue 16's
+bar (zoo_build.variants MIN_CONTENT and STYLE_BAR of the ceilings), else the most style among
+the strengths whose content reaches MIN_CONTENT. Prints the table, writes JSON; the zoo's
+zoo.json records the chosen strengths.
 """
 
 from __future__ import annotations
@@ -34,7 +35,21 @@ from stylebridge.translate.translator import default_content_layers, with_mean_a
 from stylebridge.translate.zoo import Zoo  # noqa: E402
 from stylebridge.zoo import shipped_zoo_dir  # noqa: E402
 from stylebridge.zoo_build.evaluation import load_glyphs, style_share, train_style_classifier  # noqa: E402
-from stylebridge.zoo_build.variants import MIN_CONTENT  # noqa: E402
+from stylebridge.zoo_build.variants import MIN_CONTENT, STYLE_BAR  # noqa: E402
+
+
+RULE = (f"the weakest strength that meets issue 16's bar (content >= {MIN_CONTENT} and style >= {STYLE_BAR} of "
+        f"the ceilings), else the one with the most style among those with content >= {MIN_CONTENT}")
+
+
+def choose_strength(rows: list[dict]) -> float | None:
+    """RULE: stay as close to the model as trained as the bar allows; where no strength meets
+    it, the most style that keeps the characters."""
+    meets = [r for r in rows if r["content_share"] >= MIN_CONTENT and r["style_share"] >= STYLE_BAR]
+    if meets:
+        return min(r["strength"] for r in meets)
+    ok = [r for r in rows if r["content_share"] >= MIN_CONTENT]
+    return max(ok, key=lambda r: (r["style_acc"], -r["strength"]))["strength"] if ok else None
 
 
 def main(argv=None) -> dict:
@@ -69,14 +84,12 @@ def main(argv=None) -> dict:
                          "realism_fid": fid(features(out, clf), f_real), "ceiling": ceiling,
                          "style_ceiling": style_ceiling[style]})
             print(rows[-1], flush=True)
-    chosen = {}
-    for style in dict.fromkeys(r["style"] for r in rows):
-        ok = [r for r in rows if r["style"] == style and r["content_share"] >= MIN_CONTENT]
-        chosen[style] = max(ok, key=lambda r: (r["style_acc"], -r["strength"]))["strength"] if ok else None
+    chosen = {style: choose_strength([r for r in rows if r["style"] == style])
+              for style in dict.fromkeys(r["style"] for r in rows)}
     print_table(rows, ["style", "strength", "content", "content_share", "style_acc", "style_share", "realism_fid"])
-    print(f"chosen strength (most style with content >= {MIN_CONTENT:.2f} of the ceiling):", chosen)
+    print(f"chosen strength ({RULE}):", chosen)
     result = {"n": len(x), "threads": torch.get_num_threads(), "content_layers": k, "rows": rows,
-              "chosen": chosen, "rule": f"content_share >= {MIN_CONTENT}, most style (ties: the weaker strength)"}
+              "chosen": chosen, "rule": RULE}
     write_json(args.out, result)
     return result
 

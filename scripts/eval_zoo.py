@@ -40,6 +40,9 @@ def main() -> None:
     ap.add_argument("--appearance", default=None, choices=["input", "mean"],
                     help="what the targets draw after the content layers (default: what the shipped zoo records "
                          "for its encoder with --method encoder, else input)")
+    ap.add_argument("--strength", default="zoo", choices=["zoo", "1"],
+                    help="the STYLE-shipped rows at the style strengths the shipped zoo records (zoo.json), or as "
+                         "trained (1)")
     ap.add_argument("--distance-samples", type=int, default=500)
     ap.add_argument("--table", action="store_true", help="print the README's markdown table from --out and exit")
     args = ap.parse_args()
@@ -57,7 +60,9 @@ def main() -> None:
     try:  # e.g. the shipped encoder and a base trained anew: one line, no traceback
         rows = evaluate_zoo(Path(args.models), Path(args.data), inputs=args.inputs, steps=args.steps,
                             only=args.only, method=args.method, encoder=encoder if args.method == "encoder" else None,
-                            appearance=appearance, distance_samples=args.distance_samples)
+                            appearance=appearance, distance_samples=args.distance_samples,
+                            strengths={s: shipped.default_strength(s) for s in shipped.names}
+                            if args.strength == "zoo" else None)
     except StylebridgeError as e:
         hint = "; or measure with --method wplus --appearance input" if args.method == "encoder" else ""
         raise SystemExit(f"{e}{hint}") from None

@@ -27,6 +27,7 @@ def setup(tmp_path_factory):
     data.mkdir()
     shutil.copy(shipped / "base.safetensors", models / "base.safetensors")
     shutil.copy(shipped / "script.safetensors", models / "script-fcft.safetensors")
+    shutil.copy(shipped / "script.safetensors", models / "script-shipped.safetensors")
     imgs, chars = render_text_glyphs(TEXT)
     labels = np.array([CHAR_TO_LABEL[c] for c in chars])
     for style in STYLES:  # every domain the style classifier learns: the same glyphs, a few shifted
@@ -64,3 +65,15 @@ def test_bad_evaluation_options_are_one_line(setup):
         evaluate_zoo(models, data, method="encoder", encoder=None)
     with pytest.raises(StylebridgeError, match="appearance must be one of input, mean"):
         evaluate_zoo(models, data, method="encoder", encoder=setup[2], appearance="auto")
+
+
+def test_the_shipped_rows_are_drawn_at_the_recorded_strength(setup):
+    """`strengths` (eval_zoo.py: the shipped zoo's zoo.json) moves the STYLE-shipped row only: the
+    same file measured as a fine-tuned variant stays as trained."""
+    plain = _run(setup, method="encoder", appearance="mean", only="script-shipped,script-fcft")
+    strong = _run(setup, method="encoder", appearance="mean", only="script-shipped,script-fcft",
+                  strengths={"script": 2.0})
+    assert "strength" not in plain["script-shipped"] and strong["script-shipped"]["strength"] == 2.0
+    assert plain["script-shipped"]["content"] == plain["script-fcft"]["content"]  # one file, as trained
+    assert strong["script-fcft"] == plain["script-fcft"]
+    assert strong["script-shipped"]["realism_fid"] != plain["script-shipped"]["realism_fid"]

@@ -47,6 +47,7 @@ from stylebridge.metrics.glyph_classifier import (
 )
 from stylebridge.metrics.lpips import load_lpips
 from stylebridge.metrics.stats import fid_from_features as fid
+from stylebridge.train.swap import with_strength
 from stylebridge.translate.options import APPEARANCES
 from stylebridge.translate.translator import Translator, default_content_layers, with_mean_appearance
 from stylebridge.translate.zoo import Zoo
@@ -117,11 +118,14 @@ def load_variants(models: Path) -> dict[str, torch.nn.Module]:
 
 def evaluate_zoo(models: Path, data: Path, *, inputs: int = 310, steps: int = 200, only: str = "",
                  method: str = "wplus", encoder: Path | None = None, appearance: str = "input",
-                 distance_samples: int = 500, samples: int = 1000) -> dict:
+                 distance_samples: int = 500, samples: int = 1000,
+                 strengths: dict[str, float] | None = None) -> dict:
     """eval.json's rows: '_meta' and one row per variant (see the module docstring). Method
     'encoder' inverts with the encoder file `encoder` (trained for MODELS' base); `appearance`
     is what the targets draw after the content layers; `samples`: each model's own samples
-    measured (a multiple of 250). The optimisations draw from torch's
+    measured (a multiple of 250); `strengths`: style -> the style strength its STYLE-shipped row
+    is drawn at (train/swap.py `with_strength` from MODELS' base; the shipped zoo's record),
+    every other row as trained. The optimisations draw from torch's
     global RNG: seed it first to repeat a run."""
     if method == ENCODER_METHOD and encoder is None:
         raise StylebridgeError("method encoder needs the base's encoder file (--encoder)")
@@ -172,11 +176,15 @@ def evaluate_zoo(models: Path, data: Path, *, inputs: int = 310, steps: int = 20
 
     for name, G in variants.items():
         style = parse_variant(name)[0] if name != "base" else "base"
+        strength = (strengths or {}).get(style, 1.0) if name == f"{style}-{SHIPPED}" else 1.0
+        G = with_strength(base, G, strength)
         dom = domain(style)
         ws = with_mean_appearance(G, inversion.ws, k) if appearance == "mean" and style != "base" else inversion.ws
         out = render(G, ws, inversion.noise).clamp(-1, 1)
         row = {"content": accuracies(clf.predict(out), y)}
         row["samples"] = sample_stats(G, clf, dom["f_ho"], n=samples)
+        if strength != 1.0:
+            row["strength"] = strength
         if style != "base":
             row["realism_fid"] = fid(features(out, clf), dom["f_ho"])
             row["style"] = style_share(style_clf, out, style)

@@ -82,7 +82,8 @@ def markdown_table(rows: dict) -> str:
             if not name.startswith(style + "-"):
                 continue
             _, variant, it, swap = parse_variant(name)
-            label = VARIANT_NAMES[variant] + (f" ({it} it.)" if it else "") + (f" + LS {swap} px" if swap else "")
+            label = VARIANT_NAMES[variant] + (f" ({it} it.)" if it else "") + (f" + LS {swap} px" if swap else "") \
+                + (f", strength {r['strength']:g}" if "strength" in r else "")
             d, smp = r.get("distance"), r["samples"]
             dist = f"{d['distance']:.4f} ± {d['sem']:.4f}" if d else ""
             out.append(f"| {style} | {label} | {r['content']['merged']:.3f} | {r.get('style', float('nan')):.3f} "
@@ -160,6 +161,7 @@ def bar_report(rows: dict, chosen: dict[str, str]) -> list[str]:
         cs = r["content"]["merged"] / r["classifier_ceiling"]["merged"]
         ss = r["style"] / r["style_ceiling"]
         ok = cs >= MIN_CONTENT and ss >= STYLE_BAR
-        out.append(f"{style} ({c}): content {cs:.2f} of the ceiling, style {ss:.2f} of the ceiling: "
+        at = f", strength {r['strength']:g}" if "strength" in r else ""
+        out.append(f"{style} ({c}{at}): content {cs:.2f} of the ceiling, style {ss:.2f} of the ceiling: "
                    f"{'meets' if ok else 'misses'} the bar ({MIN_CONTENT:.2f} / {STYLE_BAR:.2f})")
     return out
