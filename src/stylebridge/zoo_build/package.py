@@ -77,13 +77,14 @@ def stage_package(work: Path, variants: dict[str, tuple[int, int] | str | None],
         if choice is None:
             print("not shipped:", style)
             continue
-        if choice == "keep":
+        if choice == "keep":  # with its recorded style strength: what eval.json measured it at
             models[style] = _measured(before[style], evaluation.get(chosen_row(style, choice)))
             continue
         r, it = choice
         model = variant_name(style, "fcft", it)
         ft = load_checkpoint(work / "models" / f"{model}.safetensors").G_ema
         save_checkpoint(dest / f"{style}.safetensors", G_ema=shipped_generator(base, ft, r), dtype=SHIP_DTYPE)
+        # A new model is drawn as trained until its strength is measured (benchmarks/exp_strength.py).
         entry = {"file": f"{style}.safetensors", "description": DESCRIPTIONS[style],
                  "recipe": f"FC-FT (frozen mapping, {it or FT_ITERS} iterations, ADA)" + (f" + LS {r} px" if r else "")
                  + recipe_note}
