@@ -5,7 +5,7 @@ accuracy of the shipped default translation (the encoder's codes, the target's m
 the content layers) and realism (FID in the glyph classifier's feature space against the
 style's held-out real glyphs), with their shares of the ceilings.
 
-    python benchmarks/exp_strength.py [--n 512] [--strengths 1,1.25,...]
+    python benchmarks/exp_strength.py [--n 512] [--strengths 1,1.25,...] [--content-layers K]
 
 Measured on exp_content_layers.py's validation glyphs (held-out base fonts that no
 benchmark reports on; scripts/eval_zoo.py's 310 test glyphs are left out). The rule that
@@ -37,7 +37,6 @@ from stylebridge.zoo import shipped_zoo_dir  # noqa: E402
 from stylebridge.zoo_build.evaluation import load_glyphs, style_share, train_style_classifier  # noqa: E402
 from stylebridge.zoo_build.variants import MIN_CONTENT, STYLE_BAR  # noqa: E402
 
-
 RULE = (f"the weakest strength that meets issue 16's bar (content >= {MIN_CONTENT} and style >= {STYLE_BAR} of "
         f"the ceilings), else the one with the most style among those with content >= {MIN_CONTENT}")
 
@@ -57,6 +56,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--data", default="runs/zoo/data")
     ap.add_argument("--n", type=int, default=512)
     ap.add_argument("--strengths", default="1,1.25,1.5,1.75,2,2.25,2.5,3")
+    ap.add_argument("--content-layers", type=int, default=None, help="k (default: the translator's)")
+    ap.add_argument("--styles", default="", help="comma-separated styles (default: every shipped one)")
     ap.add_argument("--out", default="benchmarks/results/strength.json")
     args = ap.parse_args(argv)
     data = Path(args.data)
@@ -67,9 +68,9 @@ def main(argv=None) -> dict:
     clf = load_glyph_classifier()
     style_clf, style_ceiling = train_style_classifier(data)
     ws = invert(G, x, "encoder", encoder=E, batch_size=64).ws
-    k = default_content_layers(G)
+    k = args.content_layers or default_content_layers(G)
     rows = []
-    for style in [n for n in zoo.names if n != zoo.base]:
+    for style in args.styles.split(",") if args.styles else [n for n in zoo.names if n != zoo.base]:
         real, y_real = load_glyphs(data, style, "heldout")
         ceiling = accuracies(clf.predict(real), y_real)["merged"]
         f_real = features(real, clf)

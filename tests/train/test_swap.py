@@ -138,3 +138,44 @@ def test_swap_cli_writes_the_model_at_a_strength(tmp_path, capsys):
     assert ck.extra["swap"]["strength"] == 1.5
     assert main(args + ["--strength", "9"]) == 2
     assert "--strength" in capsys.readouterr().err
+
+
+def test_blend_width_ramps_from_source_to_target():
+    """--blend-width: each block a mix, G_t's share a logistic ramp in log2 resolution centred
+    between R and 2R; width 0 is the layer swap, bit for bit."""
+    import math
+
+    from stylebridge.train.swap import blend_shares
+
+    G_s, G_t = _pair()
+    hard = swap_layers(G_s, G_t, 8)
+    assert all(torch.equal(a, b) for a, b in zip(swap_layers(G_s, G_t, 8, blend_width=0.0).state_dict().values(),
+                                                 hard.state_dict().values()))
+    shares = blend_shares([4, 8, 16], 8, 0.5)
+    assert shares[16] == pytest.approx(1 / (1 + math.exp(-1.0))) and shares[8] == pytest.approx(1 / (1 + math.e))
+    assert 0 < shares[4] < shares[8] < 0.5 < shares[16] < 1
+    out = swap_layers(G_s, G_t, 8, blend_width=0.5).state_dict()
+    s, t = G_s.state_dict(), G_t.state_dict()
+    for r in (4, 8, 16):
+        k = f"synthesis.b{r}.conv1.weight"
+        assert torch.allclose(out[k], s[k] + shares[r] * (t[k] - s[k]), atol=1e-6), k
+    assert torch.equal(out["mapping.fc0.weight"], s["mapping.fc0.weight"])
+    assert torch.equal(out["mapping.w_avg"], s["mapping.w_avg"])
+    assert blend_shares([4, 8, 16, 32], 8, 1e-3) == pytest.approx({4: 0, 8: 0, 16: 1, 32: 1}, abs=1e-12)  # the swap
+    with pytest.raises(StylebridgeError, match="blend width must be between 0"):
+        swap_layers(G_s, G_t, 8, blend_width=-1)
+
+
+def test_swap_cli_blends(tmp_path, capsys):
+    G_s, G_t = _pair()
+    for name, G in (("s", G_s), ("t", G_t)):
+        save_checkpoint(tmp_path / f"{name}.safetensors", G=G, G_ema=G)
+    args = ["swap", "--source", str(tmp_path / "s.safetensors"), "--target", str(tmp_path / "t.safetensors"),
+            "--resolution", "8", "--out", str(tmp_path / "b.safetensors")]
+    assert main(args + ["--blend-width", "0.5"]) == 0
+    assert "blended" in capsys.readouterr().out
+    ck = load_checkpoint(tmp_path / "b.safetensors")
+    want = swap_layers(G_s, G_t, 8, blend_width=0.5).state_dict()
+    assert all(torch.equal(ck.G_ema.state_dict()[k], v) for k, v in want.items())
+    assert ck.extra["swap"]["blend_width"] == 0.5
+    assert main(args + ["--blend-width", "20"]) == 2

@@ -2,6 +2,10 @@
 synthesis blocks (with their toRGB) at resolutions <= R come from the source G_s, the
 remaining blocks from the target G_t. The result is an ordinary Generator / checkpoint.
 
+Model blending (Justin Pinkney's blend_models, which users ask for in PyTorch): with a blend
+width w > 0 the swap is a ramp instead of a step, each block a mix of both parents,
+`target_share` of G_t (`blend_shares`).
+
 Style strength (beyond the paper): fine-tuning moves the synthesis weights from G_s to G_t;
 `with_strength(G_s, G_t, a)` walks a times that step, G_s + a * (G_t - G_s) in every
 synthesis weight (a < 1 a fainter style, a > 1 a stronger one; the mapping and the
@@ -52,18 +56,47 @@ def check_compatible(G_s: Generator, G_t: Generator, force: bool = False) -> Non
                                "pass --force to swap anyway")
 
 
-def swap_layers(G_s: Generator, G_t: Generator, resolution: int, force: bool = False) -> Generator:
-    """A new generator: mapping and blocks <= `resolution` from G_s, the rest from G_t."""
+MAX_BLEND_WIDTH = 8.0  # in octaves: wider is a near-constant mix at every resolution
+
+
+def blend_shares(resolutions: list[int], resolution: int, width: float = 0.0) -> dict[int, float]:
+    """G_t's share of each synthesis block: 0 up to `resolution` and 1 above it (width 0, the
+    layer swap), or the logistic ramp 1 / (1 + exp(-(log2 r - log2 R - 1/2) / width)), centred
+    between R and 2R, so that it tends to the swap as the width (in octaves) goes to 0. (Pinkney's
+    blend_models centres its ramp on R itself: the same shapes, half an octave earlier.)"""
+    if not 0.0 <= width <= MAX_BLEND_WIDTH:  # also refuses nan
+        raise StylebridgeError(f"blend width must be between 0 (a layer swap) and {MAX_BLEND_WIDTH:g} octaves, "
+                               f"got {width}")
+    if width == 0.0:
+        return {r: 0.0 if r <= resolution else 1.0 for r in resolutions}
+    return {r: _logistic((math.log2(r / resolution) - 0.5) / width) for r in resolutions}
+
+
+def _logistic(z: float) -> float:
+    """1 / (1 + exp(-z)) without overflow for large |z|."""
+    return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+
+
+def swap_layers(G_s: Generator, G_t: Generator, resolution: int, force: bool = False,
+                blend_width: float = 0.0) -> Generator:
+    """A new generator: mapping and blocks <= `resolution` from G_s, the rest from G_t; with a
+    blend width > 0 each block mixes both, `blend_shares` of G_t (the mapping stays G_s's)."""
     if resolution not in G_t.synthesis.block_resolutions:
         raise StylebridgeError(f"swap resolution must be one of {G_t.synthesis.block_resolutions}, got {resolution}")
+    shares = blend_shares(G_t.synthesis.block_resolutions, resolution, blend_width)
     check_compatible(G_s, G_t, force)
     out = copy.deepcopy(G_t)
     src = G_s.state_dict()
-    prefixes = ["mapping."] + [f"synthesis.b{r}." for r in G_s.synthesis.block_resolutions if r <= resolution]
     with torch.no_grad():
         for k, v in out.state_dict().items():
-            if any(k.startswith(p) for p in prefixes):
+            if k.startswith("mapping."):
                 v.copy_(src[k])
+            elif k.startswith("synthesis.b"):
+                y = shares[int(k.split(".")[1][1:])]
+                if y == 0.0:
+                    v.copy_(src[k])  # exact copies where one parent gives all (and in the plain swap)
+                elif y != 1.0 and v.is_floating_point():
+                    v.copy_(torch.lerp(src[k], v, y))
     return out
 
 
@@ -84,25 +117,26 @@ def with_strength(G_s: Generator, G_t: Generator, strength: float, force: bool =
 
 
 def swap_checkpoints(source: str | Path, target: str | Path, out: str | Path, resolution: int,
-                     force: bool = False, strength: float = 1.0) -> Path:
-    """Swap G and G_ema of two checkpoints, at `strength` (`with_strength`, relative to the source);
-    write a native model (G, G_ema; no D)."""
+                     force: bool = False, strength: float = 1.0, blend_width: float = 0.0) -> Path:
+    """Swap (or blend, `blend_width` > 0) G and G_ema of two checkpoints, at `strength`
+    (`with_strength`, relative to the source); write a native model (G, G_ema; no D)."""
     strength = check_strength(strength)
+    blend_shares([resolution], resolution, blend_width)  # a bad width fails before the files load
     cs, ct = load_checkpoint(source, networks=("G", "G_ema")), load_checkpoint(target, networks=("G", "G_ema"))
     nets = {}
     for name in ("G", "G_ema"):
         gs, gt = getattr(cs, name), getattr(ct, name)
         if gs is None or gt is None:
             continue
-        nets[name] = with_strength(gs, swap_layers(gs, gt, resolution, force), strength, force)
+        nets[name] = with_strength(gs, swap_layers(gs, gt, resolution, force, blend_width), strength, force)
     if not nets:
         gs, gt = cs.generator, ct.generator
-        nets["G_ema"] = with_strength(gs, swap_layers(gs, gt, resolution, force), strength, force)
+        nets["G_ema"] = with_strength(gs, swap_layers(gs, gt, resolution, force, blend_width), strength, force)
     meta = {"swap": {"source": str(source), "target": str(target), "resolution": int(resolution),
                      "ls": int(2 * math.log2(resolution) - 5) if resolution >= 8 else 0, "forced": bool(force),
-                     "strength": strength}}
+                     "strength": strength, "blend_width": float(blend_width)}}
     return save_checkpoint(out, G=nets.get("G"), G_ema=nets.get("G_ema"), extra=meta)
 
 
 __all__ = ["swap_layers", "swap_checkpoints", "ls_to_resolution", "check_compatible", "mapping_differs",
-           "with_strength", "check_strength", "MAX_STRENGTH", "CheckpointError"]
+           "with_strength", "check_strength", "MAX_STRENGTH", "blend_shares", "MAX_BLEND_WIDTH", "CheckpointError"]
