@@ -35,8 +35,8 @@ def command(source, target, resolution, ls, blend_width, strength, out, force):
     \b
     Examples:
       stylebridge swap --source ffhq.pkl --target anime.safetensors --ls 3 --out anime-ls3.safetensors
-      stylebridge swap --source ffhq.pkl --target anime.safetensors --resolution 16 --blend-width 0.7 \
-        --strength 1.5 --out anime-blend.safetensors
+      stylebridge swap --source ffhq.pkl --target anime.pkl --resolution 16 --blend-width 0.7 --out blend.safetensors
+      stylebridge swap --source ffhq.pkl --target anime.safetensors --ls 3 --strength 1.5 --out strong.safetensors
     """
     from stylebridge.errors import StylebridgeError
     from stylebridge.train.swap import ls_to_resolution, swap_checkpoints
