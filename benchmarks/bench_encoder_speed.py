@@ -10,7 +10,9 @@ Inputs: the 62 characters drawn with Pillow's default font (needs no data folder
 shipped glyph zoo and its encoder; the methods and settings are bench_encoder.py's (pixel
 loss, fp32: on CUDA TF32 as the projector sets it). Each method runs once to warm up (CUDA
 context, cuDNN plans), then `--repeats` timed runs (median), batches of 32 as in
-bench_encoder. Also the demo's inversion of "Hello" (5 glyphs).
+bench_encoder. Also the demo's inversion of "Hello" (5 glyphs), and for the encoder rows the
+codes alone (what a translation needs; `invert` also renders the reconstruction exactly, one
+image at a time, which is about half the encoder's time on a CPU).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from bench_encoder import glyph_sets, methods  # noqa: E402
 from common import print_table, write_json  # noqa: E402
 
 from stylebridge.data.images import to_uint8  # noqa: E402
-from stylebridge.invert.api import invert  # noqa: E402
+from stylebridge.invert.api import encode, invert  # noqa: E402
+from stylebridge.invert.options import ENCODER_FEEDBACK  # noqa: E402
 from stylebridge.metrics.glyph_classifier import accuracies, load_glyph_classifier  # noqa: E402
 from stylebridge.translate import Zoo  # noqa: E402
 from stylebridge.zoo import shipped_zoo_dir  # noqa: E402
@@ -71,10 +74,17 @@ def main(argv=None) -> dict:
             sec, res = _timed(lambda: invert(G, x, method, batch_size=32, **opts), device, args.repeats)
             demo, _ = _timed(lambda: invert(G, hello, method, batch_size=32, **opts), device, args.repeats)
         rec = to_uint8(res.reconstruction.cpu()).float() / 127.5 - 1
-        rows.append({"method": name, "device": str(device), "s_per_img": sec / len(x), "demo_hello_s": demo,
+        # The codes alone (what a translation needs) and the exact one-image render of the
+        # reconstruction that `invert` returns besides: for the encoder the render is half the time.
+        codes = sec
+        if method == "encoder" and not opts.get("steps"):
+            passes = opts.get("feedback", ENCODER_FEEDBACK)  # invert's default passes
+            codes, _ = _timed(lambda: encode(encoder, x, 32, G=G, feedback=passes), device, args.repeats)
+        rows.append({"method": name, "device": str(device), "s_per_img": sec / len(x),
+                     "codes_s_per_img": codes / len(x), "demo_hello_s": demo,
                      "content": accuracies(clf.predict(rec), y)["merged"]})
         print(rows[-1], flush=True)
-    table = print_table(rows, ["method", "device", "s_per_img", "demo_hello_s", "content"])
+    table = print_table(rows, ["method", "device", "s_per_img", "codes_s_per_img", "demo_hello_s", "content"])
     result = {"n": len(x), "rows": rows, "table": table}
     write_json(args.out or f"benchmarks/results/encoder_speed_{device.type}.json", result)
     return result
