@@ -10,6 +10,7 @@ import urllib.request
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from stylebridge.app.engine import Studio
@@ -165,6 +166,34 @@ def test_text_input_for_glyph_zoo(server, browser):
     img = browser.find_element(By.CSS_SELECTOR, "#outputs img[data-name='bold.png']")
     with Image.open(io.BytesIO(_get(img.get_attribute("src"))[1])) as im:
         assert im.size == (48, 16)  # three characters side by side
+
+
+def test_style_strength_field_reaches_the_translation(server, browser, zoo_dir):
+    """The Options' Style strength field is sent with the job: the bold output is the latent code
+    drawn by bold at that strength (an empty field: each model's own, here 1)."""
+    from selenium.webdriver.common.by import By
+
+    from stylebridge.data.images import to_uint8
+    from stylebridge.invert.api import render
+
+    _open(browser, server)
+    browser.find_element(By.ID, "tab-text").click()
+    browser.find_element(By.ID, "text").send_keys("Hi")
+    browser.find_element(By.CSS_SELECTOR, "#options summary").click()
+    field = browser.find_element(By.ID, "strength")
+    assert field.get_attribute("value") == "" and field.get_attribute("max") == "4"
+    field.send_keys("2.5")
+    browser.find_element(By.ID, "run").click()
+    _wait(browser, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-job-state") == "done",
+          timeout=40, what="translation at strength 2.5 done")
+    img = browser.find_element(By.CSS_SELECTOR, "#outputs img[data-name='bold.png']")
+    got = np.asarray(Image.open(io.BytesIO(_get(img.get_attribute("src"))[1])))
+    with np.load(io.BytesIO(_get(browser.find_element(By.ID, "npz-link").get_attribute("href"))[1])) as z:
+        ws = torch.from_numpy(z["w"])
+    zoo = Zoo.from_dir(zoo_dir)
+    want = [to_uint8(render(G, ws))[:, 0].numpy() for G in (zoo.model("bold", 2.5), zoo["bold"])]
+    strip = np.concatenate(list(want[0]), axis=1)
+    assert np.array_equal(got, strip) and not np.array_equal(got, np.concatenate(list(want[1]), axis=1))
 
 
 def test_cancel_button_stops_a_long_inversion(server, browser):
