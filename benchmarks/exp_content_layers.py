@@ -46,6 +46,20 @@ def validation_glyphs(data: Path, n: int) -> tuple[torch.Tensor, np.ndarray]:
     return x[keep], y[keep]
 
 
+def validation_codes(data: Path, n: int):
+    """What both validation experiments start from: the shipped zoo, `validation_glyphs` (x, y),
+    the glyph classifier, a style classifier trained here with its ceilings, and the glyphs'
+    codes by the shipped encoder with its default feedback passes."""
+    zoo = Zoo.from_dir(shipped_zoo_dir())
+    G, E = zoo[zoo.base], zoo.encoder()
+    x, y = validation_glyphs(data, n)
+    print(f"validation: {len(x)} glyphs", flush=True)
+    clf = load_glyph_classifier()
+    style_clf, style_ceiling = train_style_classifier(data)
+    ws = invert(G, x, "encoder", encoder=E, batch_size=64).ws
+    return zoo, x, y, clf, style_clf, style_ceiling, ws
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="runs/zoo/data")
@@ -54,13 +68,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--out", default="benchmarks/results/content_layers.json")
     args = ap.parse_args(argv)
     data = Path(args.data)
-    zoo = Zoo.from_dir(shipped_zoo_dir())
-    G, E = zoo[zoo.base], zoo.encoder()
-    x, y = validation_glyphs(data, args.n)
-    print(f"validation: {len(x)} glyphs", flush=True)
-    clf = load_glyph_classifier()
-    style_clf, style_ceiling = train_style_classifier(data)
-    ws = invert(G, x, "encoder", encoder=E, batch_size=64).ws
+    zoo, x, y, clf, style_clf, style_ceiling, ws = validation_codes(data, args.n)
+    G = zoo[zoo.base]
     rows = []
     for style in [n for n in zoo.names if n != zoo.base]:
         real, y_real = load_glyphs(data, style, "heldout")

@@ -25,16 +25,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import print_table, write_json  # noqa: E402
-from exp_content_layers import validation_glyphs  # noqa: E402
+from exp_content_layers import validation_codes  # noqa: E402
 
-from stylebridge.invert.api import invert, render  # noqa: E402
-from stylebridge.metrics.glyph_classifier import accuracies, features, load_glyph_classifier  # noqa: E402
+from stylebridge.invert.api import render  # noqa: E402
+from stylebridge.metrics.glyph_classifier import accuracies, features  # noqa: E402
 from stylebridge.metrics.stats import fid_from_features as fid  # noqa: E402
 from stylebridge.train.swap import with_strength  # noqa: E402
 from stylebridge.translate.translator import default_content_layers, with_mean_appearance  # noqa: E402
-from stylebridge.translate.zoo import Zoo  # noqa: E402
-from stylebridge.zoo import shipped_zoo_dir  # noqa: E402
-from stylebridge.zoo_build.evaluation import load_glyphs, style_share, train_style_classifier  # noqa: E402
+from stylebridge.zoo_build.evaluation import load_glyphs, style_share  # noqa: E402
 from stylebridge.zoo_build.variants import MIN_CONTENT, STYLE_BAR  # noqa: E402
 
 RULE = (f"the weakest strength that meets issue 16's bar (content >= {MIN_CONTENT} and style >= {STYLE_BAR} of "
@@ -61,13 +59,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--out", default="benchmarks/results/strength.json")
     args = ap.parse_args(argv)
     data = Path(args.data)
-    zoo = Zoo.from_dir(shipped_zoo_dir())
-    G, E = zoo[zoo.base], zoo.encoder()
-    x, y = validation_glyphs(data, args.n)
-    print(f"validation: {len(x)} glyphs", flush=True)
-    clf = load_glyph_classifier()
-    style_clf, style_ceiling = train_style_classifier(data)
-    ws = invert(G, x, "encoder", encoder=E, batch_size=64).ws
+    zoo, x, y, clf, style_clf, style_ceiling, ws = validation_codes(data, args.n)
+    G = zoo[zoo.base]
     k = args.content_layers or default_content_layers(G)
     rows = []
     for style in args.styles.split(",") if args.styles else [n for n in zoo.names if n != zoo.base]:

@@ -121,12 +121,17 @@ def test_strength_out_of_range_is_refused(bad):
         with_strength(G_s, G_t, bad)
 
 
-def test_swap_cli_writes_the_model_at_a_strength(tmp_path, capsys):
+def _swap_args(tmp_path, out: str):
+    """A source/target pair saved to TMP and the `swap --resolution 8` command line writing OUT."""
     G_s, G_t = _pair()
     for name, G in (("s", G_s), ("t", G_t)):
         save_checkpoint(tmp_path / f"{name}.safetensors", G=G, G_ema=G)
-    args = ["swap", "--source", str(tmp_path / "s.safetensors"), "--target", str(tmp_path / "t.safetensors"),
-            "--resolution", "8", "--out", str(tmp_path / "ts.safetensors")]
+    return G_s, G_t, ["swap", "--source", str(tmp_path / "s.safetensors"), "--target",
+                      str(tmp_path / "t.safetensors"), "--resolution", "8", "--out", str(tmp_path / out)]
+
+
+def test_swap_cli_writes_the_model_at_a_strength(tmp_path, capsys):
+    G_s, G_t, args = _swap_args(tmp_path, "ts.safetensors")
     assert main(args + ["--strength", "1.5"]) == 0
     assert "at strength 1.5" in capsys.readouterr().out
     ck = load_checkpoint(tmp_path / "ts.safetensors")
@@ -167,11 +172,7 @@ def test_blend_width_ramps_from_source_to_target():
 
 
 def test_swap_cli_blends(tmp_path, capsys):
-    G_s, G_t = _pair()
-    for name, G in (("s", G_s), ("t", G_t)):
-        save_checkpoint(tmp_path / f"{name}.safetensors", G=G, G_ema=G)
-    args = ["swap", "--source", str(tmp_path / "s.safetensors"), "--target", str(tmp_path / "t.safetensors"),
-            "--resolution", "8", "--out", str(tmp_path / "b.safetensors")]
+    G_s, G_t, args = _swap_args(tmp_path, "b.safetensors")
     assert main(args + ["--blend-width", "0.5"]) == 0
     assert "blended" in capsys.readouterr().out
     ck = load_checkpoint(tmp_path / "b.safetensors")
