@@ -111,8 +111,11 @@ def test_zoo_cli_lists_and_flags_unrelated(zoo_dir, capsys):
     (zoo_dir / "unrelated.safetensors").unlink()
     data = json.loads((zoo_dir / "zoo.json").read_text())
     del data["models"]["unrelated"]
+    data["models"]["sketch"]["strength"] = "1.5"  # a number as text reads as one
     (zoo_dir / "zoo.json").write_text(json.dumps(data))
+    capsys.readouterr()
     assert main(["zoo", str(zoo_dir)]) == 0
+    assert "(drawn at style strength 1.5)" in capsys.readouterr().out
 
 
 def test_translate_folder_cli_resumes(zoo_dir, images, tmp_path, capsys):
