@@ -86,9 +86,11 @@ def run_demo(zoo: Zoo, out: str | Path, text: str | None = "Hello", images: Sequ
     rows, names = [x, inversion.reconstruction], ["input", "reconstruction"]
     refs = load_references(zoo) if references else {}
     for name in targets:
+        a = res.strengths[name]
+        shown = name if a == 1.0 else f"{name} x{a:g}"  # drawn at a style strength: the label says so
         for j, label in enumerate(res.labels[name]):
             rows.append(res.outputs[name][:, j])
-            names.append(name if j == 0 else f"{name} ({label})")
+            names.append(shown if j == 0 else f"{shown} ({label})")
         real = reference_row(refs.get(name), labels, x)
         if real is not None:
             rows.append(real)

@@ -36,6 +36,7 @@ def test_demo_runs_end_to_end_on_the_shipped_models(tmp_path, capsys):
     # styles rows of 3 glyphs, and a margin on the left that names the rows
     n_rows = 2 + 3 * styles
     assert text.count(": real (") == styles
+    assert "blackletter x1.75, blackletter x1.75 (seed 0)" in text  # its recorded style strength, labelled
     grid_w = 3 * (3 * 33 + 1)
     assert im.shape[0] == 3 * (n_rows * 33 + 1) and im.shape[1] > grid_w
     margin = im[:, :im.shape[1] - grid_w]
