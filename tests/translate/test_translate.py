@@ -172,6 +172,10 @@ def test_strength_draws_the_target_at_a_multiple_of_its_step(zoo, images):
     assert not torch.allclose(strong.outputs["anime"][:, 0], plain.outputs["anime"][:, 0], atol=1e-3)
     assert zoo.model("anime", 2) is zoo.model("anime", 2.0)  # built once per strength
     assert zoo.model("anime", 1) is zoo["anime"] and zoo.model("base", 3) is zoo["base"]
+    for i in range(20):  # ever new strengths (a server's requests): a bounded number of models is kept
+        zoo.model("anime", 1 + i / 100)
+    assert len(zoo._strengthened) == max(4, len(zoo.names))
+    assert zoo.model("anime", 1.19) is zoo.model("anime", 1.19)  # the newest are the ones kept
     zero = tr.translate(images, to="anime", strength=0, inversion=plain.inversion)  # the base's synthesis
     assert torch.allclose(zero.outputs["anime"][:, 0], translator_mod.render(zoo["base"], plain.inversion.ws),
                           atol=1e-5)

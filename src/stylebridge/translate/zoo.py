@@ -30,6 +30,7 @@ that and pairs that do not are refused.
 
 from __future__ import annotations
 
+import collections
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,7 +98,9 @@ class Zoo:
         self.device = torch.device(device)
         self.meta = meta or {}
         self._models: dict[str, Generator] = {}
-        self._strengthened: dict[tuple[str, float], Generator] = {}
+        # Models at a style strength, most recently used last; at most one per model is kept
+        # beyond 4 (`model`), so a server asked for ever new strengths holds a bounded number.
+        self._strengthened: collections.OrderedDict[tuple[str, float], Generator] = collections.OrderedDict()
         self._discriminators: dict[str, torch.nn.Module | None] = {}
         self._encoder = None
 
@@ -199,14 +202,19 @@ class Zoo:
     def model(self, name: str, strength: float | None = None) -> Generator:
         """Model `name` at a style strength (None: `default_strength`): its synthesis weights
         `strength` times their step from the base's (train/swap.py `with_strength`). Strength 1
-        is `zoo[name]` itself; others are built once and kept."""
+        is `zoo[name]` itself; others are built once and kept, the most recently used
+        max(4, number of models) of them."""
         a = self.default_strength(name) if strength is None else check_strength(strength)
         if a == 1.0 or name == self.base:
             return self[name]
-        if (name, a) not in self._strengthened:
+        key = (name, a)
+        if key not in self._strengthened:
             self.check_pair(self.base, name)
-            self._strengthened[(name, a)] = with_strength(self[self.base], self[name], a)
-        return self._strengthened[(name, a)]
+            self._strengthened[key] = with_strength(self[self.base], self[name], a)
+            while len(self._strengthened) > max(4, len(self.entries)):
+                self._strengthened.popitem(last=False)
+        self._strengthened.move_to_end(key)
+        return self._strengthened[key]
 
     @property
     def encoder_path(self) -> Path | None:
