@@ -266,7 +266,11 @@ def check_swap(ctx: Ctx) -> str:
     run_cli("swap", "--source", ctx.root / "base.safetensors", "--target", ctx.root / "derived.safetensors",
             "--resolution", "8", "--out", out)
     run_cli("generate", out, "--seeds", "0", "--outdir", ctx.path("gen_swap"), "--device", ctx.device)
-    return "LS at 8 px, rendered on the device"
+    blend = ctx.path("blended.safetensors")
+    run_cli("swap", "--source", ctx.root / "base.safetensors", "--target", ctx.root / "derived.safetensors",
+            "--resolution", "8", "--blend-width", "0.5", "--strength", "1.5", "--out", blend)
+    run_cli("generate", blend, "--seeds", "0", "--outdir", ctx.path("gen_blend"), "--device", ctx.device)
+    return "LS at 8 px and a blend at strength 1.5, rendered on the device"
 
 
 def _invert_cli(ctx: Ctx, method: str, perceptual: str, *extra) -> dict:
@@ -326,10 +330,11 @@ def check_translate(ctx: Ctx) -> str:
     out = ctx.path("translated", "x").parent
     ref = sorted((ctx.root / "inputs").glob("*.png"))[0]
     run_cli("translate", ctx.root / "inputs", "--zoo", ctx.root / "zoo", "--to", "bold,script", "--modes", "2",
-            "--reference", ref, "--outdir", out, "--steps", "10", "--perceptual", "pixel", "--device", ctx.device)
+            "--reference", ref, "--outdir", out, "--steps", "10", "--perceptual", "pixel", "--device", ctx.device,
+            "--strength", "1.5")
     files = sorted(p.name for p in (out / "in0").glob("*.png"))
     assert {"bold.png", "bold_seed0.png", "bold_ref0.png", "script_seed1.png", "grid.png"} <= set(files), files
-    return f"2 targets, --modes 2, a reference: {len(files)} files per input"
+    return f"2 targets at strength 1.5, --modes 2, a reference: {len(files)} files per input"
 
 
 def check_translate_api(ctx: Ctx) -> str:
