@@ -44,6 +44,10 @@ def test_rerun_with_other_settings_is_refused_and_names_them(zoo_dir, images, tm
     assert "--strength default there, {'anime': 1.5, 'sketch': 1.5} now" in capsys.readouterr().err
     assert main(args + ["--to", "anime,sketch", "--modes", "2", "--strength", "1"]) == 0  # 1: as trained, the same
     assert "2 already done" in capsys.readouterr().out
+    assert main(args + ["--to", "anime,sketch", "--modes", "2", "--strength", "sketch=0.5"]) == 2
+    assert "{'anime': 1.0, 'sketch': 0.5} now" in capsys.readouterr().err
+    assert main(args + ["--to", "anime,sketch", "--modes", "2", "--strength", "anime=1"]) == 0
+    capsys.readouterr()
     assert main(args + ["--to", "anime,sketch", "--modes", "2"]) == 0  # the same settings resume
     assert "2 already done" in capsys.readouterr().out
     settings = json.loads((out / "settings.json").read_text())

@@ -181,3 +181,32 @@ def test_strength_draws_the_target_at_a_multiple_of_its_step(zoo, images):
                           atol=1e-5)
     with pytest.raises(StylebridgeError, match="style strength must be between 0 and 4"):
         tr.translate(images, to="anime", strength=-1, inversion=plain.inversion)
+    # by name: the named targets at theirs, the others at the zoo's (here 1)
+    some = tr.translate(images, to="anime,sketch", strength={"anime": 2}, inversion=plain.inversion)
+    assert some.strengths == {"anime": 2.0, "sketch": 1.0}
+    assert torch.equal(some.outputs["anime"][:, 0], strong.outputs["anime"][:, 0])
+    assert torch.equal(some.outputs["sketch"], plain.outputs["sketch"])
+    with pytest.raises(StylebridgeError, match="strength given for anmie, not among the targets"):
+        tr.translate(images, to="anime,sketch", strength={"anmie": 2}, inversion=plain.inversion)
+
+
+@pytest.mark.parametrize("text,want", [("1.5", 1.5), (" 2 ", 2.0), ("a=1.2,b=0", {"a": 1.2, "b": 0.0}),
+                                       ("a = 3", {"a": 3.0})])
+def test_strength_option_reads_one_number_or_names(text, want):
+    from stylebridge.train.strength import parse_strengths
+
+    assert parse_strengths(text) == want
+
+
+@pytest.mark.parametrize("text,msg", [("lots", "must be a number"), ("a=1,a=2", "given twice"),
+                                      ("=2", "NAME=STRENGTH"), ("a=1,b", "NAME=STRENGTH"), ("a=9", "between 0 and 4")])
+def test_strength_option_refuses_in_one_line(text, msg, zoo_dir, images, tmp_path, capsys):
+    from stylebridge.train.strength import parse_strengths
+
+    with pytest.raises(StylebridgeError, match=msg):
+        parse_strengths(text)
+    save_image(images[0], tmp_path / "a.png")
+    assert main(["translate", str(tmp_path / "a.png"), "--zoo", str(zoo_dir), "--to", "anime", "--strength", text,
+                 "--outdir", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "--strength" in err and "Traceback" not in err

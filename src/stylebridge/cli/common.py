@@ -166,10 +166,26 @@ def appearance_option(f):
                         show_default=True, help=APPEARANCE_HELP)(f)
 
 
-def strength_option(f):
-    from stylebridge.train.strength import MAX_STRENGTH, STRENGTH_HELP
+class Strengths(click.ParamType):
+    """--strength: A (every target) or NAME=A,NAME=A, checked when the command line is read."""
 
-    return click.option("--strength", type=click.FloatRange(0, MAX_STRENGTH), default=None, help=STRENGTH_HELP)(f)
+    name = "A|NAME=A,..."
+
+    def convert(self, value, param, ctx):
+        from stylebridge.train.strength import parse_strengths
+
+        if isinstance(value, (float, dict)):
+            return value
+        try:
+            return parse_strengths(value)
+        except StylebridgeError as e:
+            self.fail(str(e), param, ctx)
+
+
+def strength_option(f):
+    from stylebridge.train.strength import STRENGTH_HELP
+
+    return click.option("--strength", type=Strengths(), default=None, help=STRENGTH_HELP)(f)
 
 
 def feedback_option(f):

@@ -48,7 +48,6 @@ from stylebridge.metrics.stats import (
     load_inception,
 )
 from stylebridge.metrics.weights import WEIGHTS
-from stylebridge.train.strength import check_strength
 from stylebridge.translate.options import DEFAULT_TRUNCATION
 from stylebridge.translate.outputs import inversion_from_code, output_name
 from stylebridge.translate.translator import Translator
@@ -136,7 +135,7 @@ def _fid_kid(out: dict, key: str, feats: np.ndarray, ref: np.ndarray, kid: bool 
 def evaluate_translation(zoo, inputs, target: str, *, source: str | None = None, reference_dir=None,
                          modes: int = 5, seed: int = 0, content_layers: int | None = None,
                          truncation_psi: float | None = None, appearance: str | None = None,
-                         strength: float | None = None, method: str | None = None,
+                         strength: float | dict[str, float] | None = None, method: str | None = None,
                          perceptual: str = DEFAULT_PERCEPTUAL,
                          batch_size: int = 8, outdir=None, latents=None, lpips_net="vgg", kid: bool | None = None,
                          fid_batch_size: int = 32, use_cache: bool = True, extractor=None, progress: bool = False,
@@ -168,7 +167,7 @@ def evaluate_translation(zoo, inputs, target: str, *, source: str | None = None,
     translator = Translator(zoo, method=method, perceptual=perceptual, batch_size=batch_size, **invert_options)
     method, options = translator.inversion_for(source)  # the zoo's encoder for its base
     appearance = translator.appearance_for(source, appearance)
-    strength = zoo.default_strength(target) if strength is None else check_strength(strength)
+    strength = translator.strengths_for([target], strength)[target]
     res, ch = Gs.img_resolution, Gs.img_channels
     plain, multi = _Features(ext, device, fid_batch_size), _Features(ext, device, fid_batch_size)
     lpips_s, lpips_s_modes, lpips_d = [], [], []

@@ -13,8 +13,27 @@ MAX_STRENGTH = 4.0  # far past where the shipped styles lose their characters: a
 
 STRENGTH_HELP = ("Style strength: draw each target with its synthesis weights at this many times their step from "
                  "the base's (1 = the model as trained, 0 = the base's look, 1.5-2 = a stronger style that keeps "
-                 f"fewer of the input's characters; 0 to {MAX_STRENGTH:g}). Default: the strength the zoo records "
-                 "for each model (zoo.json \"strength\"), else 1.")
+                 f"fewer of the input's characters; 0 to {MAX_STRENGTH:g}). One number for every target, or "
+                 "NAME=A,NAME=A for some (the others keep theirs). Default: the strength the zoo records for each "
+                 "model (zoo.json \"strength\"), else 1.")
+
+
+def parse_strengths(text: str) -> float | dict[str, float]:
+    """'1.5' -> 1.5 (every target); 'script=1.2,blackletter=2' -> {'script': 1.2, 'blackletter': 2.0}."""
+    text = str(text).strip()
+    if "=" not in text:
+        return check_strength(text)
+    out: dict[str, float] = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise StylebridgeError(f"cannot read {part.strip()[:40]!r} as NAME=STRENGTH (example: script=1.2,"
+                                   "blackletter=2)")
+        if name in out:
+            raise StylebridgeError(f"style strength for {name[:40]!r} given twice")
+        out[name] = check_strength(value.strip())
+    return out
 
 
 def check_strength(strength) -> float:

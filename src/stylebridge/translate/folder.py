@@ -27,7 +27,6 @@ import torch
 from stylebridge.data.images import labelled_grid, load_image, save_image, to_uint8
 from stylebridge.errors import StylebridgeError
 from stylebridge.invert.api import invert_folder, shard_inputs
-from stylebridge.train.strength import check_strength
 from stylebridge.translate.outputs import inversion_from_code, output_name
 from stylebridge.translate.translator import Translator
 from stylebridge.utils.io import atomic_write_text
@@ -101,7 +100,7 @@ def translate_folder(translator: Translator, inputs: str | Path | Sequence[str |
                      to="all", source: str | None = None, modes: int = 0, seed: int = 0,
                      content_layers: int | None = None, truncation_psi: float = 0.5,
                      reference: Sequence[str | Path] | None = None, latents: str | Path | None = None,
-                     appearance: str | None = None, strength: float | None = None,
+                     appearance: str | None = None, strength: float | dict[str, float] | None = None,
                      shard: str | None = None, log: Callable[[str], None] = print, progress: bool = False) -> dict:
     """Translate every image of a folder (or file list) into `to` ('all' = every model but
     the source). Re-runs skip finished inputs; other settings in the same `outdir` are refused."""
@@ -118,7 +117,7 @@ def translate_folder(translator: Translator, inputs: str | Path | Sequence[str |
         raise StylebridgeError(f"--content-layers must be between 1 and {Gs.num_ws} for this model, "
                                f"got {content_layers}")
     appearance = translator.appearance_for(source, appearance)  # 'auto' / None: the zoo's, recorded resolved
-    strengths = {t: zoo.default_strength(t) if strength is None else check_strength(strength) for t in targets}
+    strengths = translator.strengths_for(targets, strength)
     latent_dir = Path(latents) if latents else outdir / "latents"
     mine, _, _ = shard_inputs(inputs, shard)
     settings = {"models": [os.path.abspath(zoo.entries[n].path) for n in [source] + targets],

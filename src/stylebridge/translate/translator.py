@@ -108,6 +108,20 @@ class Translator:
                                    f"got {str(appearance)[:40]!r}")
         return appearance
 
+    def strengths_for(self, targets: Sequence[str], strength: float | dict[str, float] | None = None
+                      ) -> dict[str, float]:
+        """Each target's style strength: `strength` for all of them (a number), for those it
+        names (a dict; the others and None: the zoo's record, `Zoo.default_strength`). A dict
+        naming a model that is not a target is refused (a typo would silently do nothing)."""
+        if isinstance(strength, dict):
+            stray = [n for n in strength if n not in targets]
+            if stray:
+                raise StylebridgeError(f"style strength given for {', '.join(stray)}, not among the targets "
+                                       f"({', '.join(targets)})")
+            return {t: check_strength(strength[t]) if t in strength else self.zoo.default_strength(t)
+                    for t in targets}
+        return {t: self.zoo.default_strength(t) if strength is None else check_strength(strength) for t in targets}
+
     def invert(self, model: str, images: torch.Tensor, callback=None) -> InversionResult:
         """Invert images of `model` (see `inversion_for` for method 'encoder')."""
         G = self.zoo[model]
@@ -137,8 +151,9 @@ class Translator:
         callback=None,
         appearance: str | None = None,                 # plain column: 'input', 'mean' or None = 'auto'
                                                        # (translate/options.py, `appearance_for`)
-        strength: float | None = None,                 # style strength of every target (`Zoo.model`);
-                                                       # None: each target's zoo record (else 1)
+        strength: float | dict[str, float] | None = None,  # style strength (`strengths_for`): every
+                                                       # target's, some targets' by name, or None:
+                                                       # each target's zoo record (else 1)
     ) -> TranslationResult:
         source = source or self.zoo.base
         targets = self.zoo.resolve(to, exclude=source)  # 'all': every model but the source
@@ -154,8 +169,7 @@ class Translator:
         if not 0.0 <= truncation_psi <= 1.0:
             raise StylebridgeError(f"truncation must be between 0 and 1, got {truncation_psi}")
         appearance = self.appearance_for(source, appearance)
-        strengths = {t: self.zoo.default_strength(t) if strength is None else check_strength(strength)
-                     for t in targets}
+        strengths = self.strengths_for(targets, strength)
         if inversion is None:
             inversion = self.invert(source, images, callback)
         result = TranslationResult(source, images, inversion, content_layers=k, strengths=strengths)
