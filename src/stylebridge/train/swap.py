@@ -3,8 +3,8 @@ synthesis blocks (with their toRGB) at resolutions <= R come from the source G_s
 remaining blocks from the target G_t. The result is an ordinary Generator / checkpoint.
 
 Model blending (Justin Pinkney's blend_models, which users ask for in PyTorch): with a blend
-width w > 0 the swap is a ramp instead of a step, each block a mix of both parents,
-`target_share` of G_t (`blend_shares`).
+width w > 0 the swap is a ramp instead of a step, each block a mix of both parents (G_t's
+share per block: `blend_shares`).
 
 Style strength (beyond the paper): fine-tuning moves the synthesis weights from G_s to G_t;
 `with_strength(G_s, G_t, a)` walks a times that step, G_s + a * (G_t - G_s) in every

@@ -98,8 +98,8 @@ class Zoo:
         self.device = torch.device(device)
         self.meta = meta or {}
         self._models: dict[str, Generator] = {}
-        # Models at a style strength, most recently used last; at most one per model is kept
-        # beyond 4 (`model`), so a server asked for ever new strengths holds a bounded number.
+        # Models at a style strength, most recently used last; at most max(4, number of models)
+        # are kept (`model`), so a server asked for ever new strengths holds a bounded number.
         self._strengthened: collections.OrderedDict[tuple[str, float], Generator] = collections.OrderedDict()
         self._discriminators: dict[str, torch.nn.Module | None] = {}
         self._encoder = None
