@@ -46,7 +46,7 @@ def run_demo(zoo: Zoo, out: str | Path, text: str | None = "Hello", images: Sequ
              to="all", modes: int = 0, steps: int | None = None, seed: int = 0, scale: int = 3,
              log: Callable[[str], None] = print, perceptual: str = DEFAULT_PERCEPTUAL,
              progress: bool = False, method: str | None = None, references: bool = True,
-             appearance: str | None = None, strength: float | None = None) -> DemoResult:
+             appearance: str | None = None, strength: float | dict[str, float] | None = None) -> DemoResult:
     """`images`: glyph image files or folders of them (instead of `text`). `progress`: a tqdm
     bar of the inversion steps on stderr, shown only when stderr is a terminal. `steps`: W+ steps
     (default DEMO_STEPS), or with method 'encoder' the refinement steps (default
