@@ -32,8 +32,9 @@ def command(zoo_dir, base, as_json):
                 continue
             mark = "base" if r["name"] == zoo.base else ("ok" if r["shares_base_mapping"] else "DIFFERENT MAPPING")
             extra = r.get("description") or r.get("recipe") or ""
-            if zoo.default_strength(r["name"]) != 1:
-                extra += f" (drawn at style strength {zoo.default_strength(r['name']):g})"
+            strength = zoo.default_strength(r["name"])
+            if strength != 1:
+                extra += f" (drawn at style strength {strength:g})"
             click.echo(f"  {r['name']:12s} {r['resolution']}px, {r['channels']} channel(s)  {mark:18s} {extra}")
     broken = [r["name"] for r in rows if "error" in r]
     bad = [r["name"] for r in rows if "error" not in r and not r["shares_base_mapping"]]
