@@ -19,7 +19,7 @@ LAYERS = (
     ("app", "demo", "evaluate", "zoo_build"),  # web app, demo, paper tables, glyph-zoo build
     ("translate",),                        # zoo + translator + folder jobs
     ("encoder",),                          # feed-forward encoder into W+ and its training
-    ("invert", "train"),                   # SeFa / projector; fine-tune, layer swap
+    ("invert", "train", "video"),          # SeFa / projector; fine-tune, layer swap; interpolation videos
     ("formats", "generate"),               # checkpoint readers/writers; sampling
     ("networks",),                         # Generator / Discriminator and their configs
     ("metrics",),                          # feature networks (LPIPS, Inception, glyph classifier), stats, weights

@@ -1,5 +1,5 @@
 """Sampling images from a generator the way NVIDIA's generate.py does, plus batching,
-precision choice, W / W+ input and style mixing."""
+precision choice, W / W+ input, and style-mixing grids the way its style_mixing.py draws them."""
 
 from __future__ import annotations
 
@@ -163,3 +163,83 @@ def load_projected_w(path: str | Path, G: Generator) -> torch.Tensor:
     if w.ndim != 3 or w.shape[1:] != (G.num_ws, G.w_dim):
         raise StylebridgeError(f"{path}: w has shape {tuple(w.shape)}, the generator needs [N, {G.num_ws}, {G.w_dim}]")
     return w
+
+
+@dataclass
+class StyleMix:
+    """A style-mixing matrix (NVIDIA's style_mixing.py): `images[(r, c)]` is row seed r's w
+    with the style inputs `styles` taken from column seed c's w; `images[(s, s)]` is seed s's
+    own image. uint8 [C, H, W]."""
+    rows: list[int]
+    cols: list[int]
+    styles: list[int]
+    images: dict[tuple[int, int], torch.Tensor]
+
+    def grid(self) -> torch.Tensor:
+        """NVIDIA's grid.png: a black corner, the column seeds' own images along the top, the
+        row seeds' down the left, each row's mixes beside it. uint8 [C, H*(rows+1), W*(cols+1)]."""
+        C, H, W = next(iter(self.images.values())).shape
+        canvas = torch.zeros([C, H * (len(self.rows) + 1), W * (len(self.cols) + 1)], dtype=torch.uint8)
+        for i, r in enumerate([None] + self.rows):
+            for j, c in enumerate([None] + self.cols):
+                key = (c, c) if r is None else (r, r) if c is None else (r, c)
+                if None not in key:
+                    canvas[:, H * i:H * (i + 1), W * j:W * (j + 1)] = self.images[key]
+        return canvas
+
+
+def check_styles(G: Generator, styles: Sequence[int]) -> list[int]:
+    """The style inputs (indices into ws) a mix takes from the column seeds, checked."""
+    styles = list(styles)
+    if not styles:
+        raise StylebridgeError("--styles is empty: give the style inputs to take from the columns, e.g. 0-3")
+    bad = [i for i in styles if not 0 <= i < G.num_ws]
+    if bad:
+        raise StylebridgeError(f"--styles {bad[0]} is out of range: this generator has {G.num_ws} style inputs "
+                               f"(0-{G.num_ws - 1}; coarse layers first)")
+    return styles
+
+
+@torch.no_grad()
+def style_mix_seeds(
+    G: Generator,
+    row_seeds: Sequence[int],
+    col_seeds: Sequence[int],
+    styles: Sequence[int] = tuple(range(7)),
+    truncation_psi: float = 1.0,
+    noise_mode: str = "const",
+    exact: bool = True,
+) -> StyleMix:
+    """Style mixing as NVIDIA's style_mixing.py computes it: z = RandomState(seed).randn(z_dim),
+    w = mapping(z) truncated as w_avg + (w - w_avg) * psi (always, also at psi 1, whose
+    rounding it keeps), the mix of (r, c) = w_r with w_c at the indices `styles`. Every image
+    is rendered on its own (exact=True: NVIDIA's single-image arithmetic, so the mixes are
+    its pixels; its seed images come from one batched call, equal to float rounding)."""
+    if noise_mode not in ("const", "random", "none"):
+        raise StylebridgeError(f"noise mode must be const, random or none, got {noise_mode!r}")
+    if G.c_dim:
+        raise StylebridgeError("style mixing of class-conditional generators is not supported")
+    rows, cols, styles = list(row_seeds), list(col_seeds), check_styles(G, styles)
+    if not rows or not cols:
+        raise StylebridgeError("give at least one row seed and one column seed")
+    device = G.mapping.w_avg.device
+    fused = sampling_form(exact, device)
+    seeds = list(dict.fromkeys(rows + cols))
+    with exact_fp32(device) if exact else contextlib.nullcontext():
+        z = torch.cat([z_from_seed(s, G.z_dim) for s in seeds]).to(device)
+        w = G.mapping(z, None)
+        w_avg = G.mapping.w_avg
+        w = w_avg + (w - w_avg) * truncation_psi
+        w_of = dict(zip(seeds, w))
+
+        def draw(ws: torch.Tensor, seed: int) -> torch.Tensor:
+            gen = torch.Generator(device).manual_seed(seed) if noise_mode == "random" else None
+            return to_uint8(synthesize(G, ws[None], noise_mode, generator=gen, fused=fused))[0].cpu()
+
+        images = {(s, s): draw(w_of[s], s) for s in seeds}
+        for r in rows:
+            for c in cols:
+                ws = w_of[r].clone()
+                ws[styles] = w_of[c][styles]
+                images[(r, c)] = draw(ws, r)
+    return StyleMix(rows, cols, styles, images)

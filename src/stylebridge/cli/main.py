@@ -58,8 +58,10 @@ def _register() -> None:
         generate,
         info,
         invert,
+        mix,
         swap,
         translate,
+        video,
         weights,
     )
     from stylebridge.cli import data as data_cli
@@ -67,8 +69,8 @@ def _register() -> None:
     from stylebridge.cli import train as train_cli
     from stylebridge.cli import zoo as zoo_cli
 
-    for module in (generate, info, convert, invert, factorize, edit, data_cli, evaluate, weights, train_cli, finetune,
-                   swap, zoo_cli, translate, demo, app_cli, encoder_cli):
+    for module in (generate, mix, video, info, convert, invert, factorize, edit, data_cli, evaluate, weights, train_cli,
+                   finetune, swap, zoo_cli, translate, demo, app_cli, encoder_cli):
         cli.add_command(module.command)
 
 

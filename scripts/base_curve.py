@@ -1,0 +1,70 @@
+"""Quality of a glyph base against images seen (issue 16: "show the curve"): for every
+snapshot of a training run, G_ema's own random samples measured as TRAINING.md's base table
+measures them (`zoo_build.evaluation.sample_stats`: 1000 samples at psi 1, fixed seeds;
+characters the glyph classifier sees among them, the commonest one's share, FID in the
+classifier's feature space against the held-out base glyphs), with the shipped base as the
+row to beat.
+
+    python scripts/base_curve.py runs/zoo2/base --every 1000 --out runs/zoo2/curve.json
+
+Snapshots already in OUT are not measured again, so the script can follow a run that is
+still training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+import torch
+
+from stylebridge.formats import load_checkpoint
+from stylebridge.metrics.glyph_classifier import features, load_glyph_classifier
+from stylebridge.utils.io import atomic_write_text
+from stylebridge.zoo import shipped_zoo_dir
+from stylebridge.zoo_build.evaluation import load_glyphs, sample_stats
+
+SNAP = re.compile(r"network-snapshot-(\d+)\.safetensors$")
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run", type=Path, help="run folder with network-snapshot-*.safetensors")
+    ap.add_argument("--data", type=Path, default=Path("runs/zoo/data"), help="train_zoo.py data's folder")
+    ap.add_argument("--every", type=int, default=1000, help="measure snapshots whose iteration is a multiple of this")
+    ap.add_argument("--out", type=Path, default=None, help="JSON (default: RUN/curve.json)")
+    args = ap.parse_args(argv)
+    out = args.out or args.run / "curve.json"
+    rows = json.loads(out.read_text())["rows"] if out.exists() else []
+    done = {r["name"] for r in rows}
+    clf = load_glyph_classifier()
+    f_ho = features(load_glyphs(args.data, "base", "heldout")[0], clf)
+    opts = json.loads((args.run / "options.json").read_text())
+    todo = [("shipped base", None, shipped_zoo_dir() / "base.safetensors")]
+    for p in sorted(args.run.glob("network-snapshot-*.safetensors")):
+        it = int(SNAP.search(p.name).group(1))
+        if it % args.every == 0:
+            todo.append((f"iteration {it}", it, p))
+    torch.manual_seed(0)
+    for name, it, path in todo:
+        if name in done:
+            continue
+        G = load_checkpoint(path).G_ema.float().eval()
+        row = {"name": name, "iterations": it, "images_seen": None if it is None else it * opts["batch"],
+               **sample_stats(G, clf, f_ho)}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        atomic_write_text(out, json.dumps({"run": str(args.run), "rows": rows}, indent=1))
+    rows.sort(key=lambda r: -1 if r["iterations"] is None else r["iterations"])
+    print("| snapshot | images seen | characters seen (of 62) | commonest share | FID vs held-out |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        seen = "" if r["images_seen"] is None else f"{r['images_seen']:,}"
+        print(f"| {r['name']} | {seen} | {r['chars']} | {r['top_share']:.2f} | {r['fid']:.0f} |")
+    return {"rows": rows}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""Latent interpolation videos (stylegan3 gen_video.py's layout and loop) and their files."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from stylebridge.cli.main import main
+from stylebridge.errors import StylebridgeError
+from stylebridge.formats import save_checkpoint
+from stylebridge.generate import generate_from_seeds
+from stylebridge.networks import create_generator
+from stylebridge.video import keyframe_paths, plan_video, video_frames, write_video
+from tests.conftest import randomize_
+
+
+@pytest.fixture
+def models(tmp_path):
+    torch.manual_seed(0)
+    A = randomize_(create_generator("tiny-16")).eval()
+    B = randomize_(create_generator("tiny-16")).eval()
+    B.mapping.load_state_dict(A.mapping.state_dict())  # a "fine-tune" of A: same latent space
+    pa = save_checkpoint(tmp_path / "a.safetensors", G=A, G_ema=A)
+    pb = save_checkpoint(tmp_path / "b.safetensors", G=B, G_ema=B)
+    return A, B, pa, pb
+
+
+def test_seeds_are_dealt_to_cells_as_gen_video_does(models):
+    A = models[0]
+    plan = plan_video([A], [10, 11, 12, 13, 14, 15], grid=(3, 1))
+    assert plan.keyframes == 2 and plan.frames == 240 and plan.size == (16, 48)
+    assert plan.cell_seeds.tolist() == [[[10, 11], [12, 13], [14, 15]]]
+    reused = plan_video([A], [1, 2, 3], grid=(2, 1), num_keyframes=2)  # seeds[i % len(seeds)]
+    assert reused.cell_seeds.tolist() == [[[1, 2], [3, 1]]]
+    shuffled = plan_video([A], list(range(8)), grid=(2, 2), shuffle_seed=3)
+    want = np.arange(8)
+    np.random.RandomState(seed=3).shuffle(want)
+    assert shuffled.cell_seeds.reshape(-1).tolist() == want.tolist()
+
+
+def test_keyframes_are_the_seeds_images_and_the_loop_closes(models):
+    A, B = models[:2]
+    plan = plan_video([A, B], [4, 7, 9, 2], grid=(2, 1), w_frames=3)
+    frames = list(video_frames([A, B], plan, truncation_psi=0.8))
+    assert len(frames) == 6 and frames[0].shape == (32, 32, 3) and frames[0].dtype == np.uint8
+    # frame 0 shows each cell's first keyframe, frame w_frames its second: generate's images of those seeds
+    for f, seeds in ((0, (4, 9)), (3, (7, 2))):
+        want = [s.image.permute(1, 2, 0).numpy() for s in generate_from_seeds(A, seeds, truncation_psi=0.8)]
+        got = [frames[f][:16, :16], frames[f][:16, 16:]]
+        for g, w in zip(got, want):
+            assert np.abs(g.astype(int) - w).max() <= 1  # the spline passes through its knots (to float64 rounding)
+    # the lower half is model B drawing the same ws
+    want_b = next(generate_from_seeds(B, [4], truncation_psi=0.8)).image.permute(1, 2, 0).numpy()
+    assert np.abs(frames[0][16:, :16].astype(int) - want_b).max() <= 1
+    assert not np.array_equal(frames[1][:16], frames[1][16:])
+    # between keyframes the walk moves; after K keyframes it is back where it started (a loop)
+    assert not np.array_equal(frames[0], frames[1])
+    path = keyframe_paths(A, plan, 0.8)[0][0]
+    assert np.allclose(path(plan.keyframes), path(0), atol=1e-6)
+
+
+def test_fast_form_and_scale(models):
+    A = models[0]
+    plan = plan_video([A], [1, 2], grid=(2, 1), num_keyframes=1, w_frames=2, scale=2)
+    exact = list(video_frames([A], plan, scale=2))
+    fast = list(video_frames([A], plan, exact=False, scale=2))
+    assert exact[0].shape == (32, 64, 3)
+    assert np.array_equal(exact[0][::2, ::2], exact[0][1::2, 1::2])  # nearest-neighbour enlargement
+    assert np.abs(exact[0].astype(int) - fast[0]).max() <= 1
+
+
+def test_cli_gif_and_mp4(models, tmp_path):
+    _, _, pa, pb = models
+    gif = tmp_path / "walk.gif"
+    assert main(["video", str(pa), "--seeds", "0-3", "--grid", "2x1", "--w-frames", "4", "--also", str(pb),
+                 "--fps", "25", "--output", str(gif), "--no-progress"]) == 0
+    with Image.open(gif) as im:
+        assert im.n_frames == 8 and im.size == (32, 32) and im.info["duration"] == 40
+    pytest.importorskip("imageio_ffmpeg", reason="the test extras install imageio-ffmpeg")
+    import imageio_ffmpeg
+
+    mp4 = tmp_path / "walk.mp4"
+    assert main(["video", str(pa), "--seeds", "0-1", "--w-frames", "5", "--scale", "3", "--output", str(mp4),
+                 "--no-progress"]) == 0
+    reader = imageio_ffmpeg.read_frames(str(mp4))
+    meta = next(reader)
+    assert tuple(meta["size"]) == (48, 48) and meta["fps"] == 60 and sum(1 for _ in reader) == 10
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--seeds", "0-2", "--grid", "2x1"], "3 seeds do not fill a 2x1 grid evenly"),
+    (["--output", "{tmp}/walk.avi"], "write a .gif or an .mp4"),
+    (["--grid", "2y1"], "not a grid size"),
+    (["--also", "{tmp}/other.safetensors"], "same latent space and image size"),
+])
+def test_cli_errors_are_one_line_before_any_work(models, tmp_path, capsys, args, needle):
+    _, _, pa, _ = models
+    G8 = randomize_(create_generator("tiny-32"))
+    save_checkpoint(tmp_path / "other.safetensors", G=G8, G_ema=G8)
+    opts = {"--seeds": "0-1", "--output": str(tmp_path / "v.gif")}
+    for k, v in zip(args[::2], args[1::2]):
+        opts[k] = v.format(tmp=tmp_path)
+    assert main(["video", str(pa)] + [x for kv in opts.items() for x in kv]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+    assert not list(tmp_path.glob("*.gif")) and not list(tmp_path.glob("*.avi"))
+
+
+def test_failed_encoder_leaves_earlier_file_untouched(tmp_path, monkeypatch):
+    out = tmp_path / "v.mp4"
+    out.write_bytes(b"earlier")
+    monkeypatch.setenv("STYLEBRIDGE_FFMPEG", "false")  # an "ffmpeg" that fails at once
+    frames = iter([np.zeros((8, 8, 1), np.uint8)] * 3)
+    with pytest.raises(StylebridgeError, match="ffmpeg could not write the video"):
+        write_video(frames, out, fps=30)
+    assert out.read_bytes() == b"earlier" and [p.name for p in tmp_path.iterdir()] == ["v.mp4"]
+    monkeypatch.setenv("STYLEBRIDGE_FFMPEG", str(tmp_path / "no-such-ffmpeg"))
+    with pytest.raises(StylebridgeError, match="not an executable"):
+        write_video(iter([np.zeros((8, 8, 1), np.uint8)]), out)
