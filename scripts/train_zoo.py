@@ -8,6 +8,7 @@ skipped. Run it in chunks (`--minutes`) where a session or machine is time-limit
 
     python scripts/train_zoo.py data   --work runs/zoo            # render the glyph datasets (needs fonts)
     python scripts/train_zoo.py base   --work runs/zoo --minutes 8
+    python scripts/train_zoo.py base   --work runs/zoo2 --recipe v2 --minutes 160   # the v2 base, in chunks
     python scripts/train_zoo.py finetune --work runs/zoo --minutes 8
     python scripts/train_zoo.py finetune --work runs/zoo --styles script,outline   # split over processes
     python scripts/train_zoo.py export --work runs/zoo --snapshots 750,1000     # + earlier FC-FT snapshots
@@ -36,7 +37,7 @@ from pathlib import Path
 
 from stylebridge.errors import StylebridgeError
 from stylebridge.zoo_build.package import stage_package, stage_references
-from stylebridge.zoo_build.stages import FT_ITERS, stage_base, stage_data, stage_export, stage_finetune
+from stylebridge.zoo_build.stages import BASE_RECIPES, FT_ITERS, stage_base, stage_data, stage_export, stage_finetune
 from stylebridge.zoo_build.variants import DOMAINS, parse_choice
 
 
@@ -45,6 +46,8 @@ def main() -> None:
     ap.add_argument("stage", choices=["data", "base", "finetune", "export", "package", "references"])
     ap.add_argument("--work", default="runs/zoo")
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--recipe", default="shipped", choices=sorted(BASE_RECIPES),
+                    help="base: the shipped base's three phases, or v2 (one long phase, WORK/base; issue 16)")
     ap.add_argument("--minutes", type=float, default=1e9, help="stop starting new chunks after this long")
     ap.add_argument("--ft-iters", type=int, default=FT_ITERS)
     ap.add_argument("--variants", default="fcft,ft", help="fine-tuning variants: fcft (frozen mapping), ft")
@@ -68,7 +71,7 @@ def main() -> None:
         if args.stage == "data":
             stage_data(work)
         elif args.stage == "base":
-            stage_base(work, args.device, args.minutes)
+            stage_base(work, args.device, args.minutes, phases=BASE_RECIPES[args.recipe])
         elif args.stage == "finetune":
             stage_finetune(work, args.device, args.minutes, args.ft_iters, args.variants.split(","),
                            tuple(args.styles.split(",")), base_file=base_file)

@@ -40,6 +40,14 @@ BASE_PHASES = (
     dict(iters=500, batch=BATCH, gamma=2 * GAMMA, seed=2, mbstd_group=32, style_mixing=0.9),
     dict(iters=BASE_ITERS_CPU, batch=BATCH, gamma=2 * GAMMA, seed=2, mbstd_group=32, style_mixing=0.0),
 )
+# v2 (session 9, issue 16: a base that draws every character, its D kept for the styles): one
+# long phase from scratch with the settings phases 2-3 found (minibatch-stddev over 32, no
+# style mixing, R1 0.2 at batch 32), trained in chunks across sessions and measured along the
+# way by scripts/base_curve.py. Its run folder is WORK/base.
+BASE_V2_PHASES = (
+    dict(iters=30000, batch=BATCH, gamma=2 * GAMMA, seed=5, mbstd_group=32, style_mixing=0.0),
+)
+BASE_RECIPES = {"shipped": BASE_PHASES, "v2": BASE_V2_PHASES}
 
 
 def load_array(work: Path, style: str, split: str = "train") -> np.ndarray:
