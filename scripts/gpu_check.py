@@ -188,6 +188,27 @@ def check_generate_fast(ctx: Ctx) -> str:
     return f"{len(list(out.glob('*.png')))} PNGs --fast, 4 with --precision {prec}"
 
 
+def check_mix_video(ctx: Ctx) -> str:
+    from stylebridge.generate import style_mix_seeds
+    from stylebridge.video import plan_video, video_frames
+
+    out = ctx.path("mix")
+    run_cli("mix", ctx.root / "base.safetensors", "--rows", "1,2", "--cols", "3,4", "--styles", "0-2", "--outdir", out,
+            "--device", ctx.device)
+    run_cli("video", ctx.root / "base.safetensors", "--seeds", "0-3", "--grid", "2x1", "--w-frames", "3", "--also",
+            ctx.root / "derived.safetensors", "--output", ctx.path("walk.gif"), "--device", ctx.device,
+            "--no-progress")
+    G = load_checkpoint(ctx.root / "base.safetensors", networks=("G_ema",)).generator
+    Gd = copy.deepcopy(G).to(ctx.dev)
+    ref, got = style_mix_seeds(G, [1], [3], [0, 1]), style_mix_seeds(Gd, [1], [3], [0, 1])
+    mix_diff = max(int((ref.images[k].int() - got.images[k].int()).abs().max()) for k in ref.images)
+    plan = plan_video([G], [0, 1], num_keyframes=2, w_frames=2)
+    v_ref, v_got = (np.stack(list(video_frames([m], plan))).astype(int) for m in (G, Gd))
+    video_diff = int(np.abs(v_ref - v_got).max())
+    assert mix_diff <= 1 and video_diff <= 1, f"device vs CPU differ: mix {mix_diff}/255, video {video_diff}/255"
+    return f"{len(list(out.glob('*.png')))} mix PNGs, a 2-model GIF; device vs CPU max {mix_diff} / {video_diff} /255"
+
+
 def check_train(ctx: Ctx) -> str:
     run = ctx.path("train_run", "x").parent
     run_cli("train", "--config", CONFIG, "--data", ctx.root / "data", "--outdir", run, "--aug", "ada", "--aug-p",
@@ -424,7 +445,8 @@ def check_torchrun(ctx: Ctx) -> str:
     return f"1 process, {backend}: {len(_snapshots(run))} snapshot(s)"
 
 
-CHECKS = [check_environment, check_generate_exact, check_generate_fast, check_projector_cpu_vs_device,
+CHECKS = [check_environment, check_generate_exact, check_generate_fast, check_mix_video,
+          check_projector_cpu_vs_device,
           check_invert_wplus_lpips, check_invert_sefa_discriminator, check_invert_w_pixel_noise, check_encoder,
           check_translate, check_translate_api, check_app_engine, check_train, check_finetune, check_swap,
           check_torchrun, check_evaluate_fid_kid, check_evaluate_distance, check_evaluate_translation,

@@ -23,12 +23,12 @@ def test_checks_run_and_a_failure_hides_nothing(tmp_path, capsys):
 
     gc.CHECKS.insert(1, check_broken)
     out = tmp_path / "rows.json"
-    code = gc.main(["--device", "cpu", "--only", "environment,broken,generate_exact,swap", "--json", str(out),
+    code = gc.main(["--device", "cpu", "--only", "environment,broken,generate_exact,mix_video,swap", "--json", str(out),
                     "--workdir", str(tmp_path / "work")])
     rows = {r["check"]: r for r in json.loads(out.read_text())["rows"]}
-    assert code == 1 and list(rows) == ["environment", "broken", "generate_exact", "swap"]
+    assert code == 1 and list(rows) == ["environment", "broken", "generate_exact", "mix_video", "swap"]
     assert rows["broken"]["status"] == "FAIL" and "boom" in rows["broken"]["detail"]
-    assert rows["generate_exact"]["status"] == rows["swap"]["status"] == "ok"
+    assert rows["generate_exact"]["status"] == rows["mix_video"]["status"] == rows["swap"]["status"] == "ok"
     assert "max 0/255" in rows["generate_exact"]["detail"]
     assert "| broken" in capsys.readouterr().out
     assert (tmp_path / "work" / "broken.traceback.txt").exists()
