@@ -387,7 +387,13 @@ def check_evaluate_fid_kid(ctx: Ctx) -> str:
 def check_evaluate_distance(ctx: Ctx) -> str:
     need_weights("lpips_vgg")
     d = _eval(ctx, "distance", ctx.root / "base.safetensors", ctx.root / "derived.safetensors", "--samples", "8")
-    return f"model distance {d['distance']:.4f} +- {d['sem']:.4f}"
+    p = _eval(ctx, "ppl", ctx.root / "base.safetensors", "--samples", "16", "--batch-size", "8")
+    from stylebridge.metrics.ppl import perceptual_path_length
+
+    G = load_checkpoint(ctx.root / "base.safetensors", networks=("G_ema",)).generator
+    cpu = perceptual_path_length(G, samples=16, batch_size=8)["ppl"]
+    assert abs(p["ppl"] - cpu) <= 1e-2 * cpu, f"PPL on the device {p['ppl']:.4f} vs CPU {cpu:.4f}"
+    return f"model distance {d['distance']:.4f} +- {d['sem']:.4f}; PPL {p['ppl']:.3f} (CPU {cpu:.3f})"
 
 
 def check_evaluate_translation(ctx: Ctx) -> str:

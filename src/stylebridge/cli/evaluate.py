@@ -61,7 +61,7 @@ _json_option = click.option("--json", "json_path", type=OutputPath("file", allow
 @click.group("evaluate")
 def command():
     """Compute metrics: FID / KID between image folders or generators, LPIPS / SSIM between
-    paired folders, the model distance of Eq. 1, and the paper's tables: `translation`
+    paired folders, the model distance of Eq. 1, perceptual path length (`ppl`), and the paper's tables: `translation`
     (Table II: FID, LPIPS_d, LPIPS_s) and `inversion` (Table III: SSIM, LPIPS, time).
     Results print as a markdown table; --json writes them as JSON.
     Weights: `stylebridge weights install`.
@@ -149,7 +149,8 @@ def ssim_cmd(a, b, resolution, json_path):
 @click.argument("g_b", type=click.Path(exists=True, dir_okay=False))
 @click.option("--samples", type=click.IntRange(min=1), default=2000, show_default=True,
               help="Latents z drawn (the paper: 2000).")
-@click.option("--seed", type=Seed(), default=0, show_default=True, help="Seed of the first z (z_i from seed + i).")
+@click.option("--seed", type=Seed(), default=0, show_default=True,
+              help="Seed of the torch generator every z is drawn from.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True,
               help="Samples per forward pass.")
 @click.option("--net", type=click.Choice(["vgg", "alex"]), default="vgg", show_default=True,
@@ -292,3 +293,40 @@ def lpips_d_cmd(root, pattern, net, resolution, device, json_path):
     from stylebridge.evaluate.tables import folder_diversity
 
     _emit(folder_diversity(root, pattern, net, resolve_device(device), resolution), f"LPIPS_d ({net})", json_path)
+
+
+@command.command("ppl")
+@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False))
+@click.option("--metric", type=click.Choice(["ppl2_wend", "ppl_wend", "ppl_zend", "ppl_wfull", "ppl_zfull"]),
+              default="ppl2_wend", show_default=True,
+              help="NVIDIA's names: space (w / z), sampling of t (end: t = 0; full: t ~ U(0, 1)); all but ppl2_wend "
+                   "centre-crop the images (a face's middle).")
+@click.option("--samples", type=click.IntRange(min=1), default=50_000, show_default=True,
+              help="Pairs of images (NVIDIA: 50,000).")
+@click.option("--epsilon", type=click.FloatRange(0, 0.1, min_open=True), default=1e-4, show_default=True,
+              help="Step between the two images of a pair.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Pairs per forward pass; each batch shares one draw of the noise maps (NVIDIA: 2).")
+@click.option("--seed", type=Seed(), default=0, show_default=True, help="Seed of every random draw (z, t, noise).")
+@click.option("--net", type=click.Choice(["vgg"]), default="vgg", show_default=True,
+              help="LPIPS network (PPL is defined with VGG16).")
+@device_option
+@_json_option
+def ppl_cmd(checkpoint, metric, samples, epsilon, batch_size, seed, net, device, json_path):
+    """Perceptual path length of CHECKPOINT's generator (Karras et al. 2019), as NVIDIA's
+    calc_metrics computes it: the mean LPIPS between the images at t and t + epsilon along
+    random paths, over epsilon squared, outliers (below the 1st / above the 99th percentile)
+    dropped. Lower = a smoother latent space.
+
+    \b
+    Example: stylebridge evaluate ppl ffhq.pkl --metric ppl2_wend --samples 50000
+    """
+    from stylebridge.formats import load_checkpoint
+    from stylebridge.metrics.ppl import PRESETS, perceptual_path_length
+
+    space, sampling, crop = PRESETS[metric]
+    G = load_checkpoint(checkpoint, device=resolve_device(device), generator_only=True).generator
+    r = perceptual_path_length(G, samples=samples, epsilon=epsilon, space=space, sampling=sampling, crop=crop,
+                               batch_size=batch_size, seed=seed, lpips_net=net, progress=True)
+    r["metric"] = metric
+    _emit(r, f"PPL ({metric})", json_path)
