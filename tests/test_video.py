@@ -117,3 +117,26 @@ def test_failed_encoder_leaves_earlier_file_untouched(tmp_path, monkeypatch):
     monkeypatch.setenv("STYLEBRIDGE_FFMPEG", str(tmp_path / "no-such-ffmpeg"))
     with pytest.raises(StylebridgeError, match="not an executable"):
         write_video(iter([np.zeros((8, 8, 1), np.uint8)]), out)
+
+
+def test_cli_zoo_draws_each_model_at_its_strength(models, tmp_path, capsys):
+    from stylebridge.train.swap import with_strength
+    from stylebridge.translate.zoo import write_manifest
+
+    A, B, pa, pb = models
+    write_manifest(tmp_path, {"base": "a", "models": {"a": {"file": pa.name}, "b": {"file": pb.name, "strength": 1.5}}})
+    gif = tmp_path / "zoo.gif"
+    assert main(["video", "--zoo", str(tmp_path), "--seeds", "3", "--w-frames", "1", "--output", str(gif),
+                 "--no-progress"]) == 0
+    assert "rows: a, b x1.5" in capsys.readouterr().err
+    with Image.open(gif) as im:
+        frame = np.asarray(im.convert("RGB"))
+    B15 = with_strength(A, B, 1.5).eval()
+    want = [next(generate_from_seeds(G, [3])).image.permute(1, 2, 0).numpy() for G in (A, B15)]
+    # a GIF keeps at most 256 colours per frame: compare loosely, and against B as trained
+    assert np.abs(frame[:16].astype(int) - want[0]).mean() < 4
+    assert np.abs(frame[16:].astype(int) - want[1]).mean() < 4
+    as_trained = next(generate_from_seeds(B, [3])).image.permute(1, 2, 0).numpy()
+    assert np.abs(frame[16:].astype(int) - as_trained).mean() > np.abs(frame[16:].astype(int) - want[1]).mean()
+    assert main(["video", "--zoo", str(tmp_path), "--strength", "1", "--also", str(pb), "--seeds", "3",
+                 "--output", str(gif)]) == 2

@@ -14,6 +14,7 @@ import torch
 
 from stylebridge.data.images import labelled_grid, list_images, load_image, save_image
 from stylebridge.invert.options import DEFAULT_PERCEPTUAL, DEMO_STEPS, ENCODER_DEFAULT_STEPS
+from stylebridge.train.strength import strength_label
 from stylebridge.translate import Translator, Zoo
 from stylebridge.translate.references import load_references, reference_row
 from stylebridge.utils.io import atomic_write_text
@@ -87,7 +88,7 @@ def run_demo(zoo: Zoo, out: str | Path, text: str | None = "Hello", images: Sequ
     refs = load_references(zoo) if references else {}
     for name in targets:
         a = res.strengths[name]
-        shown = name if a == 1.0 else f"{name} x{a:g}"  # drawn at a style strength: the label says so
+        shown = strength_label(name, a)  # drawn at a style strength: the label says so
         for j, label in enumerate(res.labels[name]):
             rows.append(res.outputs[name][:, j])
             names.append(shown if j == 0 else f"{shown} ({label})")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from stylebridge.cli.common import OutputPath, SeedList, device_option, resolve_device
+from stylebridge.cli.common import OutputPath, SeedList, device_option, resolve_device, strength_option
 
 
 class GridSize(click.ParamType):
@@ -25,7 +25,7 @@ class GridSize(click.ParamType):
 
 
 @click.command("video")
-@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.argument("checkpoint", type=click.Path(dir_okay=False), required=False)
 @click.option("--seeds", type=SeedList(), required=True,
               help="Seeds of the keyframes, e.g. 0-31; each grid cell walks through its share of them.")
 @click.option("--grid", type=GridSize(), default="1x1", show_default=True,
@@ -40,6 +40,12 @@ class GridSize(click.ParamType):
 @click.option("--also", "others", multiple=True, type=click.Path(dir_okay=False),
               help="Another model (e.g. a fine-tune or a swap of CHECKPOINT) that draws the same walk, placed "
                    "below; repeat for more. The ws come from CHECKPOINT's mapping.")
+@click.option("--zoo", "zoo_dir", default=None,
+              help="Draw a zoo instead of CHECKPOINT: its base on top, then --to below it, each at its style strength "
+                   "(zoo.json's, or --strength). 'shipped' = the shipped glyph zoo.")
+@click.option("--to", "to", default="all", show_default=True,
+              help="With --zoo: the models below the base, NAME, A,B or all.")
+@strength_option
 @click.option("--scale", type=click.IntRange(min=1, max=16), default=1, show_default=True,
               help="Enlarge every frame this many times (nearest neighbour): for small models.")
 @click.option("--fps", type=click.FloatRange(min=0, min_open=True, max=240), default=60.0, show_default=True,
@@ -51,8 +57,8 @@ class GridSize(click.ParamType):
                    "NVIDIA's arithmetic, one image at a time.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @device_option
-def command(checkpoint, seeds, grid, num_keyframes, w_frames, shuffle_seed, truncation_psi, others, scale, fps,
-            output, fast, no_progress, device):
+def command(checkpoint, seeds, grid, num_keyframes, w_frames, shuffle_seed, truncation_psi, others, zoo_dir, to,
+            strength, scale, fps, output, fast, no_progress, device):
     """Render a looping latent interpolation video of CHECKPOINT, as stylegan3's gen_video.py
     does; with --also, the same walk drawn by other models of the same latent space below it
     (a base and its fine-tunes: every frame in every domain).
@@ -61,19 +67,25 @@ def command(checkpoint, seeds, grid, num_keyframes, w_frames, shuffle_seed, trun
     Examples:
       stylebridge video ffhq.pkl --seeds 0-31 --grid 4x2 --output lerp.mp4
       stylebridge video base.safetensors --seeds 0-5 --also script.safetensors --scale 4 --output walk.gif
+      stylebridge video --zoo shipped --seeds 0-7 --grid 4x1 --scale 2 --output zoo.gif
     """
     from tqdm import tqdm
 
-    from stylebridge.formats import load_checkpoint
+    from stylebridge.errors import StylebridgeError
     from stylebridge.video import check_output, plan_video, video_frames, write_video
 
     dev = resolve_device(device)
-    models = []
-    for path in (checkpoint, *others):
-        ckpt = load_checkpoint(path, device=dev, generator_only=True)
-        for note in ckpt.notes:
-            click.echo(f"note: {note}", err=True)
-        models.append(ckpt.generator.eval())
+    if (checkpoint is None) == (zoo_dir is None):
+        raise StylebridgeError("give CHECKPOINT (and --also models) or --zoo DIR, not both")
+    if zoo_dir is None and (strength is not None or to != "all"):
+        raise StylebridgeError("--to and --strength choose a zoo's models: use them with --zoo")
+    if zoo_dir is not None:
+        if others:
+            raise StylebridgeError("--also adds model files to CHECKPOINT; with --zoo choose its models with --to")
+        models, names = _zoo_models(zoo_dir, to, strength, dev)
+        click.echo(f"rows: {', '.join(names)}", err=True)
+    else:
+        models = _files([checkpoint, *others], dev)
     plan = plan_video(models, seeds, grid, num_keyframes, w_frames, shuffle_seed, scale)
     check_output(output, plan)
     frames = video_frames(models, plan, truncation_psi, exact=not fast, scale=scale)
@@ -82,3 +94,32 @@ def command(checkpoint, seeds, grid, num_keyframes, w_frames, shuffle_seed, trun
     h, w = plan.size
     click.echo(f"wrote {output}: {plan.frames} frames of {w}x{h} at {fps:g} fps ({plan.frames / fps:.1f} s, "
                f"{len(models)} model(s), {plan.grid_w}x{plan.grid_h} cells, {plan.keyframes} keyframes each)")
+
+
+def _files(paths, dev) -> list:
+    from stylebridge.formats import load_checkpoint
+
+    models = []
+    for path in paths:
+        ckpt = load_checkpoint(path, device=dev, generator_only=True)
+        for note in ckpt.notes:
+            click.echo(f"note: {note}", err=True)
+        models.append(ckpt.generator.eval())
+    return models
+
+
+def _zoo_models(zoo_dir, to, strength, dev) -> tuple[list, list[str]]:
+    """The zoo's base, then each model of --to at its strength (as translations draw it)."""
+    from stylebridge.train.strength import strength_label
+    from stylebridge.translate import Zoo
+    from stylebridge.translate.translator import Translator
+
+    if zoo_dir == "shipped":
+        from stylebridge.zoo import shipped_zoo_dir
+
+        zoo_dir = shipped_zoo_dir()
+    zoo = Zoo.from_dir(zoo_dir, device=dev)
+    targets = zoo.resolve(to, exclude=zoo.base)
+    strengths = Translator(zoo).strengths_for(targets, strength)
+    models = [zoo[zoo.base].eval()] + [zoo.model(t, strengths[t]).eval() for t in targets]
+    return models, [zoo.base] + [strength_label(t, strengths[t]) for t in targets]

@@ -46,3 +46,9 @@ def check_strength(strength) -> float:
         raise StylebridgeError(f"style strength must be between 0 and {MAX_STRENGTH:g} (1: the model as trained, "
                                f"0: the base's synthesis, above 1: a stronger style), got {strength}")
     return a
+
+
+def strength_label(name: str, strength: float) -> str:
+    """How a model drawn at a style strength is named in pictures: 'blackletter x1.75' (just
+    the name at strength 1)."""
+    return name if strength == 1.0 else f"{name} x{strength:g}"
