@@ -62,8 +62,8 @@ def test_keyframes_are_the_seeds_images_and_the_loop_closes(models):
 def test_fast_form_and_scale(models):
     A = models[0]
     plan = plan_video([A], [1, 2], grid=(2, 1), num_keyframes=1, w_frames=2, scale=2)
-    exact = list(video_frames([A], plan, scale=2))
-    fast = list(video_frames([A], plan, exact=False, scale=2))
+    exact = list(video_frames([A], plan))
+    fast = list(video_frames([A], plan, exact=False))
     assert exact[0].shape == (32, 64, 3)
     assert np.array_equal(exact[0][::2, ::2], exact[0][1::2, 1::2])  # nearest-neighbour enlargement
     assert np.abs(exact[0].astype(int) - fast[0]).max() <= 1

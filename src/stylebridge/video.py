@@ -49,6 +49,7 @@ class VideoPlan:
     cell_seeds: np.ndarray     # [grid_h, grid_w, K] the seed of every keyframe
     size: tuple[int, int]      # (height, width) of a frame in pixels
     channels: int
+    scale: int = 1             # every image enlarged this many times (nearest neighbour)
 
     @property
     def frames(self) -> int:
@@ -93,7 +94,7 @@ def plan_video(models: Sequence[Generator], seeds: Sequence[int], grid: tuple[in
         np.random.RandomState(seed=shuffle_seed).shuffle(all_seeds)
     res = G.img_resolution * scale
     return VideoPlan(grid_w, grid_h, num_keyframes, w_frames, all_seeds.reshape(grid_h, grid_w, num_keyframes),
-                     (grid_h * res * len(models), grid_w * res), G.img_channels)
+                     (grid_h * res * len(models), grid_w * res), G.img_channels, scale)
 
 
 def keyframe_paths(G: Generator, plan: VideoPlan, truncation_psi: float = 1.0):
@@ -111,8 +112,8 @@ def keyframe_paths(G: Generator, plan: VideoPlan, truncation_psi: float = 1.0):
 
 
 @torch.no_grad()
-def video_frames(models: Sequence[Generator], plan: VideoPlan, truncation_psi: float = 1.0, exact: bool = True,
-                 scale: int = 1) -> Iterator[np.ndarray]:
+def video_frames(models: Sequence[Generator], plan: VideoPlan, truncation_psi: float = 1.0,
+                 exact: bool = True) -> Iterator[np.ndarray]:
     """The frames, uint8 [H, W, C]: per model a grid of cells, models top to bottom. The ws
     come from the first model's mapping and every model draws the same ws. exact=True renders
     each cell on its own with NVIDIA's arithmetic; False renders each model's cells in one
@@ -127,14 +128,14 @@ def video_frames(models: Sequence[Generator], plan: VideoPlan, truncation_psi: f
         ws = ws.to(device, torch.float32)
         panels = []
         for M in models:
-            with exact_fp32(device):
-                if exact:
+            if exact:  # NVIDIA's arithmetic: one image per call, TF32 off on CUDA (as generate's exact mode)
+                with exact_fp32(device):
                     imgs = torch.cat([synthesize(M, w[None], "const", fused=fused) for w in ws])
-                else:
-                    imgs = synthesize(M, ws, "const", fused=fused)
+            else:
+                imgs = synthesize(M, ws, "const", fused=fused)
             imgs = to_uint8(imgs).cpu()                                   # [cells, C, H, W]
-            if scale > 1:
-                imgs = imgs.repeat_interleave(scale, dim=2).repeat_interleave(scale, dim=3)
+            if plan.scale > 1:
+                imgs = imgs.repeat_interleave(plan.scale, dim=2).repeat_interleave(plan.scale, dim=3)
             C, H, W = imgs.shape[1:]
             grid = imgs.reshape(plan.grid_h, plan.grid_w, C, H, W).permute(2, 0, 3, 1, 4)
             panels.append(grid.reshape(C, plan.grid_h * H, plan.grid_w * W))

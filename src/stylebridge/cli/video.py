@@ -88,7 +88,7 @@ def command(checkpoint, seeds, grid, num_keyframes, w_frames, shuffle_seed, trun
         models = _files([checkpoint, *others], dev)
     plan = plan_video(models, seeds, grid, num_keyframes, w_frames, shuffle_seed, scale)
     check_output(output, plan)
-    frames = video_frames(models, plan, truncation_psi, exact=not fast, scale=scale)
+    frames = video_frames(models, plan, truncation_psi, exact=not fast)
     frames = tqdm(frames, total=plan.frames, desc="video", unit="frame", disable=True if no_progress else None)
     write_video(iter(frames), output, fps)
     h, w = plan.size
