@@ -40,7 +40,7 @@ class GridSize(click.ParamType):
 @click.option("--also", "others", multiple=True, type=click.Path(dir_okay=False),
               help="Another model (e.g. a fine-tune or a swap of CHECKPOINT) that draws the same walk, placed "
                    "below; repeat for more. The ws come from CHECKPOINT's mapping.")
-@click.option("--zoo", "zoo_dir", default=None,
+@click.option("--zoo", "zoo_dir", default=None, metavar="DIR",
               help="Draw a zoo instead of CHECKPOINT: its base on top, then --to below it, each at its style strength "
                    "(zoo.json's, or --strength). 'shipped' = the shipped glyph zoo.")
 @click.option("--to", "to", default="all", show_default=True,
@@ -59,9 +59,9 @@ class GridSize(click.ParamType):
 @device_option
 def command(checkpoint, seeds, grid, num_keyframes, w_frames, shuffle_seed, truncation_psi, others, zoo_dir, to,
             strength, scale, fps, output, fast, no_progress, device):
-    """Render a looping latent interpolation video of CHECKPOINT, as stylegan3's gen_video.py
-    does; with --also, the same walk drawn by other models of the same latent space below it
-    (a base and its fine-tunes: every frame in every domain).
+    """Render a looping latent interpolation video of CHECKPOINT (or of a zoo: --zoo), as
+    stylegan3's gen_video.py does; with --also, the same walk drawn by other models of the same
+    latent space below it (a base and its fine-tunes: every frame in every domain).
 
     \b
     Examples:
