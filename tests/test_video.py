@@ -91,6 +91,7 @@ def test_cli_gif_and_mp4(models, tmp_path):
     (["--seeds", "0-2", "--grid", "2x1"], "3 seeds do not fill a 2x1 grid evenly"),
     (["--output", "{tmp}/walk.avi"], "write a .gif or an .mp4"),
     (["--grid", "2y1"], "not a grid size"),
+    (["--grid", "1100x1", "--num-keyframes", "1"], "too large (at most 16384 a side)"),
     (["--also", "{tmp}/other.safetensors"], "same latent space and image size"),
 ])
 def test_cli_errors_are_one_line_before_any_work(models, tmp_path, capsys, args, needle):

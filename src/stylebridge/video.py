@@ -36,6 +36,7 @@ from stylebridge.utils.io import atomic_path
 WRAPS = 2                      # gen_video.py's: the keyframes repeated 2 * WRAPS + 1 times
 FORMATS = (".gif", ".mp4")
 MAX_GIF_BYTES = 2 * 1024**3    # Pillow keeps every GIF frame in memory: refuse more (write .mp4)
+MAX_SIDE = 16384               # pixels per frame side: beyond what H.264 encoders and players take
 FFMPEG_ENV = "STYLEBRIDGE_FFMPEG"
 
 
@@ -93,8 +94,12 @@ def plan_video(models: Sequence[Generator], seeds: Sequence[int], grid: tuple[in
     if shuffle_seed is not None:
         np.random.RandomState(seed=shuffle_seed).shuffle(all_seeds)
     res = G.img_resolution * scale
+    h, w = grid_h * res * len(models), grid_w * res
+    if max(h, w) > MAX_SIDE:
+        raise StylebridgeError(f"frames of {w}x{h} pixels are too large (at most {MAX_SIDE} a side): fewer cells, "
+                               "models or a smaller --scale")
     return VideoPlan(grid_w, grid_h, num_keyframes, w_frames, all_seeds.reshape(grid_h, grid_w, num_keyframes),
-                     (grid_h * res * len(models), grid_w * res), G.img_channels, scale)
+                     (h, w), G.img_channels, scale)
 
 
 def keyframe_paths(G: Generator, plan: VideoPlan, truncation_psi: float = 1.0):
