@@ -66,4 +66,18 @@ if [ -f "$E" ]; then
   cp /tmp/encoder-run/encoder.safetensors /tmp/encoder-run/log.jsonl "$O/" 2>/dev/null
   tar czf "$ARCHIVE" -C "$(dirname "$O")" "$(basename "$O")"
 fi
+# Issue 16's compute: continue the v2 glyph base for BASE_MINUTES (scripts/prepare-device-base.sh
+# made .device/zoo2; carry .device). The newest snapshot comes back in 15 MB parts beside the
+# archive (the device tool returns files of at most 16 MiB); prepare-device-base.sh --restore
+# puts it back into runs/zoo2/base.
+if [ -f .device/zoo2/base/options.json ]; then
+  BM="${BASE_MINUTES:-6}"
+  TAIL=6 step base-v2 $(( BM * 60 + 120 )) "$PY" scripts/train_zoo.py base --work .device/zoo2 --recipe v2 \
+    --device "$DEV" --minutes "$BM"
+  s=$(ls .device/zoo2/base/network-snapshot-*.safetensors | sort | tail -n 1)
+  P="${OUT:-$(dirname "$O")}"
+  split -b 15m -d "$s" "$P/base-v2.part." && basename "$s" > "$P/base-v2.name"
+  cp .device/zoo2/base/log.jsonl "$P/base-v2.log.jsonl"
+  echo "   $(basename "$s") back in parts in $P"
+fi
 echo "== done in $(( $(date +%s) - T0 )) s; logs and JSON in $ARCHIVE"
