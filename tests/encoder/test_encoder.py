@@ -354,6 +354,35 @@ def test_init_starts_from_an_encoders_weights_and_refuses_a_foreign_one(base, tr
         EncoderTrainer(EncoderTrainOptions(**{**opts.to_dict(), "resume": str(trained)}))
 
 
+def test_new_base_keeps_the_image_trunk_and_learns_the_codes_afresh(base, trained, tmp_path):
+    from stylebridge.encoder.train import EncoderTrainer
+    from stylebridge.networks.registry import create_generator
+
+    E0, _ = read_encoder(trained)
+    G1 = _generator(1)
+    other = save_checkpoint(tmp_path / "other.safetensors", G_ema=G1)
+    opts = EncoderTrainOptions(base=str(other), outdir=str(tmp_path / "n"), iters=2, batch=2, perceptual="pixel",
+                               init=str(trained), new_base=True, progress=False, device="cpu")
+    tr = EncoderTrainer(opts)
+    new, old = tr.E.state_dict(), E0.state_dict()
+    for k in old:
+        if k.startswith(("from_rgb", "b", "fc")):
+            assert torch.equal(new[k], old[k]), k  # the trunk as trained
+    assert not new["head_w.weight"].any() and not new["head_delta.weight"].any()  # codes start at the mean
+    assert torch.equal(new["w_avg"], G1.mapping.w_avg) and tr.E.base_hash == base_hash(G1)
+    x, _ = _samples(G1, 3, seed=5)
+    assert torch.allclose(tr.E(x), G1.mapping.w_avg.expand(3, G1.num_ws, -1))
+    train_encoder(opts)
+    load_encoder(tmp_path / "n" / "encoder.safetensors", G1)  # belongs to the new base now
+    with pytest.raises(CheckpointError, match="another base generator"):
+        load_encoder(tmp_path / "n" / "encoder.safetensors", _generator(0))
+    bigger = save_checkpoint(tmp_path / "bigger.safetensors", G_ema=create_generator("tiny-32"))
+    with pytest.raises(CheckpointError, match="the encoder reads 16 px"):
+        EncoderTrainer(EncoderTrainOptions(**{**opts.to_dict(), "base": str(bigger), "outdir": str(tmp_path / "b")}))
+    with pytest.raises(StylebridgeError, match="give --init"):
+        EncoderTrainOptions(**{**opts.to_dict(), "init": None}).validate()
+
+
 def test_lr_ramps_down_to_zero_over_the_last_share_of_iterations(base, tmp_path):
     from stylebridge.encoder.train import EncoderTrainer
 

@@ -44,6 +44,9 @@ def command():
 @click.option("--widen", type=click.IntRange(min=1), default=None,
               help="With --init: first widen that encoder to N feature maps at full resolution (Net2Net: the same "
                    "codes with more capacity; N a multiple of its own).")
+@click.option("--new-base", is_flag=True,
+              help="With --init: that encoder belongs to another base of the same shape (e.g. an earlier base of "
+                   "the same data); keep its image layers, learn the codes for CKPT afresh.")
 @click.option("--code-weight", type=click.FloatRange(min=0), default=_d("code_weight"), show_default=True,
               help="Weight of the code loss on the generator's own samples.")
 @click.option("--pixel-weight", type=click.FloatRange(min=0), default=_d("pixel_weight"), show_default=True,
@@ -68,9 +71,9 @@ def command():
                    "from the snapshot, except --iters, --snap, --device.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @device_option
-def train(checkpoint, outdir, data, real_fraction, iters, batch, snap, seed, lr, lr_rampdown, init, widen, code_weight,
-          pixel_weight, perceptual_weight, perceptual, delta_weight, progressive, channels, precision, file_dtype,
-          resume, no_progress, device):
+def train(checkpoint, outdir, data, real_fraction, iters, batch, snap, seed, lr, lr_rampdown, init, widen, new_base,
+          code_weight, pixel_weight, perceptual_weight, perceptual, delta_weight, progressive, channels, precision,
+          file_dtype, resume, no_progress, device):
     """Train an encoder for CHECKPOINT's generator on its own samples (and --data).
 
     \b
@@ -94,7 +97,7 @@ def train(checkpoint, outdir, data, real_fraction, iters, batch, snap, seed, lr,
         raise StylebridgeError("give the base generator's checkpoint (CKPT), or --resume RUN")
     opts = EncoderTrainOptions(
         base=checkpoint, outdir=outdir, data=data, real_fraction=real_fraction, batch=batch, seed=seed, lr=lr,
-        lr_rampdown=lr_rampdown, init=init, widen=widen,
+        lr_rampdown=lr_rampdown, init=init, widen=widen, new_base=new_base,
         code_weight=code_weight, pixel_weight=pixel_weight, perceptual_weight=perceptual_weight, perceptual=perceptual,
         delta_weight=delta_weight, progressive=progressive, channels=channels, precision=precision,
         file_dtype=file_dtype, resume=resume, progress=not no_progress, device=device,

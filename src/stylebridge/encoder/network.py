@@ -17,6 +17,7 @@ skeleton (see formats/native.py) holding the optimizer and RNG states.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -218,6 +219,28 @@ def widen(E: Encoder, channels: int, noise: float = 1e-3, seed: int = 0) -> Enco
 
 
 # ----------------------------------------------------------------------------- files
+
+
+@torch.no_grad()
+def rebase(E: Encoder, G: Generator) -> Encoder:
+    """E's image trunk (every convolution and the hidden layer) for another base G of the same
+    image and latent shape: the heads, which map into E's own base's W space, restart at zero
+    (w = G's mean w, as a new encoder starts), w_avg / w_std / the base hash become G's. What
+    the trunk learnt about the images carries over; the codes are learnt again."""
+    c = E.config
+    want = (G.img_resolution, G.img_channels, G.num_ws, G.w_dim)
+    have = (c.img_resolution, c.img_channels, c.num_ws, c.w_dim)
+    if want != have:
+        raise CheckpointError(f"the encoder reads {have[0]} px, {have[1]} channel(s) into {have[2]} x {have[3]} codes; "
+                              f"this base draws {want[0]} px, {want[1]} channel(s) from {want[2]} x {want[3]}")
+    R = copy.deepcopy(E).float()
+    for head in (R.head_w, R.head_delta):
+        head.weight.zero_()
+        head.bias.zero_()
+    R.w_avg.copy_(G.mapping.w_avg.detach().float().cpu())
+    R.w_std.copy_(w_spread(G))
+    R.base_hash = base_hash(G)
+    return R.to(G.mapping.w_avg.device)
 
 
 def check_base(E: Encoder, G: Generator, what: str = "encoder") -> None:

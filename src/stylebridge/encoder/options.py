@@ -42,6 +42,8 @@ class EncoderTrainOptions:
     resume: str | None = None         # run folder or snapshot to continue
     init: str | None = None           # encoder file to start from (weights only; same base; its config)
     widen: int | None = None          # with init: widen it to this many channels first (Net2Net, same codes)
+    new_base: bool = False            # with init: an encoder of ANOTHER base of the same shape; its image
+                                      # trunk is kept, its heads restart at this base's mean w (network.rebase)
 
     def validate(self) -> None:
         def bad(msg: str) -> None:
@@ -64,6 +66,8 @@ class EncoderTrainOptions:
             bad("perceptual must be auto, lpips, pixel or none")
         if self.widen is not None and not self.init:
             bad("--widen N widens the encoder given with --init FILE: give --init")
+        if self.new_base and not self.init:
+            bad("--new-base moves the encoder given with --init FILE to this base: give --init")
         if not 0.0 < self.truncation <= 1.0:
             bad(f"truncation must be in (0, 1], got {self.truncation}")
 

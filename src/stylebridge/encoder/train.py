@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from stylebridge.encoder.network import Encoder, check_base, read_encoder, save_encoder, widen
+from stylebridge.encoder.network import Encoder, check_base, read_encoder, rebase, save_encoder, widen
 from stylebridge.encoder.options import EncoderTrainOptions
 from stylebridge.errors import CheckpointError, StylebridgeError
 from stylebridge.train.loop import drive, merge_resume_options
@@ -75,7 +75,10 @@ class EncoderTrainer:
         torch.manual_seed(opts.seed)  # the global stream (unused by the steps; saved and restored all the same)
         if snapshot is None and opts.init:
             E = read_encoder(opts.init)[0]  # its own config: --channels / --hidden do not apply
-            check_base(E, G, f"--init {Path(opts.init).name}")
+            if opts.new_base:
+                E = rebase(E.to(dev), G)
+            else:
+                check_base(E, G, f"--init {Path(opts.init).name}")
             if opts.widen:
                 E = widen(E.float(), opts.widen, seed=opts.seed)
             opts.channels, opts.hidden = E.config.channels, E.config.hidden
