@@ -107,6 +107,21 @@ def test_cli_errors_are_one_line_before_any_work(models, tmp_path, capsys, args,
     assert not list(tmp_path.glob("*.gif")) and not list(tmp_path.glob("*.avi"))
 
 
+def test_grey_and_rgba_frames_are_written_as_rgb(tmp_path):
+    pytest.importorskip("imageio_ffmpeg", reason="the test extras install imageio-ffmpeg")
+    import imageio_ffmpeg
+
+    for channels in (1, 4):
+        frames = [np.full((16, 16, channels), 200 - 40 * i, np.uint8) for i in range(3)]  # (Pillow merges equal frames)
+        out = write_video(iter(frames), tmp_path / f"c{channels}.mp4", fps=10)
+        reader = imageio_ffmpeg.read_frames(str(out))
+        meta = next(reader)
+        first = np.frombuffer(next(reader), np.uint8).reshape(16, 16, 3)
+        assert tuple(meta["size"]) == (16, 16) and abs(int(first.mean()) - 200) <= 3
+        with Image.open(write_video(iter(frames), tmp_path / f"c{channels}.gif", fps=10)) as im:
+            assert im.n_frames == 3 and np.asarray(im.convert("RGB")).mean() == pytest.approx(200, abs=3)
+
+
 def test_failed_encoder_leaves_earlier_file_untouched(tmp_path, monkeypatch):
     out = tmp_path / "v.mp4"
     out.write_bytes(b"earlier")

@@ -199,7 +199,7 @@ def write_video(frames: Iterator[np.ndarray], path: str | os.PathLike, fps: floa
 def _write_gif(frames: Iterator[np.ndarray], tmp: Path, fps: float) -> None:
     from PIL import Image
 
-    images = [Image.fromarray(f[..., 0] if f.shape[2] == 1 else f) for f in frames]
+    images = [Image.fromarray(f[..., 0] if f.shape[2] == 1 else _rgb(f)) for f in frames]
     # GIF counts in hundredths of a second: 60 fps is stored as 20 ms (browsers play < 20 ms slower)
     images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=max(20, round(1000 / fps)),
                    loop=0)
@@ -214,7 +214,7 @@ def _write_mp4(frames: Iterator[np.ndarray], tmp: Path, fps: float) -> None:
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         for f in _chain(first, frames):
-            proc.stdin.write(np.ascontiguousarray(np.repeat(f, 3, axis=2) if f.shape[2] == 1 else f).tobytes())
+            proc.stdin.write(_rgb(f).tobytes())
         proc.stdin.close()
     except BrokenPipeError:
         pass
@@ -225,6 +225,13 @@ def _write_mp4(frames: Iterator[np.ndarray], tmp: Path, fps: float) -> None:
     err = proc.stderr.read().decode(errors="replace").strip()
     if proc.wait() != 0:
         raise StylebridgeError(f"ffmpeg could not write the video: {err.splitlines()[-1] if err else 'no message'}")
+
+
+def _rgb(frame: np.ndarray) -> np.ndarray:
+    """uint8 [H, W, 3] from 1 (grey), 3 or 4 (alpha dropped: video has none) channels."""
+    if frame.shape[2] == 1:
+        frame = np.repeat(frame, 3, axis=2)
+    return np.ascontiguousarray(frame[..., :3])
 
 
 def _chain(first, rest):
