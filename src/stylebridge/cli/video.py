@@ -76,7 +76,7 @@ def command(checkpoint, seeds, grid, num_keyframes, w_frames, shuffle_seed, trun
 
     dev = resolve_device(device)
     if (checkpoint is None) == (zoo_dir is None):
-        raise StylebridgeError("give CHECKPOINT (and --also models) or --zoo DIR, not both")
+        raise StylebridgeError("give CHECKPOINT (and --also models) or --zoo DIR: one of the two")
     if zoo_dir is None and (strength is not None or to != "all"):
         raise StylebridgeError("--to and --strength choose a zoo's models: use them with --zoo")
     if zoo_dir is not None:
