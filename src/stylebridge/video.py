@@ -10,15 +10,12 @@ times (a loop that closes smoothly); frame f shows t = f / w_frames, K * w_frame
 all; each image is rendered on its own with the stored noise and rounded as generate.py
 rounds; cells are laid out row by row without gaps.
 
-Files: .gif (Pillow) or .mp4 (H.264 through an ffmpeg executable: $STYLEBRIDGE_FFMPEG, the
-`imageio-ffmpeg` package's, or `ffmpeg` on PATH), written atomically.
+Files: .gif or .mp4, written atomically by stylebridge.data.video_io (re-exported here).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,16 +25,13 @@ import scipy.interpolate
 import torch
 
 from stylebridge.data.images import to_uint8
+from stylebridge.data.video_io import FORMATS, MAX_GIF_BYTES, find_ffmpeg, write_video  # noqa: F401 (re-exported)
 from stylebridge.errors import StylebridgeError
 from stylebridge.generate import exact_fp32, sampling_form, synthesize
 from stylebridge.networks.stylegan2 import Generator, z_from_seed
-from stylebridge.utils.io import atomic_path
 
 WRAPS = 2                      # gen_video.py's: the keyframes repeated 2 * WRAPS + 1 times
-FORMATS = (".gif", ".mp4")
-MAX_GIF_BYTES = 2 * 1024**3    # Pillow keeps every GIF frame in memory: refuse more (write .mp4)
 MAX_SIDE = 16384               # pixels per frame side: beyond what H.264 encoders and players take
-FFMPEG_ENV = "STYLEBRIDGE_FFMPEG"
 
 
 @dataclass
@@ -161,79 +155,3 @@ def check_output(path: str | os.PathLike, plan: VideoPlan) -> Path:
     else:
         find_ffmpeg()
     return path
-
-
-def find_ffmpeg() -> str:
-    exe = os.environ.get(FFMPEG_ENV)
-    if exe:
-        if not shutil.which(exe):
-            raise StylebridgeError(f"${FFMPEG_ENV}={exe} is not an executable")
-        return exe
-    try:
-        import imageio_ffmpeg
-
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except (ImportError, RuntimeError):
-        pass
-    exe = shutil.which("ffmpeg")
-    if exe is None:
-        raise StylebridgeError("writing .mp4 needs ffmpeg: `pip install imageio-ffmpeg` (or `pip install "
-                               "'stylebridge[video]'`, or apt install ffmpeg), or write a .gif")
-    return exe
-
-
-def write_video(frames: Iterator[np.ndarray], path: str | os.PathLike, fps: float = 60.0) -> Path:
-    """Write frames (uint8 [H, W, C], C = 1 or 3) as a .gif or .mp4, atomically: a failure
-    leaves no partial file and any earlier file at `path` as it was."""
-    path = Path(path)
-    if not 0 < fps <= 240:
-        raise StylebridgeError(f"--fps must be in (0, 240], got {fps}")
-    with atomic_path(path) as tmp:
-        if path.suffix.lower() == ".gif":
-            _write_gif(frames, tmp, fps)
-        else:
-            _write_mp4(frames, tmp, fps)
-    return path
-
-
-def _write_gif(frames: Iterator[np.ndarray], tmp: Path, fps: float) -> None:
-    from PIL import Image
-
-    images = [Image.fromarray(f[..., 0] if f.shape[2] == 1 else _rgb(f)) for f in frames]
-    # GIF counts in hundredths of a second: 60 fps is stored as 20 ms (browsers play < 20 ms slower)
-    images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=max(20, round(1000 / fps)),
-                   loop=0)
-
-
-def _write_mp4(frames: Iterator[np.ndarray], tmp: Path, fps: float) -> None:
-    first = next(frames)
-    H, W = first.shape[:2]
-    cmd = [find_ffmpeg(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{W}x{H}",
-           "-r", f"{fps:g}", "-i", "-", "-an", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-c:v", "libx264",
-           "-pix_fmt", "yuv420p", "-crf", "18", "-movflags", "+faststart", str(tmp)]
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        for f in _chain(first, frames):
-            proc.stdin.write(_rgb(f).tobytes())
-        proc.stdin.close()
-    except BrokenPipeError:
-        pass
-    except BaseException:
-        proc.kill()
-        proc.wait()
-        raise
-    err = proc.stderr.read().decode(errors="replace").strip()
-    if proc.wait() != 0:
-        raise StylebridgeError(f"ffmpeg could not write the video: {err.splitlines()[-1] if err else 'no message'}")
-
-
-def _rgb(frame: np.ndarray) -> np.ndarray:
-    """uint8 [H, W, 3] from 1 (grey), 3 or 4 (alpha dropped: video has none) channels."""
-    if frame.shape[2] == 1:
-        frame = np.repeat(frame, 3, axis=2)
-    return np.ascontiguousarray(frame[..., :3])
-
-
-def _chain(first, rest):
-    yield first
-    yield from rest

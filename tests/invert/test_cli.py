@@ -84,6 +84,14 @@ def test_cli_invert_factorize_edit(ckpt, folder, tmp_path, capsys):
     assert "perceptual" in _rows(out / "summary.csv")["a"]  # D fallback or LPIPS, recorded
     with np.load(out / "a.npz") as d:
         assert (d["v"][0, 4:] == 0).all()
+    pytest.importorskip("imageio_ffmpeg", reason="the test extras install imageio-ffmpeg")
+    import imageio_ffmpeg
+
+    mp4 = tmp_path / "inv_mp4"
+    assert main(["invert", str(ckpt), str(folder / "a.png"), "--outdir", str(mp4), "--steps", "6",
+                 "--save-video", "--video-format", "mp4", "--no-early-stop"]) == 0
+    reader = imageio_ffmpeg.read_frames(str(mp4 / "a.mp4"))
+    assert tuple(next(reader)["size"]) == (32, 16) and sum(1 for _ in reader) >= 2  # target | reconstruction
     assert main(["factorize", str(ckpt), "--out", str(tmp_path / "b.npz"), "--layers", "coarse"]) == 0
     with np.load(tmp_path / "b.npz") as d:
         assert d["eigvec"].shape == (16, 16) and d["layers"].tolist() == [0, 1, 2]

@@ -69,13 +69,16 @@ def _d(name):
               help="i/n: take every n-th image starting at i (0-based). Under torchrun, RANK/WORLD_SIZE are used.")
 @click.option("--seed", type=Seed(), default=0, show_default=True,
               help="Seed of noise maps, latent noise, init search.")
-@click.option("--save-video", is_flag=True, help="Also write NAME.gif: target | progress of the reconstruction.")
+@click.option("--save-video", is_flag=True, help="Also write NAME.gif (or .mp4: --video-format): target | progress "
+              "of the reconstruction, as NVIDIA's projector writes proj.mp4.")
+@click.option("--video-format", type=click.Choice(["gif", "mp4"]), default="gif", show_default=True,
+              help="With --save-video: .mp4 (H.264) needs ffmpeg (`pip install imageio-ffmpeg`).")
 @device_option
 @progress_option
 def command(checkpoint, images, outdir, method, encoder_file, steps, feedback, batch_size, topk, clamp, lr,
             lpips_weight, l1_weight, mse,
             perceptual, optimize_noise, noise_reg, latent_noise, init, no_early_stop, precision, shard, seed,
-            save_video, device, progress):
+            save_video, video_format, device, progress):
     """Invert IMAGES (files or folders) with CHECKPOINT's generator: one latent per image.
 
     Re-running on the same --outdir skips images that already have NAME.npz and NAME.png.
@@ -121,7 +124,8 @@ def command(checkpoint, images, outdir, method, encoder_file, steps, feedback, b
             if Path(p).is_dir():
                 raise StylebridgeError(f"{p} is a folder: give one folder, or image files only")
     res = invert_folder(G, inputs, outdir, method=method, D=ckpt.D, perceptual=perceptual, batch_size=batch_size,
-                        shard=shard, config=cfg, save_video=save_video, log=echo_err, progress=progress,
+                        shard=shard, config=cfg, save_video=video_format if save_video else False, log=echo_err,
+                        progress=progress,
                         encoder=load_encoder_for(checkpoint, encoder_file, G) if encoder else None,
                         **({"steps": steps or 0, "feedback": feedback} if encoder else {}))
     click.echo(f"done: {res['done']} inverted, {res['skipped']} already done, {len(res['failed'])} unreadable; "

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from stylebridge.data.images import list_images, load_image, save_image, to_uint8
+from stylebridge.data.video_io import find_ffmpeg, write_video
 from stylebridge.errors import DataError, StylebridgeError
 from stylebridge.invert.options import (
     DEFAULT_METHOD,
@@ -267,17 +268,25 @@ def input_names(files: list[Path], root: Path | None) -> list[str]:
     return out
 
 
-def _save_gif(path: Path, target: torch.Tensor, frames: list[torch.Tensor]) -> None:
-    """Animated GIF (Pillow): target | reconstruction at each recorded step."""
-    from PIL import Image
+VIDEO_FORMATS = ("gif", "mp4")
 
-    pics = []
-    for fr in frames:
-        a = torch.cat([target, fr], dim=2).permute(1, 2, 0).numpy()
-        pics.append(Image.fromarray(a[..., 0] if a.shape[2] == 1 else a[..., :3]))
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            pics[0].save(f, format="GIF", save_all=True, append_images=pics[1:], duration=80, loop=0)
+
+def check_video_format(save_video: bool | str) -> str | None:
+    """`save_video` as a file suffix: False -> None, True -> 'gif', 'gif' / 'mp4' as given;
+    'mp4' also needs an ffmpeg (checked before any work)."""
+    if not save_video:
+        return None
+    fmt = "gif" if save_video is True else str(save_video)
+    if fmt not in VIDEO_FORMATS:
+        raise StylebridgeError(f"video format must be one of {', '.join(VIDEO_FORMATS)}, got {fmt[:20]!r}")
+    if fmt == "mp4":
+        find_ffmpeg()
+    return fmt
+
+
+def _save_video(path: Path, target: torch.Tensor, frames: list[torch.Tensor]) -> None:
+    """target | reconstruction at each recorded step, 12.5 frames per second (.gif or .mp4)."""
+    write_video((torch.cat([target, fr], dim=2).permute(1, 2, 0).numpy() for fr in frames), path, fps=12.5)
 
 
 def read_summary(path: Path) -> dict[str, dict]:
@@ -313,9 +322,11 @@ def shard_inputs(inputs: str | Path | Sequence[str | Path],
 def invert_folder(G: Generator, inputs: str | Path | Sequence[str | Path], outdir: str | Path, *,
                   method: str = DEFAULT_METHOD, D: torch.nn.Module | None = None, perceptual: str = DEFAULT_PERCEPTUAL,
                   batch_size: int = 8, shard: str | None = None, config: ProjectorConfig | None = None,
-                  save_video: bool = False, encoder=None, log=print, progress: bool = False,
+                  save_video: bool | str = False, encoder=None, log=print, progress: bool = False,
                   **overrides) -> dict:
     """Invert every image of a folder (or file list) that has no NAME.npz + NAME.png yet.
+    `save_video`: also NAME.gif (True or 'gif') or NAME.mp4 ('mp4'): target | reconstruction
+    along the optimisation.
 
     Raises DataError when no input could be read (as for a folder without images).
     `progress`: a tqdm bar on stderr (images, with the step of the running batch), shown only
@@ -323,6 +334,7 @@ def invert_folder(G: Generator, inputs: str | Path | Sequence[str | Path], outdi
     from tqdm import tqdm
 
     outdir = Path(outdir)
+    video = check_video_format(save_video)
     mine, rank, world = shard_inputs(inputs, shard)
     # Each shard writes its own summary file so processes never race on one file.
     summary = outdir / ("summary.csv" if world == 1 else f"summary.shard{rank}of{world}.csv")
@@ -364,13 +376,13 @@ def invert_folder(G: Generator, inputs: str | Path | Sequence[str | Path], outdi
         def grab(step, idx, x, img):
             if not bar.disable and step % 10 == 0:
                 bar.set_postfix_str(f"step {step}/{cfg.steps}, {len(idx)} running")
-            if save_video and step % every == 0:
+            if video and step % every == 0:
                 for j, i in enumerate(idx.tolist()):
                     frames.setdefault(i, []).append(to_uint8(img[j].cpu()))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             res = invert(G, torch.stack(imgs), method, D=D, perceptual=perceptual, batch_size=len(imgs),
-                         config=cfg, callback=grab if save_video or not bar.disable else None,
+                         config=cfg, callback=grab if video or not bar.disable else None,
                          encoder=encoder, **({"steps": refine, "feedback": feedback} if refine >= 0 else {}))
         for wmsg in {str(c.message) for c in caught}:
             log(f"warning: {wmsg}")
@@ -385,8 +397,8 @@ def invert_folder(G: Generator, inputs: str | Path | Sequence[str | Path], outdi
             save_code(outdir / f"{n}.npz", res.ws[j:j + 1], None if res.v is None else res.v[j:j + 1],
                       res.method, noise)
             save_image(to_uint8(res.reconstruction[j]), outdir / f"{n}.png")
-            if save_video and frames.get(j):
-                _save_gif(outdir / f"{n}.gif", to_uint8(imgs[j]), frames[j] + [to_uint8(res.reconstruction[j])])
+            if video and frames.get(j):
+                _save_video(outdir / f"{n}.{video}", to_uint8(imgs[j]), frames[j] + [to_uint8(res.reconstruction[j])])
             rows[n] = {"name": n, "source": str(f), "method": res.method, "steps": int(res.steps[j]),
                        "seconds": f"{sec:.3f}", "loss": f"{float(res.losses[j]):.6f}", "mse": f"{float(mse[j]):.6f}",
                        "ssim": f"{float(ss[j]):.5f}", "lpips": "" if lp is None else f"{float(lp[j]):.5f}",
