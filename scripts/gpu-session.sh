@@ -70,7 +70,7 @@ fi
 # made .device/zoo2; carry .device). The newest snapshot comes back in 15 MB parts beside the
 # archive (the device tool returns files of at most 16 MiB); prepare-device-base.sh --restore
 # puts it back into runs/zoo2/base.
-if [ -f .device/zoo2/base/options.json ]; then
+if [ -f .device/zoo2/base/options.json ] && { [ -z "${STEPS:-}" ] || [[ ",$STEPS," == *",base-v2,"* ]]; }; then
   BM="${BASE_MINUTES:-6}"
   TAIL=6 step base-v2 $(( BM * 60 + 120 )) "$PY" scripts/train_zoo.py base --work .device/zoo2 --recipe v2 \
     --device "$DEV" --minutes "$BM"
