@@ -55,8 +55,9 @@ def main(argv=None) -> dict:
     k = default_content_layers(G)
     rows = []
     for f in [zoo.encoder_path] + [Path(p) for p in args.files]:
-        ws = invert(G, x, "encoder", encoder=load_encoder(f, G), batch_size=64).ws
-        rec = to_uint8(render(G, ws)).float() / 127.5 - 1  # what is saved
+        inv = invert(G, x, "encoder", encoder=load_encoder(f, G), batch_size=64)
+        ws = inv.ws
+        rec = to_uint8(inv.reconstruction).float() / 127.5 - 1  # what is saved (invert's exact render of ws)
         with torch.no_grad():
             row = {"encoder": str(f), "lpips": float(lp(rec, x).mean()), "ssim": float(ssim(rec, x).mean()),
                    "content": accuracies(clf.predict(rec), y)["merged"]}
