@@ -142,9 +142,5 @@ def _ppl(G, samples, epsilon, space, sampling, crop, batch_size, seed, lpips_net
         a, b = match_channels(img).chunk(2)
         dist.append((lp(a, b).double() / epsilon ** 2).cpu())
     d = torch.cat(dist).numpy()
-    return _result(d, space, sampling, crop, epsilon, seed, lp.net_name)
-
-
-def _result(d, space, sampling, crop, epsilon, seed, net) -> dict:
     return {"ppl": filtered_mean(d), "median": float(np.median(d)), "n": int(len(d)), "space": space,
-            "sampling": sampling, "crop": bool(crop), "epsilon": epsilon, "seed": int(seed), "lpips_net": net}
+            "sampling": sampling, "crop": bool(crop), "epsilon": epsilon, "seed": int(seed), "lpips_net": lp.net_name}
