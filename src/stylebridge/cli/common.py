@@ -196,6 +196,17 @@ def feedback_option(f):
                              f"E(G(w))), each one encoder pass and one render (default {ENCODER_FEEDBACK}).")(f)
 
 
+def load_noted(checkpoint, device, **kw):
+    """load_checkpoint(checkpoint, device=device, **kw), with each of the reader's notes (what it
+    assumed or converted) printed on stderr."""
+    from stylebridge.formats import load_checkpoint
+
+    ckpt = load_checkpoint(checkpoint, device=device, **kw)
+    for note in ckpt.notes:
+        click.echo(f"note: {note}", err=True)
+    return ckpt
+
+
 def load_encoder_for(checkpoint, encoder_file, G):
     """The encoder of `--encoder FILE`, else the one the zoo.json next to CHECKPOINT lists for
     it, loaded for G (refused in one line if it belongs to another base); None if neither."""

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from stylebridge.cli.common import OutputPath, SeedList, device_option, precision_option, resolve_device
+from stylebridge.cli.common import (
+    OutputPath,
+    SeedList,
+    device_option,
+    load_noted,
+    precision_option,
+    resolve_device,
+)
 
 
 @click.command("generate")
@@ -45,7 +52,6 @@ def command(checkpoint, seeds, projected_w, truncation_psi, trunc_cutoff, noise_
 
     from stylebridge.data.images import make_grid, save_image, to_uint8
     from stylebridge.errors import StylebridgeError
-    from stylebridge.formats import load_checkpoint
     from stylebridge.generate import (
         default_batch_size,
         generate_from_seeds,
@@ -57,10 +63,7 @@ def command(checkpoint, seeds, projected_w, truncation_psi, trunc_cutoff, noise_
     if (seeds is None) == (projected_w is None):
         raise StylebridgeError("give exactly one of --seeds or --projected-w")
     dev = resolve_device(device)
-    ckpt = load_checkpoint(checkpoint, device=dev, generator_only=True)
-    G = ckpt.generator
-    for note in ckpt.notes:
-        click.echo(f"note: {note}", err=True)
+    G = load_noted(checkpoint, dev, generator_only=True).generator
     out = Path(outdir)
     batch_size = batch_size or default_batch_size(dev)
     images, count = [], 0

@@ -12,6 +12,7 @@ from stylebridge.cli.common import (
     feedback_option,
     inversion_precision_option,
     load_encoder_for,
+    load_noted,
     method_option,
     perceptual_option,
     progress_option,
@@ -94,7 +95,6 @@ def command(checkpoint, images, outdir, method, encoder_file, steps, feedback, b
     from pathlib import Path
 
     from stylebridge.errors import StylebridgeError
-    from stylebridge.formats import load_checkpoint
     from stylebridge.invert.api import ENCODER_METHOD, invert_folder
 
     encoder = method == ENCODER_METHOD
@@ -107,10 +107,8 @@ def command(checkpoint, images, outdir, method, encoder_file, steps, feedback, b
     if (topk is not None or clamp is not None) and method != "sefa":
         raise StylebridgeError("--topk and --clamp constrain the SeFa coordinates: use them with --method sefa")
     dev = resolve_device(device)
-    ckpt = load_checkpoint(checkpoint, device=dev)
+    ckpt = load_noted(checkpoint, dev)
     G = ckpt.generator
-    for note in ckpt.notes:
-        click.echo(f"note: {note}", err=True)
     cfg = ProjectorConfig(method="wplus" if encoder else method, steps=max(steps or 0, 1) if encoder else
                           (steps or _d("steps")), lr=lr, pixel_loss="mse" if mse else "l1",
                           pixel_weight=l1_weight, perceptual_weight=lpips_weight, optimize_noise=optimize_noise,

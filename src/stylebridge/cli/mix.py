@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stylebridge.cli.common import OutputPath, RangeList, SeedList, device_option, resolve_device
+from stylebridge.cli.common import OutputPath, RangeList, SeedList, device_option, load_noted, resolve_device
 
 
 @click.command("mix")
@@ -40,13 +40,9 @@ def command(checkpoint, row_seeds, col_seeds, styles, truncation_psi, noise_mode
     from pathlib import Path
 
     from stylebridge.data.images import save_image
-    from stylebridge.formats import load_checkpoint
     from stylebridge.generate import check_styles, style_mix_seeds
 
-    ckpt = load_checkpoint(checkpoint, device=resolve_device(device), generator_only=True)
-    G = ckpt.generator
-    for note in ckpt.notes:
-        click.echo(f"note: {note}", err=True)
+    G = load_noted(checkpoint, resolve_device(device), generator_only=True).generator
     check_styles(G, styles)  # before any work
     mix = style_mix_seeds(G, row_seeds, col_seeds, styles, truncation_psi, noise_mode, exact=not fast)
     out = Path(outdir)

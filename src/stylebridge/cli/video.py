@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from stylebridge.cli.common import OutputPath, SeedList, device_option, resolve_device, strength_option
+from stylebridge.cli.common import OutputPath, SeedList, device_option, load_noted, resolve_device, strength_option
 
 
 class GridSize(click.ParamType):
@@ -97,15 +97,7 @@ def command(checkpoint, seeds, grid, num_keyframes, w_frames, shuffle_seed, trun
 
 
 def _files(paths, dev) -> list:
-    from stylebridge.formats import load_checkpoint
-
-    models = []
-    for path in paths:
-        ckpt = load_checkpoint(path, device=dev, generator_only=True)
-        for note in ckpt.notes:
-            click.echo(f"note: {note}", err=True)
-        models.append(ckpt.generator.eval())
-    return models
+    return [load_noted(path, dev, generator_only=True).generator.eval() for path in paths]
 
 
 def _zoo_models(zoo_dir, to, strength, dev) -> tuple[list, list[str]]:
