@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import pytest
 import torch
@@ -77,6 +78,33 @@ def test_resume_with_explicit_precision_overrides(tmp_path):
     assert again.opts.precision == "fp32"
 
 
+def test_resume_on_another_kind_of_device_takes_its_default(tmp_path, monkeypatch):
+    """A run trained in bf16 on a GPU and resumed on a CPU without bf16 hardware would run
+    ~19x slower in bf16: without --precision it switches to the CPU's default, with a warning
+    and a log line; --precision still decides. The snapshot records where it was trained."""
+    tr = Trainer(_opts(tmp_path, "run", iters=1, precision="bf16"))
+    tr.step()
+    as_trained = Trainer.state
+    monkeypatch.setattr(Trainer, "state", lambda self: {**as_trained(self), "training": {
+        **as_trained(self)["training"], "device_type": "cuda"}})
+    tr.save_snapshot()
+    monkeypatch.setattr(Trainer, "state", as_trained)
+    monkeypatch.setattr(device_policy, "native_bf16", lambda device: False)
+    resume = dict(resume=str(tmp_path / "run"), iters=2, progress=False, device="cpu", data_array=disc_images(8))
+    with pytest.warns(UserWarning, match="resuming a cuda run on cpu: precision bf16 -> fp32"):
+        moved = Trainer(TrainOptions(**resume))
+    assert moved.precision == "fp32" and moved.opts.precision == "fp32"
+    assert moved.state()["training"]["device_type"] == "cpu"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert Trainer(TrainOptions(**resume, precision="bf16")).precision == "bf16"
+        again = Trainer(TrainOptions(**resume | {"resume": None, "outdir": str(tmp_path / "cpu")}, config="tiny-16",
+                                     batch=4, precision="bf16"))
+        again.step()
+        again.save_snapshot()
+        assert Trainer(TrainOptions(**resume | {"resume": str(tmp_path / "cpu")})).precision == "bf16"
+
+
 def test_fp16_refused_on_cpu_in_one_line(tmp_path, capsys):
     with pytest.raises(StylebridgeError, match="fp16 needs a CUDA device"):
         Trainer(_opts(tmp_path, "r", iters=1, precision="fp16"))
@@ -93,6 +121,8 @@ def test_cli_stores_the_resolved_precision(tmp_path, monkeypatch):
     assert main(["train", "--config", "tiny-16", "--data", str(data), "--outdir", str(tmp_path / "c"),
                  "--iters", "1", "--device", "cpu", "--no-progress"]) == 0
     assert json.loads((tmp_path / "c" / "options.json").read_text())["precision"] == "fp32"
+    start = json.loads((tmp_path / "c" / "log.jsonl").read_text().splitlines()[0])
+    assert (start["event"], start["precision"], start["device"]) == ("start", "fp32", "cpu")
 
 
 @pytest.mark.parametrize("native, expected", [(True, "bf16"), (False, "fp32")])

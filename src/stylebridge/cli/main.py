@@ -85,10 +85,19 @@ def _hoist_debug(args: list[str]) -> tuple[list[str], bool]:
     return ["--debug"] + [a for a in args[:end] if a != "--debug"] + args[end:], True
 
 
+def _one_line_warnings() -> None:
+    """On the real command line a library warning (a precision switched on resume, LPIPS
+    unavailable) prints as one line, `warning: ...`, not Python's file:line form."""
+    import warnings
+
+    warnings.formatwarning = lambda message, *args, **kw: f"warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; `argv=None` means the real command line (then the thread policy applies)."""
     args, debug = _hoist_debug(list(sys.argv[1:] if argv is None else argv))
     if argv is None:
+        _one_line_warnings()
         note = fewer_threads_note(set_thread_policy())
         verb = next((a for a in args if not a.startswith("-")), None)
         if note and verb in LONG_VERBS and not {"-h", "--help"} & set(args):

@@ -67,7 +67,8 @@ def shared_options(f):
                      help="Arithmetic: fp32; bf16 (autocast: CUDA, and CPUs with AVX512-BF16/AMX); fp16 (NVIDIA's "
                           "fp16 blocks with conv_clamp 256, CUDA only). Default: bf16 where the device has bf16 "
                           "hardware, else fp32 (measured, README 'Training speed'). Stored in the run; --resume keeps "
-                          "it unless given."),
+                          "it unless given, or unless the run moved between CPU and CUDA (then the new device's "
+                          "default, with a warning)."),
         click.option("--cuda-graphs/--no-cuda-graphs", default=None,
                      help="CUDA, one process: capture each kind of training iteration once as a CUDA graph and "
                           "replay it, so that the GPU no longer waits for the host to launch thousands of small "

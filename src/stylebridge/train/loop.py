@@ -19,6 +19,7 @@ import math
 import random
 import re
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,8 @@ class Trainer:
 
     def __init__(self, opts: TrainOptions, dist_info: ddp.DistInfo | None = None):
         snapshot = None
+        precision_given = opts.precision is not None
+        saved_device_type = None
         if opts.resume is not None:
             snapshot = find_snapshot(opts.resume)
             raw = read_native(snapshot)
@@ -132,6 +135,7 @@ class Trainer:
             if merged.get("data") is None and merged.get("data_array") is None:
                 merged["data"] = saved.get("data")
             opts = TrainOptions.from_dict(merged)
+            saved_device_type = raw.extra["training"].get("device_type")  # absent in older snapshots: kept
         elif not opts.outdir:
             raise StylebridgeError("give an output folder (--outdir RUN)")
         opts.validate()
@@ -141,6 +145,15 @@ class Trainer:
         if dev.type == "cuda" and self.info.enabled:
             dev = torch.device("cuda", self.info.local_rank)
         self.device = dev
+        if not precision_given and saved_device_type not in (None, dev.type):
+            # The run moved to another kind of device: its precision was that device's default
+            # (or a choice for it); keeping bf16 on a CPU without bf16 hardware would train ~19x
+            # slower, fp16 would not run at all. The new device's default, unless given.
+            new = precision.default_precision(dev)
+            if new != opts.precision:
+                warnings.warn(f"resuming a {saved_device_type} run on {dev.type}: precision {opts.precision} -> "
+                              f"{new} (this device's default; pass --precision to choose)", stacklevel=2)
+            opts = dataclasses.replace(opts, precision=new)
         self.precision = precision.resolve_precision(opts.precision, dev)
         self.opts = opts = dataclasses.replace(opts, precision=self.precision)  # the run records the resolved one
         if opts.batch % self.info.world_size:
@@ -411,7 +424,8 @@ class Trainer:
             "D_opt": self.D_opt.state_dict(),
             "training": {"iteration": self.iteration, "images_seen": self.images_seen, "aug_p": self.augment.p,
                          "ada_stat": self.ada_stat.cpu(), "pl_mean": self.pl_mean.cpu(),
-                         "world_size": self.info.world_size, "base": self.base_desc},
+                         "world_size": self.info.world_size, "base": self.base_desc,
+                         "device_type": self.device.type},
             "rng": {"torch": torch.get_rng_state(), "numpy": _np_state(), "python": _py_state(),
                     "gen": self.gen.get_state(), "local_gens": local_states},
             "options": self.opts.to_dict(),
@@ -482,7 +496,8 @@ def run(opts: TrainOptions) -> Path:
             f.write(json.dumps({"event": "resume" if tr.snapshot_path else "start", "iteration": tr.iteration,
                                 "base": tr.base_desc, "dataset": tr.dataset.describe(),
                                 "skipped_files": len(tr.dataset.skipped), "processes": tr.info.world_size,
-                                "gamma": tr.gamma, "ema_beta": tr.ema_beta}) + "\n")
+                                "gamma": tr.gamma, "ema_beta": tr.ema_beta, "device": str(tr.device),
+                                "precision": tr.precision}) + "\n")
     return drive(tr, log_path, main=main,
                  postfix=lambda rec: dict(G=f"{rec.get('loss_G', 0):.3f}", D=f"{rec.get('loss_D', 0):.3f}",
                                           p=f"{tr.augment.p:.3f}"),
