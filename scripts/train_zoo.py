@@ -9,6 +9,7 @@ skipped. Run it in chunks (`--minutes`) where a session or machine is time-limit
     python scripts/train_zoo.py data   --work runs/zoo            # render the glyph datasets (needs fonts)
     python scripts/train_zoo.py base   --work runs/zoo --minutes 8
     python scripts/train_zoo.py base   --work runs/zoo2 --recipe v2 --minutes 160   # the v2 base, in chunks
+    python scripts/train_zoo.py finetune --work runs/zoo2 --recipe v2 --variants fcft  # styles from its last snapshot
     python scripts/train_zoo.py finetune --work runs/zoo --minutes 8
     python scripts/train_zoo.py finetune --work runs/zoo --styles script,outline   # split over processes
     python scripts/train_zoo.py export --work runs/zoo --snapshots 750,1000     # + earlier FC-FT snapshots
@@ -47,7 +48,8 @@ def main() -> None:
     ap.add_argument("--work", default="runs/zoo")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--recipe", default="shipped", choices=sorted(BASE_RECIPES),
-                    help="base: the shipped base's three phases, or v2 (one long phase, WORK/base; issue 16)")
+                    help="base: the shipped base's three phases, or v2 (one long phase, WORK/base; issue 16); "
+                         "finetune / export: the base run they start from (its last snapshot)")
     ap.add_argument("--minutes", type=float, default=1e9, help="stop starting new chunks after this long")
     ap.add_argument("--ft-iters", type=int, default=FT_ITERS)
     ap.add_argument("--variants", default="fcft,ft", help="fine-tuning variants: fcft (frozen mapping), ft")
@@ -74,14 +76,15 @@ def main() -> None:
             stage_base(work, args.device, args.minutes, phases=BASE_RECIPES[args.recipe])
         elif args.stage == "finetune":
             stage_finetune(work, args.device, args.minutes, args.ft_iters, args.variants.split(","),
-                           tuple(args.styles.split(",")), base_file=base_file)
+                           tuple(args.styles.split(",")), base_file=base_file, phases=BASE_RECIPES[args.recipe])
         elif args.stage == "export":
             stage_export(work, tuple(int(n) for n in args.snapshots.split(",") if n), base_file=base_file,
-                         shipped=Path(args.shipped) if args.shipped else None)
+                         shipped=Path(args.shipped) if args.shipped else None, phases=BASE_RECIPES[args.recipe])
         elif args.stage == "references":  # (also part of package) real held-out glyphs per shipped style
             stage_references(work / "data", Path(args.dest))
         else:
-            stage_package(work, parse_choice(args.choose), Path(args.dest), recipe_note=args.recipe_note)
+            stage_package(work, parse_choice(args.choose), Path(args.dest), recipe_note=args.recipe_note,
+                          phases=BASE_RECIPES[args.recipe])
     except StylebridgeError as e:
         raise SystemExit(str(e)) from None
 

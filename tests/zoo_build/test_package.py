@@ -93,3 +93,35 @@ def test_the_shipped_model_stays_when_it_wins_and_is_packaged_as_it_was(zoo):
     save_checkpoint(work / "models" / "base.safetensors", G_ema=derived(G, 9))
     with pytest.raises(StylebridgeError, match="derive from another base"):
         stage_package(work, {"script": "keep"}, dest)
+
+
+def test_a_one_phase_base_run_is_where_its_styles_start_and_a_foreign_encoder_is_unlisted(zoo, capsys):
+    """The v2 recipe (one phase, WORK/base): finetune and export start from that run's last
+    snapshot with its own D; packaging records the recipe it was given, keeps an encoder
+    trained for the shipped (fp16-rounded) base and drops one trained for another base."""
+    from stylebridge.encoder.network import Encoder, save_encoder
+    from stylebridge.zoo_build.package import shipping_base
+    from stylebridge.zoo_build.stages import BASE_V2_PHASES
+
+    dest, work = zoo
+    G = load_checkpoint(dest / "base.safetensors").G_ema
+    D = create_discriminator("tiny-16", img_channels=1)
+    (work / "base").mkdir()
+    save_checkpoint(work / "base" / "network-snapshot-000250.safetensors", G=G, G_ema=G, D=D)
+    with pytest.raises(StylebridgeError):  # the shipped recipe's last phase has no run here
+        stage_finetune(work, "cpu", 1e9, 1, ["fcft"], ("blackletter",))
+    stage_finetune(work, "cpu", 1e9, 1, ["fcft"], ("blackletter",), phases=BASE_V2_PHASES)
+    assert json.loads((work / "blackletter-fcft" / "options.json").read_text())["new_d"] is False
+    stage_export(work, phases=BASE_V2_PHASES)
+    assert torch.equal(load_checkpoint(work / "models" / "base.safetensors").D.state_dict()["b4.fc.weight"],
+                       D.state_dict()["b4.fc.weight"])
+    for name, base in (("mine.safetensors", shipping_base(work / "models")), ("other.safetensors", derived(G, 3))):
+        save_encoder(dest / name, Encoder.for_generator(base, channels=8, hidden=32))
+        m = read_manifest(dest)
+        write_manifest(dest, {**m, "encoder": {"file": name}})
+        stage_package(work, {"blackletter": (0, 0), "outline": None, "pixel": None, "script": None}, dest,
+                      phases=BASE_V2_PHASES)
+        m = read_manifest(dest)
+        assert m["models"]["base"]["recipe"] == "trained from scratch (glyph-32, 30000 iterations in 1 phase(s))"
+        assert (m.get("encoder") or {}).get("file") == ("mine.safetensors" if name == "mine.safetensors" else None)
+    assert "not listed: encoder other.safetensors (trained for another base" in capsys.readouterr().out

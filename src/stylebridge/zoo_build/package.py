@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from stylebridge.data.glyphs import CHARS
-from stylebridge.encoder.network import base_hash
+from stylebridge.encoder.network import base_hash, read_encoder
 from stylebridge.errors import StylebridgeError
 from stylebridge.formats import load_checkpoint, round_to, save_checkpoint
 from stylebridge.networks.stylegan2 import Generator
@@ -44,12 +44,14 @@ def shipped_generator(base: Generator, finetuned: Generator, swap: int) -> Gener
 
 
 def stage_package(work: Path, variants: dict[str, tuple[int, int] | str | None], dest: Path,
-                  recipe_note: str = "") -> None:
+                  recipe_note: str = "", phases=BASE_PHASES) -> None:
     """Ship G_ema of the base and, per domain, FC-FT swapped at the chosen resolution (fp16),
     variants[style] = (swap resolution, iterations): resolution 0 is no swap, iterations 0
     the final snapshot; None: the domain does not ship; 'keep': DEST's model of that domain
     and its manifest entry stay. A manifest records each recipe (`recipe_note` appended to
-    the new ones) and, from WORK/eval.json, its measurements."""
+    the new ones) and, from WORK/eval.json, its measurements. `phases`: the base's recipe
+    (stages.BASE_RECIPES), for the manifest. An encoder DEST's manifest lists stays listed only
+    when it was trained for this base."""
     dest.mkdir(parents=True, exist_ok=True)
     evaluation = json.loads((work / "eval.json").read_text()) if (work / "eval.json").exists() else {}
     before = read_manifest(dest)["models"] if (dest / MANIFEST).exists() else {}
@@ -66,8 +68,8 @@ def stage_package(work: Path, variants: dict[str, tuple[int, int] | str | None],
     # from scratch, and the fine-tunes' fine layers drifted (TRAINING.md, session 7).
     save_checkpoint(dest / "base.safetensors", G_ema=base, D=load_checkpoint(work / "models" / "base.safetensors").D,
                     dtype=SHIP_DTYPE)
-    base_iters = " + ".join(str(p["iters"]) for p in BASE_PHASES)
-    recipe = f"trained from scratch ({ARCH}, {base_iters} iterations in {len(BASE_PHASES)} phases)"
+    base_iters = " + ".join(str(p["iters"]) for p in phases)
+    recipe = f"trained from scratch ({ARCH}, {base_iters} iterations in {len(phases)} phase(s))"
     models = {"base": {"file": "base.safetensors", "description": DESCRIPTIONS["base"], "recipe": recipe}}
     for old in dest.glob("*.safetensors"):  # a domain shipped before and dropped now must not linger
         if old.stem != "base" and variants.get(old.stem, 0) is None:
@@ -90,10 +92,14 @@ def stage_package(work: Path, variants: dict[str, tuple[int, int] | str | None],
                  + recipe_note}
         models[style] = _measured(entry, evaluation.get(chosen_row(style, choice)))
     manifest = {"name": "glyphs", "kind": "glyphs", "base": "base", "resolution": 32, "models": models}
-    if (dest / MANIFEST).exists():  # the encoder (trained for this base) stays listed; references are rewritten
+    if (dest / MANIFEST).exists():  # an encoder trained for this base stays listed; references are rewritten
         enc = read_manifest(dest).get("encoder")
         if enc and (dest / enc["file"]).is_file():
-            manifest["encoder"] = enc
+            if read_encoder(dest / enc["file"])[0].base_hash == base_hash(base):
+                manifest["encoder"] = enc
+            else:
+                print(f"not listed: encoder {enc['file']} (trained for another base; train one with "
+                      "`stylebridge encoder train BASE --init FILE --new-base`)")
     write_manifest(dest, manifest)
     if (work / "data").is_dir():
         stage_references(work / "data", dest)

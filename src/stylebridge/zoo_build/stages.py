@@ -113,24 +113,24 @@ def stage_base(work: Path, device: str, minutes: float, phases=BASE_PHASES) -> N
         prev = run
 
 
-def base_run(work: Path) -> Path:
-    """The run folder of the base's last phase."""
-    return work / f"base-phase{len(BASE_PHASES)}"
+def base_run(work: Path, phases=BASE_PHASES) -> Path:
+    """The run folder of the base's last phase (as stage_base names them)."""
+    return work / ("base" if len(phases) == 1 else f"base-phase{len(phases)}")
 
 
-def base_for(work: Path, base_file: Path | None) -> Path:
-    """The base the styles start from: `base_file` (e.g. the shipped base) or the base run's
-    last snapshot."""
-    return base_file if base_file is not None else find_snapshot(base_run(work))
+def base_for(work: Path, base_file: Path | None, phases=BASE_PHASES) -> Path:
+    """The base the styles start from: `base_file` (e.g. the shipped base) or the last
+    snapshot of the base run of recipe `phases`."""
+    return base_file if base_file is not None else find_snapshot(base_run(work, phases))
 
 
 def stage_finetune(work: Path, device: str, minutes: float, iters: int, variants: list[str],
-                   styles: tuple[str, ...] = DOMAINS, base_file: Path | None = None) -> None:
-    """Fine-tune every style from the base run's last snapshot (G, G_ema, D) or from
-    `base_file`. A base without D (the shipped base keeps G_ema only) gets a fresh one, with the
-    base's minibatch-std group (phases 2-3)."""
+                   styles: tuple[str, ...] = DOMAINS, base_file: Path | None = None, phases=BASE_PHASES) -> None:
+    """Fine-tune every style from the last snapshot (G, G_ema, D) of the base run of recipe
+    `phases`, or from `base_file`. A base without D (the shipped base keeps G_ema only) gets a
+    fresh one, with the base's minibatch-std group (phases 2-3)."""
     deadline = time.time() + 60 * minutes
-    base = base_for(work, base_file)
+    base = base_for(work, base_file, phases)
     fresh_d = load_checkpoint(base).D is None
     for style in styles:
         for variant in variants:
@@ -145,12 +145,12 @@ def stage_finetune(work: Path, device: str, minutes: float, iters: int, variants
 
 
 def stage_export(work: Path, snapshots: tuple[int, ...] = (), base_file: Path | None = None,
-                 shipped: Path | None = None) -> None:
+                 shipped: Path | None = None, phases=BASE_PHASES) -> None:
     """WORK/models/: base.safetensors (G, G_ema, D) and STYLE-VARIANT.safetensors (G_ema,
     fp16): what scripts/eval_zoo.py measures and `package` ships. `shipped`: a zoo folder whose
     style models are exported too, as STYLE-shipped, to compete as they are."""
     out = work / "models"
-    c = load_checkpoint(base_for(work, base_file))
+    c = load_checkpoint(base_for(work, base_file, phases))
     save_checkpoint(out / "base.safetensors", G=c.G, G_ema=c.G_ema, D=c.D)
     for style in DOMAINS if shipped is not None else ():
         if (shipped / f"{style}.safetensors").is_file():
