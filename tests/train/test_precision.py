@@ -115,7 +115,7 @@ def test_fp16_refused_on_cpu_in_one_line(tmp_path, capsys):
     assert rc == 2 and err.count("\n") == 0 and "fp16 needs a CUDA device" in err
 
 
-def test_cli_stores_the_resolved_precision(tmp_path, monkeypatch):
+def test_cli_stores_the_resolved_precision(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(device_policy, "native_bf16", lambda device: False)
     data = write_folder(tmp_path / "d", disc_images(4))
     assert main(["train", "--config", "tiny-16", "--data", str(data), "--outdir", str(tmp_path / "c"),
@@ -123,6 +123,9 @@ def test_cli_stores_the_resolved_precision(tmp_path, monkeypatch):
     assert json.loads((tmp_path / "c" / "options.json").read_text())["precision"] == "fp32"
     start = json.loads((tmp_path / "c" / "log.jsonl").read_text().splitlines()[0])
     assert (start["event"], start["precision"], start["device"]) == ("start", "fp32", "cpu")
+    capsys.readouterr()
+    assert main(["info", str(tmp_path / "c" / "network-snapshot-000001.safetensors")]) == 0
+    assert "training: iteration 1, 4 images seen, batch 4, fp32 on cpu" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("native, expected", [(True, "bf16"), (False, "fp32")])

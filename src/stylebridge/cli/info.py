@@ -22,6 +22,12 @@ def describe(ckpt) -> dict:
                          synthesis_parameters=sum(p.numel() for p in net.synthesis.parameters()))
         entry["config"] = net.config.to_dict()
         info[name] = entry
+    tr, opts = ckpt.extra.get("training"), ckpt.extra.get("options")
+    if isinstance(tr, dict) and isinstance(opts, dict):  # a stylebridge training snapshot: where the run stands
+        info["training"] = {"iteration": int(tr["iteration"]), "images_seen": int(tr["images_seen"]),
+                            "batch": opts.get("batch"), "aug": opts.get("aug"), "aug_p": float(tr["aug_p"]),
+                            "precision": opts.get("precision"), "device_type": tr.get("device_type"),
+                            "processes": tr.get("world_size")}
     info["notes"] = list(ckpt.notes)
     return info
 
@@ -51,5 +57,11 @@ def command(checkpoint, as_json):
             line += (f"  num_ws {e['num_ws']}  z {e['z_dim']}  w {e['w_dim']}  c {e['c_dim']}"
                      f"  mapping {e['mapping_layers']} layers ({e['mapping_parameters']:,} params)")
         click.echo(line)
+    if "training" in info:
+        t = info["training"]
+        where = f" on {t['device_type']}" if t["device_type"] else ""
+        aug = f", {t['aug']} p {t['aug_p']:.3f}" if t["aug"] and t["aug"] != "none" else ""
+        click.echo(f"training: iteration {t['iteration']:,}, {t['images_seen']:,} images seen, "
+                   f"batch {t['batch']}{aug}, {t['precision']}{where} (--resume continues it)")
     for n in info["notes"]:
         click.echo(f"note: {n}")
