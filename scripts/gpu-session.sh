@@ -72,8 +72,22 @@ fi
 # puts it back into runs/zoo2/base.
 if [ -f .device/zoo2/base/options.json ] && { [ -z "${STEPS:-}" ] || [[ ",$STEPS," == *",base-v2,"* ]]; }; then
   BM="${BASE_MINUTES:-6}"
-  TAIL=6 step base-v2 $(( BM * 60 + 120 )) "$PY" scripts/train_zoo.py base --work .device/zoo2 --recipe v2 \
-    --device "$DEV" --minutes "$BM"
+  # CUDA graphs first (at batch 32 the host, not the GPU, is the limit; gpu-check has just run
+  # check_train_cuda_graphs); if that chunk fails, the rest of the minutes without them.
+  G0=$(date +%s)
+  ran() { grep -q "^base phase [0-9]*: " "$O/base-v2.log" 2>/dev/null; }  # stage_base's last line
+  if [ "$DEV" = cuda ] && [ "${BASE_GRAPHS:-1}" = 1 ]; then
+    TAIL=6 step base-v2 $(( BM * 60 + 120 )) "$PY" scripts/train_zoo.py base --work .device/zoo2 --recipe v2 \
+      --device "$DEV" --minutes "$BM" --cuda-graphs
+    if ! ran; then
+      mv "$O/base-v2.log" "$O/base-v2-graphs.log" 2>/dev/null
+      BM=$(( BM - ($(date +%s) - G0) / 60 ))
+    fi
+  fi
+  if ! ran && [ "$BM" -ge 1 ]; then
+    TAIL=6 step base-v2 $(( BM * 60 + 120 )) "$PY" scripts/train_zoo.py base --work .device/zoo2 --recipe v2 \
+      --device "$DEV" --minutes "$BM"
+  fi
   s=$(ls .device/zoo2/base/network-snapshot-*.safetensors | sort | tail -n 1)
   P="${OUT:-$(dirname "$O")}"
   split -b 15m -d "$s" "$P/base-v2.part." && basename "$s" > "$P/base-v2.name"

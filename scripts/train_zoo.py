@@ -51,6 +51,8 @@ def main() -> None:
                     help="base: the shipped base's three phases, or v2 (one long phase, WORK/base; issue 16); "
                          "finetune / export: the base run they start from (its last snapshot)")
     ap.add_argument("--minutes", type=float, default=1e9, help="stop starting new chunks after this long")
+    ap.add_argument("--cuda-graphs", action="store_true",
+                    help="base: replay the training steps as CUDA graphs (one CUDA device; see `train --help`)")
     ap.add_argument("--ft-iters", type=int, default=FT_ITERS)
     ap.add_argument("--variants", default="fcft,ft", help="fine-tuning variants: fcft (frozen mapping), ft")
     ap.add_argument("--styles", default=",".join(DOMAINS),
@@ -73,7 +75,7 @@ def main() -> None:
         if args.stage == "data":
             stage_data(work)
         elif args.stage == "base":
-            stage_base(work, args.device, args.minutes, phases=BASE_RECIPES[args.recipe])
+            stage_base(work, args.device, args.minutes, phases=BASE_RECIPES[args.recipe], cuda_graphs=args.cuda_graphs)
         elif args.stage == "finetune":
             stage_finetune(work, args.device, args.minutes, args.ft_iters, args.variants.split(","),
                            tuple(args.styles.split(",")), base_file=base_file, phases=BASE_RECIPES[args.recipe])

@@ -125,3 +125,16 @@ def test_a_one_phase_base_run_is_where_its_styles_start_and_a_foreign_encoder_is
         assert m["models"]["base"]["recipe"] == "trained from scratch (glyph-32, 30000 iterations in 1 phase(s))"
         assert (m.get("encoder") or {}).get("file") == ("mine.safetensors" if name == "mine.safetensors" else None)
     assert "not listed: encoder other.safetensors (trained for another base" in capsys.readouterr().out
+
+
+def test_the_base_stage_passes_cuda_graphs_to_the_trainer(zoo):
+    """train_zoo.py base --cuda-graphs (gpu-session.sh's base-v2 step) reaches the trainer,
+    which refuses it in one line off CUDA before any work."""
+    from stylebridge.zoo_build.stages import BASE_V2_PHASES, stage_base
+
+    _, work = zoo
+    imgs = (np.random.RandomState(1).rand(8, 1, 32, 32) * 255).astype(np.uint8)
+    np.savez_compressed(work / "data" / "base_train.npz", images=imgs, labels=np.zeros(8, int))
+    with pytest.raises(StylebridgeError, match="--cuda-graphs needs a CUDA device"):
+        stage_base(work, "cpu", 1e9, phases=BASE_V2_PHASES, cuda_graphs=True)
+    assert not list((work / "base").glob("network-snapshot-*"))

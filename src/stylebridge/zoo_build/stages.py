@@ -97,7 +97,9 @@ def run_chunked(opts: TrainOptions, deadline: float, chunk: int, fn: Callable[[T
     return True
 
 
-def stage_base(work: Path, device: str, minutes: float, phases=BASE_PHASES) -> None:
+def stage_base(work: Path, device: str, minutes: float, phases=BASE_PHASES, cuda_graphs: bool = False) -> None:
+    """Train the base's phases in chunks; `cuda_graphs` replays each chunk's steps as CUDA
+    graphs (a GPU run: at the glyph base's batch the host is the limit, not the GPU)."""
     deadline = time.time() + 60 * minutes
     prev = None
     for i, ph in enumerate(phases):
@@ -105,7 +107,7 @@ def stage_base(work: Path, device: str, minutes: float, phases=BASE_PHASES) -> N
         opts = TrainOptions(outdir=str(run), config=ARCH if prev is None else None,
                             base=None if prev is None else str(find_snapshot(prev)),
                             data_array=load_array(work, "base"), snap=250, lr_g=0.0025, lr_d=0.0025, aug="ada",
-                            device=device, grid_seeds=32, log_every=50, **ph)
+                            device=device, grid_seeds=32, log_every=50, cuda_graphs=cuda_graphs, **ph)
         done = run_chunked(opts, deadline, 250, train if prev is None else finetune)
         print(f"base phase {i + 1}:", "done" if done else "not finished (run again to continue)")
         if not done:
