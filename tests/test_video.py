@@ -6,9 +6,10 @@ import torch
 from PIL import Image
 
 from stylebridge.cli.main import main
+from stylebridge.data.images import to_uint8
 from stylebridge.errors import StylebridgeError
 from stylebridge.formats import save_checkpoint
-from stylebridge.generate import generate_from_seeds
+from stylebridge.generate import generate_from_seeds, sampling_form, synthesize
 from stylebridge.networks import create_generator
 from stylebridge.video import keyframe_paths, plan_video, video_frames, write_video
 from tests.conftest import randomize_
@@ -156,3 +157,36 @@ def test_cli_zoo_draws_each_model_at_its_strength(models, tmp_path, capsys):
     assert np.abs(frame[16:].astype(int) - as_trained).mean() > np.abs(frame[16:].astype(int) - want[1]).mean()
     assert main(["video", "--zoo", str(tmp_path), "--strength", "1", "--also", str(pb), "--seeds", "3",
                  "--output", str(gif)]) == 2
+
+
+def test_keyframes_from_saved_codes(models, tmp_path, capsys):
+    """--projected-w: the walk's keyframes are the saved codes (invert's NAME.npz, NVIDIA's
+    projected_w.npz), in order over the files; frame k * w_frames is generate's image of code k."""
+    A, B, pa, pb = models
+    ws = A.mapping(torch.randn(3, A.z_dim), None).detach()
+    np.savez(tmp_path / "a.npz", w=ws[:1].numpy())         # one code, as invert writes NAME.npz
+    np.savez(tmp_path / "bc.npz", w=ws[1:].numpy())        # two, as NVIDIA's projected_w.npz may hold
+    plan = plan_video([A, B], list(range(3)), w_frames=2, keys="codes")
+    frames = list(video_frames([A, B], plan, codes=ws))
+    assert len(frames) == 6
+    for k in range(3):
+        want = [to_uint8(synthesize(M, ws[k:k + 1], "const", fused=sampling_form(True, "cpu")))[0]
+                .permute(1, 2, 0).numpy() for M in (A, B)]
+        assert np.abs(frames[2 * k][:16].astype(int) - want[0]).max() <= 1
+        assert np.abs(frames[2 * k][16:].astype(int) - want[1]).max() <= 1
+    gif = tmp_path / "codes.gif"
+    assert main(["video", str(pa), "--projected-w", str(tmp_path / "a.npz"), "--projected-w", str(tmp_path / "bc.npz"),
+                 "--also", str(pb), "--w-frames", "2", "--output", str(gif), "--no-progress"]) == 0
+    with Image.open(gif) as im:
+        assert im.n_frames == 6 and im.size == (16, 32)
+    np.savez(tmp_path / "bad.npz", w=ws[:, :2].numpy())
+    for args, needle in ((["--seeds", "1", "--projected-w", str(tmp_path / "a.npz")], "exactly one of --seeds or"),
+                         ([], "exactly one of --seeds or"),
+                         (["--projected-w", str(tmp_path / "bad.npz")], "the generator needs [N, 6, "),
+                         (["--projected-w", str(tmp_path / "bc.npz"), "--grid", "3x1"],
+                          "2 codes do not fill a 3x1 grid evenly")):
+        capsys.readouterr()
+        assert main(["video", str(pa), *args, "--output", str(tmp_path / "x.gif"), "--no-progress"]) == 2
+        err = capsys.readouterr().err
+        assert needle in err and "Traceback" not in err, (args, err)
+    assert not (tmp_path / "x.gif").exists()

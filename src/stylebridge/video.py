@@ -10,6 +10,11 @@ times (a loop that closes smoothly); frame f shows t = f / w_frames, K * w_frame
 all; each image is rendered on its own with the stored noise and rounded as generate.py
 rounds; cells are laid out row by row without gaps.
 
+Beyond gen_video.py: the keyframes may be saved codes instead of seeds (`codes=`: the W+ codes
+`invert` writes, or NVIDIA's projected_w.npz), so that a walk goes through a user's own images,
+and with models of one latent space below, through their translations in every domain.
+Then the plan's `cell_seeds` hold indices into the codes, dealt to the cells as seeds are.
+
 Files: .gif or .mp4, written atomically by stylebridge.data.video_io (re-exported here).
 """
 
@@ -53,8 +58,9 @@ class VideoPlan:
 
 def plan_video(models: Sequence[Generator], seeds: Sequence[int], grid: tuple[int, int] = (1, 1),
                num_keyframes: int | None = None, w_frames: int = 120, shuffle_seed: int | None = None,
-               scale: int = 1) -> VideoPlan:
-    """Check the request (gen_video.py's rules, one line each) and lay out the seeds."""
+               scale: int = 1, keys: str = "seeds") -> VideoPlan:
+    """Check the request (gen_video.py's rules, one line each) and lay out the seeds (or the
+    indices of codes: `keys` names them in messages)."""
     if not models:
         raise StylebridgeError("give at least one model")
     G = models[0]
@@ -71,12 +77,12 @@ def plan_video(models: Sequence[Generator], seeds: Sequence[int], grid: tuple[in
         raise StylebridgeError(f"--grid must be at least 1x1, got {grid_w}x{grid_h}")
     seeds = list(seeds)
     if not seeds:
-        raise StylebridgeError("give at least one seed")
+        raise StylebridgeError(f"give at least one of the {keys}")
     cells = grid_w * grid_h
     if num_keyframes is None:
         if len(seeds) % cells:
-            raise StylebridgeError(f"{len(seeds)} seeds do not fill a {grid_w}x{grid_h} grid evenly: give a multiple "
-                                   f"of {cells} seeds, or --num-keyframes")
+            raise StylebridgeError(f"{len(seeds)} {keys} do not fill a {grid_w}x{grid_h} grid evenly: give a multiple "
+                                   f"of {cells} {keys}, or --num-keyframes")
         num_keyframes = len(seeds) // cells
     if num_keyframes < 1:
         raise StylebridgeError(f"--num-keyframes must be at least 1, got {num_keyframes}")
@@ -96,13 +102,21 @@ def plan_video(models: Sequence[Generator], seeds: Sequence[int], grid: tuple[in
                      (h, w), G.img_channels, scale)
 
 
-def keyframe_paths(G: Generator, plan: VideoPlan, truncation_psi: float = 1.0):
-    """One scipy interpolant per cell, t (in keyframes, looping) -> ws [num_ws, w_dim]."""
-    device = G.mapping.w_avg.device
+def keyframe_paths(G: Generator, plan: VideoPlan, truncation_psi: float = 1.0, codes: torch.Tensor | None = None):
+    """One scipy interpolant per cell, t (in keyframes, looping) -> ws [num_ws, w_dim]. With
+    `codes` [N, num_ws, w_dim] the plan's keyframes index into them (truncation does not apply
+    to codes, as in generate.py's --projected-w); else they are seeds through G's mapping."""
     flat = plan.cell_seeds.reshape(-1)
-    with torch.no_grad():
-        z = torch.cat([z_from_seed(int(s), G.z_dim) for s in flat]).to(device)
-        ws = G.mapping(z, None, truncation_psi=truncation_psi).cpu().numpy()
+    if codes is not None:
+        if codes.ndim != 3 or tuple(codes.shape[1:]) != (G.num_ws, G.w_dim):
+            raise StylebridgeError(f"codes of shape {tuple(codes.shape)}: the models need [N, {G.num_ws}, {G.w_dim}]")
+        if flat.min() < 0 or flat.max() >= len(codes):
+            raise StylebridgeError(f"keyframes index codes 0-{len(codes) - 1}; the plan asks for {int(flat.max())}")
+        ws = codes.detach().float().cpu().numpy()[flat]
+    else:
+        with torch.no_grad():
+            z = torch.cat([z_from_seed(int(s), G.z_dim) for s in flat]).to(G.mapping.w_avg.device)
+            ws = G.mapping(z, None, truncation_psi=truncation_psi).cpu().numpy()
     ws = ws.reshape(plan.grid_h, plan.grid_w, plan.keyframes, *ws.shape[1:])
     K = plan.keyframes
     x = np.arange(-K * WRAPS, K * (WRAPS + 1))
@@ -112,14 +126,14 @@ def keyframe_paths(G: Generator, plan: VideoPlan, truncation_psi: float = 1.0):
 
 @torch.no_grad()
 def video_frames(models: Sequence[Generator], plan: VideoPlan, truncation_psi: float = 1.0,
-                 exact: bool = True) -> Iterator[np.ndarray]:
+                 exact: bool = True, codes: torch.Tensor | None = None) -> Iterator[np.ndarray]:
     """The frames, uint8 [H, W, C]: per model a grid of cells, models top to bottom. The ws
-    come from the first model's mapping and every model draws the same ws. exact=True renders
-    each cell on its own with NVIDIA's arithmetic; False renders each model's cells in one
-    batched call (a pixel may differ by 1/255)."""
+    come from the first model's mapping (or from `codes`, see keyframe_paths) and every model
+    draws the same ws. exact=True renders each cell on its own with NVIDIA's arithmetic; False
+    renders each model's cells in one batched call (a pixel may differ by 1/255)."""
     G = models[0]
     device = G.mapping.w_avg.device
-    paths = keyframe_paths(G, plan, truncation_psi)
+    paths = keyframe_paths(G, plan, truncation_psi, codes)
     fused = sampling_form(exact, device)
     for f in range(plan.frames):
         t = f / plan.w_frames

@@ -26,8 +26,14 @@ class GridSize(click.ParamType):
 
 @click.command("video")
 @click.argument("checkpoint", type=click.Path(dir_okay=False), required=False)
-@click.option("--seeds", type=SeedList(), required=True,
+@click.option("--seeds", type=SeedList(), default=None,
               help="Seeds of the keyframes, e.g. 0-31; each grid cell walks through its share of them.")
+@click.option("--projected-w", "projected_w", multiple=True, type=click.Path(dir_okay=False),
+              help="Keyframes from saved codes instead of seeds: an .npz with array 'w' [N, num_ws, w_dim] "
+                   "(`invert`'s NAME.npz, NVIDIA's projected_w.npz); repeat for more, in order: a walk through "
+                   "your own images, drawn by every model of --also / --zoo as they stand (the input's appearance, "
+                   "not translate's default). Noise maps saved with a code are not used (constant noise); --trunc "
+                   "does not apply.")
 @click.option("--grid", type=GridSize(), default="1x1", show_default=True,
               help="Cells across x down, e.g. 4x2: the seeds are dealt to the cells in turn.")
 @click.option("--num-keyframes", type=click.IntRange(min=1), default=None,
@@ -57,8 +63,8 @@ class GridSize(click.ParamType):
                    "NVIDIA's arithmetic, one image at a time.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @device_option
-def command(checkpoint, seeds, grid, num_keyframes, w_frames, shuffle_seed, truncation_psi, others, zoo_dir, to,
-            strength, scale, fps, output, fast, no_progress, device):
+def command(checkpoint, seeds, projected_w, grid, num_keyframes, w_frames, shuffle_seed, truncation_psi, others,
+            zoo_dir, to, strength, scale, fps, output, fast, no_progress, device):
     """Render a looping latent interpolation video of CHECKPOINT (or of a zoo: --zoo), as
     stylegan3's gen_video.py does; with --also, the same walk drawn by other models of the same
     latent space below it (a base and its fine-tunes: every frame in every domain).
@@ -68,6 +74,7 @@ def command(checkpoint, seeds, grid, num_keyframes, w_frames, shuffle_seed, trun
       stylebridge video ffhq.pkl --seeds 0-31 --grid 4x2 --output lerp.mp4
       stylebridge video base.safetensors --seeds 0-5 --also script.safetensors --scale 4 --output walk.gif
       stylebridge video --zoo shipped --seeds 0-7 --grid 4x1 --scale 2 --output zoo.gif
+      stylebridge video --zoo shipped --projected-w inv/a.npz --projected-w inv/b.npz --scale 4 --output ab.gif
     """
     from tqdm import tqdm
 
@@ -75,6 +82,8 @@ def command(checkpoint, seeds, grid, num_keyframes, w_frames, shuffle_seed, trun
     from stylebridge.video import check_output, plan_video, video_frames, write_video
 
     dev = resolve_device(device)
+    if (seeds is None) == (not projected_w):
+        raise StylebridgeError("give exactly one of --seeds or --projected-w")
     if (checkpoint is None) == (zoo_dir is None):
         raise StylebridgeError("give CHECKPOINT (and --also models) or --zoo DIR: one of the two")
     if zoo_dir is None and (strength is not None or to != "all"):
@@ -86,9 +95,18 @@ def command(checkpoint, seeds, grid, num_keyframes, w_frames, shuffle_seed, trun
         click.echo(f"rows: {', '.join(names)}", err=True)
     else:
         models = _files([checkpoint, *others], dev)
-    plan = plan_video(models, seeds, grid, num_keyframes, w_frames, shuffle_seed, scale)
+    codes = None
+    if projected_w:
+        import torch
+
+        from stylebridge.generate import load_projected_w
+
+        codes = torch.cat([load_projected_w(f, models[0]) for f in projected_w])
+        seeds = list(range(len(codes)))
+    plan = plan_video(models, seeds, grid, num_keyframes, w_frames, shuffle_seed, scale,
+                      keys="seeds" if codes is None else "codes")
     check_output(output, plan)
-    frames = video_frames(models, plan, truncation_psi, exact=not fast)
+    frames = video_frames(models, plan, truncation_psi, exact=not fast, codes=codes)
     frames = tqdm(frames, total=plan.frames, desc="video", unit="frame", disable=True if no_progress else None)
     write_video(iter(frames), output, fps)
     h, w = plan.size
