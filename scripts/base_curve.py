@@ -3,7 +3,8 @@ snapshot of a training run, G_ema's own random samples measured as TRAINING.md's
 measures them (`zoo_build.evaluation.sample_stats`: 1000 samples at psi 1, fixed seeds;
 characters the glyph classifier sees among them, the commonest one's share, FID in the
 classifier's feature space against the held-out base glyphs), with the shipped base as the
-row to beat.
+row to beat and 1000 real training glyphs, measured the same way, as the floor (issue 16's
+bar: FID within 2x of it).
 
     python scripts/base_curve.py runs/zoo2/base --every 1000 --out runs/zoo2/curve.json
 
@@ -18,15 +19,17 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from stylebridge.formats import load_checkpoint
 from stylebridge.metrics.glyph_classifier import features, load_glyph_classifier
 from stylebridge.utils.io import atomic_write_text
 from stylebridge.zoo import shipped_zoo_dir
-from stylebridge.zoo_build.evaluation import load_glyphs, sample_stats
+from stylebridge.zoo_build.evaluation import image_stats, load_glyphs, sample_stats
 
 SNAP = re.compile(r"network-snapshot-(\d+)\.safetensors$")
+REAL = "real training glyphs (1000)"
 
 
 def main(argv=None) -> dict:
@@ -47,6 +50,12 @@ def main(argv=None) -> dict:
         it = int(SNAP.search(p.name).group(1))
         if it % args.every == 0:
             todo.append((f"iteration {it}", it, p))
+    if REAL not in done:  # the floor: real training glyphs measured as the samples are (issue 16: FID within 2x)
+        x_tr = load_glyphs(args.data, "base", "train")[0]
+        pick = np.random.RandomState(0).choice(len(x_tr), size=min(1000, len(x_tr)), replace=False)
+        rows.append({"name": REAL, "iterations": None, "images_seen": None, **image_stats(x_tr[pick], clf, f_ho)})
+        print(json.dumps(rows[-1]), flush=True)
+        atomic_write_text(out, json.dumps({"run": str(args.run), "rows": rows}, indent=1))
     torch.manual_seed(0)
     for name, it, path in todo:
         if name in done:
@@ -57,7 +66,7 @@ def main(argv=None) -> dict:
         rows.append(row)
         print(json.dumps(row), flush=True)
         atomic_write_text(out, json.dumps({"run": str(args.run), "rows": rows}, indent=1))
-    rows.sort(key=lambda r: -1 if r["iterations"] is None else r["iterations"])
+    rows.sort(key=lambda r: (-2 if r["name"] == REAL else -1) if r["iterations"] is None else r["iterations"])
     print("| snapshot | images seen | characters seen (of 62) | commonest share | FID vs held-out |")
     print("|---|---|---|---|---|")
     for r in rows:

@@ -89,6 +89,12 @@ def sample_stats(G: torch.nn.Module, clf, f_heldout: np.ndarray, n: int = 1000) 
     with torch.no_grad():
         x = torch.cat([G(torch.randn(250, G.z_dim, generator=g), None, noise_mode="const").clamp(-1, 1)
                        for _ in range(n // 250)])
+    return image_stats(x, clf, f_heldout)
+
+
+def image_stats(x: torch.Tensor, clf, f_heldout: np.ndarray) -> dict:
+    """sample_stats' measures of any glyph images x [N, 1, R, R] in [-1, 1] (e.g. N real
+    training glyphs: the floor the samples are judged against)."""
     _, counts = np.unique(np.asarray(clf.predict(x)), return_counts=True)
     return {"chars": int(len(counts)), "top_share": float(counts.max() / counts.sum()),
             "fid": fid(features(x, clf), f_heldout)}
