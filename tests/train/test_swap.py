@@ -7,12 +7,13 @@ import copy
 
 import pytest
 import torch
+from PIL import Image
 
 from stylebridge.cli.main import main
 from stylebridge.errors import StylebridgeError
 from stylebridge.formats import load_checkpoint, save_checkpoint
 from stylebridge.networks import create_generator
-from stylebridge.train import ls_to_resolution, swap_layers
+from stylebridge.train import ls_to_resolution, swap_layers, with_strength
 from tests.conftest import randomize_
 
 
@@ -180,3 +181,35 @@ def test_swap_cli_blends(tmp_path, capsys):
     assert all(torch.equal(ck.G_ema.state_dict()[k], v) for k, v in want.items())
     assert ck.extra["swap"]["blend_width"] == 0.5
     assert main(args + ["--blend-width", "20"]) == 2
+
+
+@torch.no_grad()
+def test_preview_draws_every_swap_of_the_same_samples(tmp_path, capsys):
+    """swap --preview: rows source, target and the swap at each resolution below the output's,
+    all drawing the same ws (NVIDIA's z of each seed through the source's mapping); with
+    --preview alone no model is written."""
+    from stylebridge.networks.stylegan2 import z_from_seed
+    from stylebridge.train.swap import swap_preview
+
+    G_s, G_t = _pair()
+    images, labels = swap_preview(G_s, G_t, seeds=[3, 5], strength=1.5)
+    assert labels == ["source", "target x1.5", "swap <= 4 px x1.5", "swap <= 8 px x1.5"]
+    assert images.shape == (8, 3, 16, 16)
+    ws = G_s.mapping(torch.cat([z_from_seed(s, G_s.z_dim) for s in (3, 5)]))
+    expect_8 = with_strength(G_s, swap_layers(G_s, G_t, 8), 1.5).synthesis(ws, noise_mode="const")
+    assert torch.allclose(images[6:8], expect_8, atol=1e-5)
+    assert torch.allclose(images[0:2], G_s.synthesis(ws, noise_mode="const"), atol=1e-5)
+    assert swap_preview(G_s, G_t, seeds=[1], blend_width=1.0)[1][2] == "blend 4 px"
+    for name, G in (("s", G_s), ("t", G_t)):
+        save_checkpoint(tmp_path / f"{name}.safetensors", G=G, G_ema=G)
+    args = ["swap", "--source", str(tmp_path / "s.safetensors"), "--target", str(tmp_path / "t.safetensors")]
+    assert main(args + ["--preview", str(tmp_path / "p.png"), "--seeds", "0-2"]) == 0
+    assert "4 rows (source, target, swap <= 4 px, swap <= 8 px) x 3 seeds" in capsys.readouterr().out
+    assert Image.open(tmp_path / "p.png").size[1] == 4 * 4 * (16 + 2) + 4 * 2  # 4 rows enlarged 4x, 2 px padding
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.png", "s.safetensors", "t.safetensors"]
+    for extra, needle in (([], "give --out FILE"), (["--preview", str(tmp_path / "q.png"), "--ls", "1"],
+                                                    "--preview draws every resolution"),
+                          (["--preview", str(tmp_path / "q.png"), "--strength", "9"], "--strength")):
+        assert main(args + extra) == 2
+        assert needle in capsys.readouterr().err
+    assert not (tmp_path / "q.png").exists()

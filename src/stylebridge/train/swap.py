@@ -116,6 +116,38 @@ def with_strength(G_s: Generator, G_t: Generator, strength: float, force: bool =
     return out
 
 
+PREVIEW_SEEDS = tuple(range(8))
+
+
+@torch.no_grad()
+def swap_preview(G_s: Generator, G_t: Generator, seeds=PREVIEW_SEEDS, truncation_psi: float = 1.0,
+                 strength: float = 1.0, blend_width: float = 0.0, force: bool = False
+                 ) -> tuple[torch.Tensor, list[str]]:
+    """What every swap resolution draws, to choose one by eye (the paper's figure of LS
+    choices): the same ws (each seed's z, NVIDIA's RandomState(seed), through G_s's mapping)
+    drawn by G_s, by G_t (at `strength`) and by the swap (or blend) at each block resolution
+    below the output's, as `swap_checkpoints` would write it. -> (images [rows * len(seeds),
+    C, H, W] in [-1, 1], one label per row)."""
+    from stylebridge.generate import synthesize
+    from stylebridge.networks.stylegan2 import z_from_seed
+
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise StylebridgeError("give at least one seed for the preview")
+    check_compatible(G_s, G_t, force)
+    a = check_strength(strength)
+    at = "" if a == 1.0 else f" x{a:g}"
+    device = G_s.mapping.w_avg.device
+    z = torch.cat([z_from_seed(s, G_s.z_dim) for s in seeds]).to(device)
+    ws = G_s.mapping(z, None, truncation_psi=truncation_psi)
+    kind = "blend" if blend_width else "swap <="
+    rows = [("source", G_s), ("target" + at, with_strength(G_s, G_t, a, force))]
+    rows += [(f"{kind} {r} px{at}", with_strength(G_s, swap_layers(G_s, G_t, r, force, blend_width), a, force))
+             for r in G_t.synthesis.block_resolutions[:-1]]
+    images = torch.cat([synthesize(M.to(device).eval(), ws, "const").cpu() for _, M in rows])
+    return images, [name for name, _ in rows]
+
+
 def swap_checkpoints(source: str | Path, target: str | Path, out: str | Path, resolution: int,
                      force: bool = False, strength: float = 1.0, blend_width: float = 0.0) -> Path:
     """Swap (or blend, `blend_width` > 0) G and G_ema of two checkpoints, at `strength`
@@ -138,5 +170,6 @@ def swap_checkpoints(source: str | Path, target: str | Path, out: str | Path, re
     return save_checkpoint(out, G=nets.get("G"), G_ema=nets.get("G_ema"), extra=meta)
 
 
-__all__ = ["swap_layers", "swap_checkpoints", "ls_to_resolution", "check_compatible", "mapping_differs",
-           "with_strength", "check_strength", "MAX_STRENGTH", "blend_shares", "MAX_BLEND_WIDTH", "CheckpointError"]
+__all__ = ["swap_layers", "swap_checkpoints", "swap_preview", "PREVIEW_SEEDS", "ls_to_resolution", "check_compatible",
+           "mapping_differs", "with_strength", "check_strength", "MAX_STRENGTH", "blend_shares", "MAX_BLEND_WIDTH",
+           "CheckpointError"]
