@@ -5,7 +5,7 @@ w, 200 steps), on the glyphs of bench_encoder.py (held-out base fonts, RandomSta
 benchmark reports on, to choose defaults on). The encoder's codes get the default feedback passes.
 
     python benchmarks/exp_refine.py [--encoder FILE] [--lrs 0.02,0.05,0.1] [--steps 20,40,80]
-                                    [--ramps 0.05:0.25,0:0.5] [--set held-out|pillow]
+                                    [--ramps 0.05:0.25,0:0.5] [--set held-out|pillow] [--early-stop 16:8:0.002]
 
 Per row: seconds per image (batches of 32, this machine, after a warm-up call), LPIPS-VGG, SSIM and content
 accuracy of the reconstruction. Prints the table, writes JSON. The refinement's default
@@ -49,6 +49,9 @@ def main(argv=None) -> dict:
                     help="held-out base fonts, Pillow's default font (the demo's input), or --n glyphs of the "
                          "held-out fonts that no benchmark reports on (exp_feedback.py's validation set)")
     ap.add_argument("--skip-default", action="store_true", help="leave out the W+ 200 row (the slowest)")
+    ap.add_argument("--early-stop", default=None, metavar="MIN:PATIENCE:TOL",
+                    help="also each encoder row with the projector's early stopping from MIN steps (an image "
+                         "stops when its loss has not improved by TOL, relative, for PATIENCE steps)")
     ap.add_argument("--out", default="benchmarks/results/refine.json")
     args = ap.parse_args(argv)
     zoo = Zoo.from_dir(shipped_zoo_dir())
@@ -73,6 +76,11 @@ def main(argv=None) -> dict:
     runs += [(f"encoder + {s} @ lr {lr}" + (f", ramps {r[0]}:{r[1]}" if r else ""), "encoder",
               {"encoder": E, "steps": s, "lr": lr, **({"lr_rampup": r[0], "lr_rampdown": r[1]} if r else {})})
              for r in ramps for lr in map(float, args.lrs.split(",")) for s in map(int, args.steps.split(","))]
+    if args.early_stop:
+        mn, pat, tol = args.early_stop.split(":")
+        es = {"early_stop": True, "min_steps": int(mn), "patience": int(pat), "tol": float(tol)}
+        runs += [(f"{name}, early stop {args.early_stop}", method, {**opts, **es})
+                 for name, method, opts in runs if method == "encoder"]
     rows = []
     for name, method, opts in runs:
         with warnings.catch_warnings():
@@ -83,11 +91,12 @@ def main(argv=None) -> dict:
         sec = (time.perf_counter() - t0) / len(x)
         rec = to_uint8(res.reconstruction).float() / 127.5 - 1
         with torch.no_grad():
-            row = {"method": name, "s_per_img": sec, "lpips": float(lp(rec, x).mean()),
-                   "ssim": float(ssim(rec, x).mean()), "content": accuracies(clf.predict(rec), y)["merged"]}
+            row = {"method": name, "s_per_img": sec, "steps": float(res.steps.float().mean()),
+                   "lpips": float(lp(rec, x).mean()), "ssim": float(ssim(rec, x).mean()),
+                   "content": accuracies(clf.predict(rec), y)["merged"]}
         rows.append(row)
         print(row, flush=True)
-    table = print_table(rows, ["method", "s_per_img", "lpips", "ssim", "content"])
+    table = print_table(rows, ["method", "s_per_img", "steps", "lpips", "ssim", "content"])
     write_json(args.out, {"n": len(x), "set": args.set, "encoder": str(args.encoder or zoo.encoder_path),
                           "rows": rows, "table": table})
     return {"rows": rows}
