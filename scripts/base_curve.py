@@ -95,8 +95,8 @@ def reconstruction(G, clf, data: Path, n: int) -> dict:
     """Content accuracy (merged look-alikes) of G's W+ reconstructions (the inversion every
     base can use, encoder or not) of Pillow's 62 characters and of n held-out base glyphs;
     which of Pillow's characters come back as another."""
-    from stylebridge.data.glyphs import CHAR_TO_LABEL, CHARS, render_text_glyphs
-    from stylebridge.data.images import to_uint8, to_unit_range
+    from stylebridge.data.glyphs import CHAR_TO_LABEL, CHARS, render_text_glyphs, to_unit_range
+    from stylebridge.data.images import to_uint8
     from stylebridge.invert.api import invert
     from stylebridge.metrics.glyph_classifier import accuracies, merge_map
 
