@@ -4,6 +4,7 @@ $STYLEBRIDGE_FFMPEG, the `imageio-ffmpeg` package's, or `ffmpeg` on PATH), atomi
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import subprocess
@@ -70,7 +71,7 @@ def _write_mp4(frames: Iterator[np.ndarray], tmp: Path, fps: float) -> None:
            "-pix_fmt", "yuv420p", "-crf", "18", "-movflags", "+faststart", str(tmp)]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        for f in _chain(first, frames):
+        for f in itertools.chain((first,), frames):
             proc.stdin.write(_rgb(f).tobytes())
         proc.stdin.close()
     except BrokenPipeError:
@@ -89,8 +90,3 @@ def _rgb(frame: np.ndarray) -> np.ndarray:
     if frame.shape[2] == 1:
         frame = np.repeat(frame, 3, axis=2)
     return np.ascontiguousarray(frame[..., :3])
-
-
-def _chain(first, rest):
-    yield first
-    yield from rest

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from stylebridge.data.images import list_images, load_image, save_image, to_uint8
-from stylebridge.data.video_io import find_ffmpeg, write_video
+from stylebridge.data.video_io import FORMATS, find_ffmpeg, write_video
 from stylebridge.errors import DataError, StylebridgeError
 from stylebridge.invert.options import (
     DEFAULT_METHOD,
@@ -268,7 +268,7 @@ def input_names(files: list[Path], root: Path | None) -> list[str]:
     return out
 
 
-VIDEO_FORMATS = ("gif", "mp4")
+VIDEO_FORMATS = tuple(f.lstrip(".") for f in FORMATS)  # what write_video writes
 
 
 def check_video_format(save_video: bool | str) -> str | None:
