@@ -9,6 +9,9 @@ skipped. Run it in chunks (`--minutes`) where a session or machine is time-limit
     python scripts/train_zoo.py data   --work runs/zoo            # render the glyph datasets (needs fonts)
     python scripts/train_zoo.py base   --work runs/zoo --minutes 8
     python scripts/train_zoo.py base   --work runs/zoo2 --recipe v2 --minutes 160   # the v2 base, in chunks
+    python scripts/train_zoo.py base   --work runs/zoo3 --recipe v2 --init src/stylebridge/zoo/glyphs/base.safetensors
+    python scripts/train_zoo.py stash  --work runs/zoo3      # the base run's last snapshot -> stash/zoo3 (commit it)
+    python scripts/train_zoo.py unstash --work runs/zoo3     # on the next machine: back into runs/zoo3, then `base`
     python scripts/train_zoo.py finetune --work runs/zoo2 --recipe v2 --variants fcft  # styles from its last snapshot
     python scripts/train_zoo.py finetune --work runs/zoo --minutes 8
     python scripts/train_zoo.py finetune --work runs/zoo --styles script,outline   # split over processes
@@ -38,13 +41,23 @@ from pathlib import Path
 
 from stylebridge.errors import StylebridgeError
 from stylebridge.zoo_build.package import stage_package, stage_references
-from stylebridge.zoo_build.stages import BASE_RECIPES, FT_ITERS, stage_base, stage_data, stage_export, stage_finetune
+from stylebridge.zoo_build.stages import (
+    BASE_RECIPES,
+    FT_ITERS,
+    stage_base,
+    stage_data,
+    stage_export,
+    stage_finetune,
+    stage_stash,
+    stage_unstash,
+)
 from stylebridge.zoo_build.variants import DOMAINS, parse_choice
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("stage", choices=["data", "base", "finetune", "export", "package", "references"])
+    ap.add_argument("stage", choices=["data", "base", "finetune", "export", "package", "references", "stash",
+                                      "unstash"])
     ap.add_argument("--work", default="runs/zoo")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--recipe", default="shipped", choices=sorted(BASE_RECIPES),
@@ -65,23 +78,36 @@ def main() -> None:
     ap.add_argument("--base-file", default=None,
                     help="finetune / export: start the styles from this base checkpoint (e.g. the shipped base) "
                          "instead of the base run's last snapshot")
+    ap.add_argument("--init", default=None,
+                    help="base: start the first phase from this checkpoint instead of from scratch (e.g. the "
+                         "shipped base: its G_ema as G, a fresh D)")
     ap.add_argument("--shipped", default=None,
                     help="export: also this zoo folder's style models, as STYLE-shipped, to compete as they are")
+    ap.add_argument("--stash", default=None,
+                    help="stash / unstash: the folder that carries runs between machines (default: stash/NAME "
+                         "for --work .../NAME, committed to the repository)")
+    ap.add_argument("--runs", default="base", help="stash: which run folders of WORK (comma-separated)")
     ap.add_argument("--recipe-note", default="", help="package: appended to the recipe of newly packaged styles")
     args = ap.parse_args()
     work = Path(args.work)
     base_file = Path(args.base_file) if args.base_file else None
+    stash = Path(args.stash) if args.stash else Path("stash") / work.name
     try:
         if args.stage == "data":
             stage_data(work)
         elif args.stage == "base":
-            stage_base(work, args.device, args.minutes, phases=BASE_RECIPES[args.recipe], cuda_graphs=args.cuda_graphs)
+            stage_base(work, args.device, args.minutes, phases=BASE_RECIPES[args.recipe], cuda_graphs=args.cuda_graphs,
+                       init=Path(args.init) if args.init else None)
         elif args.stage == "finetune":
             stage_finetune(work, args.device, args.minutes, args.ft_iters, args.variants.split(","),
                            tuple(args.styles.split(",")), base_file=base_file, phases=BASE_RECIPES[args.recipe])
         elif args.stage == "export":
             stage_export(work, tuple(int(n) for n in args.snapshots.split(",") if n), base_file=base_file,
                          shipped=Path(args.shipped) if args.shipped else None, phases=BASE_RECIPES[args.recipe])
+        elif args.stage == "stash":
+            stage_stash(work, stash, tuple(args.runs.split(",")))
+        elif args.stage == "unstash":
+            stage_unstash(stash, work)
         elif args.stage == "references":  # (also part of package) real held-out glyphs per shipped style
             stage_references(work / "data", Path(args.dest))
         else:

@@ -122,7 +122,7 @@ def test_a_one_phase_base_run_is_where_its_styles_start_and_a_foreign_encoder_is
         stage_package(work, {"blackletter": (0, 0), "outline": None, "pixel": None, "script": None}, dest,
                       phases=BASE_V2_PHASES)
         m = read_manifest(dest)
-        assert m["models"]["base"]["recipe"] == "trained from scratch (glyph-32, 30000 iterations in 1 phase(s))"
+        assert m["models"]["base"]["recipe"] == "trained from scratch (glyph-32, 250 iterations in 1 phase(s))"
         assert (m.get("encoder") or {}).get("file") == ("mine.safetensors" if name == "mine.safetensors" else None)
     assert "not listed: encoder other.safetensors (trained for another base" in capsys.readouterr().out
 
@@ -138,3 +138,37 @@ def test_the_base_stage_passes_cuda_graphs_to_the_trainer(zoo):
     with pytest.raises(StylebridgeError, match="--cuda-graphs needs a CUDA device"):
         stage_base(work, "cpu", 1e9, phases=BASE_V2_PHASES, cuda_graphs=True)
     assert not list((work / "base").glob("network-snapshot-*"))
+
+
+def test_a_base_continued_from_a_checkpoint_is_stashed_unstashed_and_says_where_it_began(zoo, tmp_path):
+    """train_zoo.py base --init (a shipped base without D: a fresh one), then stash / unstash:
+    the stashed run continues where it stopped, and the packaged recipe names the start."""
+    from stylebridge.zoo_build.package import base_recipe
+    from stylebridge.zoo_build.stages import latest_iters, stage_base, stage_stash, stage_unstash
+
+    dest, work = zoo
+    imgs = (np.random.RandomState(1).rand(8, 1, 16, 16) * 255).astype(np.uint8)
+    np.savez_compressed(work / "data" / "base_train.npz", images=imgs, labels=np.zeros(8, int))
+    phases = (dict(iters=2, batch=4, gamma=0.2, seed=5, mbstd_group=4, style_mixing=0.0),)
+    stage_base(work, "cpu", 1e9, phases=phases, init=dest / "base.safetensors")
+    opts = json.loads((work / "base" / "options.json").read_text())
+    assert opts["new_d"] is True and latest_iters(work / "base") == 2
+    assert base_recipe(work, phases) == "continued from base.safetensors (glyph-32, 2 iterations in 1 phase(s))"
+    stash = tmp_path / "stash"
+    stage_stash(work, stash)
+    assert [p.name for p in (stash / "base").glob("network-snapshot-*")] == ["network-snapshot-000002.safetensors"]
+    other = tmp_path / "other"
+    (other / "data").mkdir(parents=True)
+    np.savez_compressed(other / "data" / "base_train.npz", images=imgs, labels=np.zeros(8, int))
+    stage_unstash(stash, other)
+    assert latest_iters(other / "base") == 2
+    stage_base(other, "cpu", 1e9, phases=({**phases[0], "iters": 3},), init=dest / "base.safetensors")
+    assert latest_iters(other / "base") == 3  # continued, not restarted from the init
+    stage_base(work, "cpu", 1e9, phases=({**phases[0], "iters": 3},), init=dest / "base.safetensors")
+    for a, b in zip(
+        load_checkpoint(work / "base" / "network-snapshot-000003.safetensors").G.parameters(),
+        load_checkpoint(other / "base" / "network-snapshot-000003.safetensors").G.parameters(),
+    ):
+        assert torch.equal(a, b)  # the stash carries everything: bit for bit what staying would give
+    stage_unstash(stash, work)  # WORK got further: its own snapshots stay
+    assert latest_iters(work / "base") == 3

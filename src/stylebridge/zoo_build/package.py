@@ -20,10 +20,11 @@ from stylebridge.encoder.network import base_hash, read_encoder
 from stylebridge.errors import StylebridgeError
 from stylebridge.formats import load_checkpoint, round_to, save_checkpoint
 from stylebridge.networks.stylegan2 import Generator
+from stylebridge.train.loop import find_snapshot
 from stylebridge.train.swap import swap_layers
 from stylebridge.translate.zoo import MANIFEST, read_manifest, write_manifest
 from stylebridge.utils.io import atomic_path, atomic_write_text
-from stylebridge.zoo_build.stages import ARCH, BASE_PHASES, FT_ITERS
+from stylebridge.zoo_build.stages import ARCH, BASE_PHASES, FT_ITERS, base_run, latest_iters
 from stylebridge.zoo_build.variants import DOMAINS, chosen_row, variant_name
 
 SHIP_DTYPE = torch.float16
@@ -35,6 +36,19 @@ DESCRIPTIONS = {"base": "ordinary text fonts: serif, sans, slab, mono", "script"
 def shipping_base(models: Path) -> Generator:
     """G_ema of MODELS/base.safetensors, rounded to the shipped precision (in place)."""
     return round_to(load_checkpoint(models / "base.safetensors").G_ema, SHIP_DTYPE)
+
+
+def base_recipe(work: Path, phases=BASE_PHASES) -> str:
+    """How the base in WORK was trained, for the manifest: from scratch or from the checkpoint
+    its first phase started from, and the iterations of each phase (the last phase's as far
+    as its run got: a run stopped early ships its last snapshot)."""
+    iters = [p["iters"] for p in phases]
+    iters[-1] = latest_iters(base_run(work, phases)) or iters[-1]
+    first = work / "base"  # the first phase's run: its snapshots record what it started from
+    began = str(load_checkpoint(find_snapshot(first)).extra.get("training", {}).get("base", "config")) \
+        if latest_iters(first) else "config"
+    start = "trained from scratch" if began.startswith("config") else f"continued from {Path(began).name}"
+    return f"{start} ({ARCH}, {' + '.join(map(str, iters))} iterations in {len(phases)} phase(s))"
 
 
 def shipped_generator(base: Generator, finetuned: Generator, swap: int) -> Generator:
@@ -68,8 +82,7 @@ def stage_package(work: Path, variants: dict[str, tuple[int, int] | str | None],
     # from scratch, and the fine-tunes' fine layers drifted (TRAINING.md, session 7).
     save_checkpoint(dest / "base.safetensors", G_ema=base, D=load_checkpoint(work / "models" / "base.safetensors").D,
                     dtype=SHIP_DTYPE)
-    base_iters = " + ".join(str(p["iters"]) for p in phases)
-    recipe = f"trained from scratch ({ARCH}, {base_iters} iterations in {len(phases)} phase(s))"
+    recipe = base_recipe(work, phases)
     models = {"base": {"file": "base.safetensors", "description": DESCRIPTIONS["base"], "recipe": recipe}}
     for old in dest.glob("*.safetensors"):  # a domain shipped before and dropped now must not linger
         if old.stem != "base" and variants.get(old.stem, 0) is None:

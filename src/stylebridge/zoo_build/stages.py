@@ -9,6 +9,7 @@ skipped; `minutes` stops starting new chunks after that long.
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,7 @@ from stylebridge.errors import CheckpointError, StylebridgeError
 from stylebridge.formats import load_checkpoint, save_checkpoint
 from stylebridge.train import TrainOptions, finetune, train
 from stylebridge.train.loop import find_snapshot
+from stylebridge.utils.io import atomic_path
 from stylebridge.zoo_build.variants import DOMAINS, SHIPPED, snapshot_iters, variant_name
 
 ARCH = "glyph-32"
@@ -101,19 +103,24 @@ def run_chunked(opts: TrainOptions, deadline: float, chunk: int, fn: Callable[[T
     return True
 
 
-def stage_base(work: Path, device: str, minutes: float, phases=BASE_PHASES, cuda_graphs: bool = False) -> None:
+def stage_base(work: Path, device: str, minutes: float, phases=BASE_PHASES, cuda_graphs: bool = False,
+               init: Path | None = None) -> None:
     """Train the base's phases in chunks; `cuda_graphs` replays each chunk's steps as CUDA
-    graphs (a GPU run: at the glyph base's batch the host is the limit, not the GPU)."""
+    graphs (a GPU run: at the glyph base's batch the host is the limit, not the GPU).
+    `init`: the first phase starts from this checkpoint instead of from scratch (its G, or
+    G_ema where it keeps no G; a fresh D where it keeps none, e.g. the shipped base)."""
     deadline = time.time() + 60 * minutes
-    prev = None
+    prev = init
     for i, ph in enumerate(phases):
         run = work / ("base" if i == 0 else f"base-phase{i + 1}")
-        opts = TrainOptions(outdir=str(run), config=ARCH if prev is None else None,
-                            base=None if prev is None else str(find_snapshot(prev)),
+        start = None if prev is None else prev if prev.is_file() else find_snapshot(prev)
+        fresh_d = start is not None and load_checkpoint(start).D is None
+        opts = TrainOptions(outdir=str(run), config=ARCH if start is None else None,
+                            base=None if start is None else str(start), new_d=fresh_d,
                             data_array=load_array(work, "base"), snap=250, lr_g=0.0025, lr_d=0.0025, aug="ada",
                             device=device, grid_seeds=32, log_every=50, cuda_graphs=cuda_graphs,
                             precision=PRECISION, **ph)
-        done = run_chunked(opts, deadline, 250, train if prev is None else finetune)
+        done = run_chunked(opts, deadline, 250, train if start is None else finetune)
         print(f"base phase {i + 1}:", "done" if done else "not finished (run again to continue)")
         if not done:
             return
@@ -177,3 +184,39 @@ def stage_export(work: Path, snapshots: tuple[int, ...] = (), base_file: Path | 
                 save_checkpoint(out / f"{run.name}{n}.safetensors", G_ema=load_checkpoint(snap).G_ema,
                                 dtype=torch.float16)
                 print("exported", f"{run.name}{n}")
+
+
+def stage_stash(work: Path, dest: Path, runs: tuple[str, ...] = ("base",)) -> None:
+    """Copy the last snapshot of each of `runs` (folders of WORK) and its log into DEST, a
+    folder that outlives the machine (the repository: a session's machine and its runs/ are
+    gone when it ends). A snapshot holds everything to continue bit for bit; older stashed
+    snapshots of the run are removed."""
+    for name in runs:
+        snap = find_snapshot(work / name)
+        out = dest / name
+        out.mkdir(parents=True, exist_ok=True)
+        for old in out.glob("network-snapshot-*.safetensors"):
+            if old.name != snap.name:
+                old.unlink()
+        for src in (snap, work / name / "log.jsonl"):
+            if src.is_file():
+                with atomic_path(out / src.name) as tmp:
+                    shutil.copyfile(src, tmp)
+        print(f"stashed {name}: {snap.name} -> {out}")
+
+
+def stage_unstash(dest: Path, work: Path) -> None:
+    """Put DEST's stashed runs back into WORK, where `base` / `finetune` continue them. A run
+    of WORK that has got as far or further keeps its own snapshots."""
+    for out in sorted(p for p in dest.iterdir() if p.is_dir()) if dest.is_dir() else ():
+        snap = find_snapshot(out)
+        run = work / out.name
+        if latest_iters(run) >= snapshot_iters(snap):
+            print(f"{run} is at {latest_iters(run)} iterations already: kept")
+            continue
+        run.mkdir(parents=True, exist_ok=True)
+        for src in (snap, out / "log.jsonl"):
+            if src.is_file():
+                with atomic_path(run / src.name) as tmp:
+                    shutil.copyfile(src, tmp)
+        print(f"unstashed {out.name}: {snap.name} -> {run}")
