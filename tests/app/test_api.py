@@ -250,16 +250,19 @@ def test_cancel_a_long_inversion_and_queue_meanwhile(app_url):
         time.sleep(0.02)
         s = call(app_url + f"api/jobs/{long['id']}")[1]
     assert call(app_url + f"api/jobs/{queued['id']}")[1]["queue_position"] == 1
+    # a waiting job can be cancelled too (cancelled while the long one still runs: once that one
+    # stops, the queued job may finish, and the third start, before a later request arrives)
+    status, c = call(app_url + f"api/jobs/{third['id']}/cancel", b"", method="POST")
+    assert c["state"] == "cancelled"
     t0 = time.monotonic()
     status, c = call(app_url + f"api/jobs/{long['id']}/cancel", b"", method="POST")
     assert status == 200
     s = wait_job(app_url, long["id"])
     assert s["state"] == "cancelled" and time.monotonic() - t0 < 5
     assert s["progress"] < 0.7
-    # a waiting job can be cancelled too; the next one then runs to completion
-    status, c = call(app_url + f"api/jobs/{third['id']}/cancel", b"", method="POST")
-    assert c["state"] == "cancelled"
+    # the next one then runs to completion, the cancelled one never
     assert wait_job(app_url, queued["id"])["state"] == "done"
+    assert call(app_url + f"api/jobs/{third['id']}")[1]["state"] == "cancelled"
 
 
 def test_rgb_zoo_has_no_text_mode(rgb_zoo_dir):

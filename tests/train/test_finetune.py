@@ -85,3 +85,34 @@ def test_defaults_follow_nvidia():
     # half-life batch*10/32 kimg: after that many images, the weight of the old value is 1/2.
     b = ema_beta(32, None)
     assert abs(b ** (10_000 / 32) - 0.5) < 1e-9
+
+
+def test_a_discriminator_at_chance_is_reported_once_after_g_began_learning():
+    from stylebridge.train.loop import BLIND_D_AFTER, blind_discriminator
+
+    blind = {"loss_D": 1.387, "D_real": -0.0009, "D_fake": 0.0004}  # the fresh D of TRAINING.md, session 11
+    assert "cannot tell real images from generated" in blind_discriminator(blind, BLIND_D_AFTER)
+    assert blind_discriminator(blind, BLIND_D_AFTER - 1) is None  # too early to say
+    assert blind_discriminator({**blind, "loss_D": 1.2}, BLIND_D_AFTER) is None  # it learns
+    assert blind_discriminator({**blind, "D_real": 0.4}, BLIND_D_AFTER) is None  # it separates them
+    assert blind_discriminator({"loss_G": 0.7}, BLIND_D_AFTER) is None  # a D-less record (warm-up, encoder)
+
+
+def test_the_training_run_warns_once_and_logs_it(tmp_path, monkeypatch):
+    import json
+    import warnings
+
+    from stylebridge.train import finetune, loop
+
+    monkeypatch.setattr(loop, "BLIND_D_AFTER", 1)
+    monkeypatch.setattr(loop, "BLIND_D_GAP", 1e9)  # any tiny run then counts as blind
+    monkeypatch.setattr(loop, "CHANCE_LOSS_D", -1e9)
+    base = make_base(tmp_path / "base.safetensors")
+    opts = TrainOptions(base=str(base), data_array=disc_images(), outdir=str(tmp_path / "run"), batch=4,
+                        progress=False, iters=3, log_every=1, snap=10)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        finetune(opts)
+    assert sum("cannot tell real images" in str(w.message) for w in caught) == 1
+    events = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [e["iteration"] for e in events if e.get("event") == "warning"] == [1]

@@ -13,7 +13,8 @@ from tests.train.helpers import disc_images, make_base, tensors
 def _opts(tmp_path, **kw):
     base = dict(outdir=str(tmp_path / "run"), data_array=disc_images(8), batch=4, seed=3, pl_weight=1.0,
                 gamma=0.05, g_reg_interval=2, d_reg_interval=2, mirror=True, grid_seeds=2, device="meta",
-                progress=False, ada_interval=1, ada_kimg=0.1)
+                progress=False, ada_interval=1, ada_kimg=0.1,
+                precision="fp32")  # the same arithmetic on both (the CPU's default is bf16 where it has it)
     base.update(kw)
     return TrainOptions(**base)
 

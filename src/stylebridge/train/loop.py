@@ -42,6 +42,14 @@ from stylebridge.utils.device import fast_cuda, resolve_device, upload
 from stylebridge.utils.io import atomic_write_text
 
 SNAPSHOT_RE = re.compile(r"network-snapshot-(\d+)\.safetensors$")
+# A discriminator that still cannot tell real from generated images this many iterations after
+# G began to learn from it (loss at chance, mean logits of reals and fakes this close) gives G
+# gradients of noise. Measured (TRAINING.md, session 11): a fresh D against the trained glyph
+# base, 1000 iterations: loss 1.387, logits within 0.001, the base's FID 42 -> 59; from
+# scratch the gap is above 2 within 50 iterations.
+BLIND_D_AFTER = 500
+BLIND_D_GAP = 0.05
+CHANCE_LOSS_D = 2 * math.log(2)
 RESUME_KEEP = ("iters", "snap", "log_every", "progress", "device", "cuda_graphs", "resume", "data", "data_array")
 
 
@@ -484,6 +492,21 @@ class Trainer:
         return rec
 
 
+def blind_discriminator(rec: dict[str, Any], g_iterations: int) -> str | None:
+    """A one-line warning when a log record shows D at chance `g_iterations` after G began
+    learning from it (BLIND_D_AFTER or more), else None."""
+    if g_iterations < BLIND_D_AFTER or not {"loss_D", "D_real", "D_fake"} <= rec.keys():
+        return None
+    gap = rec["D_real"] - rec["D_fake"]
+    if rec["loss_D"] < CHANCE_LOSS_D - 0.01 or abs(gap) >= BLIND_D_GAP:
+        return None
+    return (f"the discriminator still cannot tell real images from generated ones after {g_iterations} "
+            f"iterations (loss {rec['loss_D']:.3f}, chance {CHANCE_LOSS_D:.3f}; D(real) - D(fake) = {gap:+.4f}): G "
+            "is learning from noise and drifts. A fresh D (--new-d) against a trained G learns slowly: start "
+            "from a checkpoint that keeps its discriminator, or let D learn alone first (--d-warmup N; slow "
+            "too on the glyph zoo: its TRAINING.md)")
+
+
 def run(opts: TrainOptions) -> Path:
     """Train until `opts.iters` iterations are done; returns the last snapshot's path."""
     tr = Trainer(opts)
@@ -498,10 +521,18 @@ def run(opts: TrainOptions) -> Path:
                                 "skipped_files": len(tr.dataset.skipped), "processes": tr.info.world_size,
                                 "gamma": tr.gamma, "ema_beta": tr.ema_beta, "device": str(tr.device),
                                 "precision": tr.precision}) + "\n")
-    return drive(tr, log_path, main=main,
-                 postfix=lambda rec: dict(G=f"{rec.get('loss_G', 0):.3f}", D=f"{rec.get('loss_D', 0):.3f}",
-                                          p=f"{tr.augment.p:.3f}"),
-                 after_snapshot=lambda: ddp.barrier(tr.info))
+    warned = []
+
+    def postfix(rec: dict[str, Any]) -> dict[str, str]:
+        msg = None if warned else blind_discriminator(rec, rec["iteration"] - o.d_warmup)
+        if msg:  # once per call: the log goes on recording the numbers
+            warned.append(msg)
+            warnings.warn(msg, stacklevel=2)
+            with open(log_path, "a") as f:
+                f.write(json.dumps({"event": "warning", "iteration": rec["iteration"], "message": msg}) + "\n")
+        return dict(G=f"{rec.get('loss_G', 0):.3f}", D=f"{rec.get('loss_D', 0):.3f}", p=f"{tr.augment.p:.3f}")
+
+    return drive(tr, log_path, main=main, postfix=postfix, after_snapshot=lambda: ddp.barrier(tr.info))
 
 
 def drive(tr, log_path: Path, *, main: bool = True, postfix=lambda rec: {}, after_snapshot=lambda: None) -> Path | None:
