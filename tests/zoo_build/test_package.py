@@ -157,6 +157,8 @@ def test_a_base_continued_from_a_checkpoint_is_stashed_unstashed_and_says_where_
     stash = tmp_path / "stash"
     stage_stash(work, stash)
     assert [p.name for p in (stash / "base").glob("network-snapshot-*")] == ["network-snapshot-000002.safetensors"]
+    states = load_checkpoint(stash / "base" / "network-snapshot-000002.safetensors").extra["G_opt"]["state"].values()
+    assert all(not st["exp_avg"].any() and st["exp_avg_sq"].any() for st in states)  # beta1 = 0: never read
     other = tmp_path / "other"
     (other / "data").mkdir(parents=True)
     np.savez_compressed(other / "data" / "base_train.npz", images=imgs, labels=np.zeros(8, int))

@@ -198,11 +198,25 @@ def stage_stash(work: Path, dest: Path, runs: tuple[str, ...] = ("base",)) -> No
         for old in out.glob("network-snapshot-*.safetensors"):
             if old.name != snap.name:
                 old.unlink()
-        for src in (snap, work / name / "log.jsonl"):
-            if src.is_file():
-                with atomic_path(out / src.name) as tmp:
-                    shutil.copyfile(src, tmp)
+        lean_snapshot(snap, out / snap.name)
+        if (work / name / "log.jsonl").is_file():
+            with atomic_path(out / "log.jsonl") as tmp:
+                shutil.copyfile(work / name / "log.jsonl", tmp)
         print(f"stashed {name}: {snap.name} -> {out}")
+
+
+def lean_snapshot(snap: Path, out: Path) -> None:
+    """Save the training snapshot `snap` as `out` with what a resume never reads zeroed: Adam's
+    first moment where beta1 is 0 (NVIDIA's setting; each step overwrites it with the gradient).
+    The resume stays bit for bit; the zeros cost the repository next to nothing."""
+    ck = load_checkpoint(snap)
+    extra = {k: v for k, v in ck.extra.items() if k != "stylebridge_version"}
+    for opt in ("G_opt", "D_opt"):
+        sd = extra.get(opt)
+        if sd and all(g["betas"][0] == 0 for g in sd["param_groups"]):
+            for st in sd["state"].values():
+                st["exp_avg"] = torch.zeros_like(st["exp_avg"])
+    save_checkpoint(out, G=ck.G, G_ema=ck.G_ema, D=ck.D, extra=extra)
 
 
 def stage_unstash(dest: Path, work: Path) -> None:
