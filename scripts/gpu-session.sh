@@ -69,7 +69,7 @@ fi
 # Issue 16's compute: continue the v2 glyph base for BASE_MINUTES (scripts/prepare-device-base.sh
 # made .device/zoo2; carry .device). The newest snapshot comes back in 15 MB parts beside the
 # archive (the device tool returns files of at most 16 MiB); prepare-device-base.sh --restore
-# puts it back into runs/zoo2/base.
+# puts it back into runs/zoo3/base.
 if [ -f .device/zoo2/base/options.json ] && { [ -z "${STEPS:-}" ] || [[ ",$STEPS," == *",base-v2,"* ]]; }; then
   BM="${BASE_MINUTES:-6}"
   # CUDA graphs first (at batch 32 the host, not the GPU, is the limit; gpu-check has just run
