@@ -77,7 +77,20 @@ def upfirdn2d(
     else:
         x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
         x = x[:, :, max(-py0, 0): x.shape[2] - max(-py1, 0), max(-px0, 0): x.shape[3] - max(-px1, 0)]
+    if down > 1 and _bf16_on_cpu(x):
+        # oneDNN's bf16 strided depthwise convolution is 3.5-31x slower than fp32 forward +
+        # backward on an AVX512-BF16 CPU (benchmarks/bench_bf16_cpu.py): the filter runs in fp32.
+        with torch.autocast("cpu", enabled=False):
+            return F.conv2d(x.float(), w.float(), stride=down, padding=pad, groups=C).to(x.dtype)
     return F.conv2d(x, w, stride=down, padding=pad, groups=C)
+
+
+def _bf16_on_cpu(x: torch.Tensor) -> bool:
+    """Whether a convolution of `x` would run in bf16 on the CPU (x in bf16, or autocast to bf16)."""
+    if x.device.type != "cpu":
+        return False
+    return x.dtype == torch.bfloat16 or (torch.is_autocast_enabled("cpu")
+                                         and torch.get_autocast_dtype("cpu") == torch.bfloat16)
 
 
 def upsample2d(x: torch.Tensor, f: torch.Tensor, up: int = 2) -> torch.Tensor:
