@@ -92,6 +92,8 @@ def main() -> None:
     work = Path(args.work)
     base_file = Path(args.base_file) if args.base_file else None
     stash = Path(args.stash) if args.stash else Path("stash") / work.name
+    if args.init and not Path(args.init).is_file():
+        raise SystemExit(f"--init {args.init}: no such checkpoint file")
     try:
         if args.stage == "data":
             stage_data(work)

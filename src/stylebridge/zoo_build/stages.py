@@ -195,10 +195,10 @@ def stage_stash(work: Path, dest: Path, runs: tuple[str, ...] = ("base",)) -> No
         snap = find_snapshot(work / name)
         out = dest / name
         out.mkdir(parents=True, exist_ok=True)
+        lean_snapshot(snap, out / snap.name)  # written (atomically) before the older one goes
         for old in out.glob("network-snapshot-*.safetensors"):
             if old.name != snap.name:
                 old.unlink()
-        lean_snapshot(snap, out / snap.name)
         if (work / name / "log.jsonl").is_file():
             with atomic_path(out / "log.jsonl") as tmp:
                 shutil.copyfile(work / name / "log.jsonl", tmp)
