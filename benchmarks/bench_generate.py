@@ -3,12 +3,18 @@ form, batch size and precision, against the previous default (exact, batch 8) me
 same run; optionally against NVIDIA's generate.py on the same network (`--nvidia`).
 
     python benchmarks/bench_generate.py [--ckpt G.safetensors] [--seeds 0-31] [--repeats 2]
-        [--variants exact@8,exact@1,fast@8,fast@1,exact-bf16@1] [--nvidia DIR --pkl G.pkl]
+        [--variants exact@8,exact@1,fast@8,fast@1,exact-bf16@1,default-bf16] [--nvidia DIR --pkl G.pkl]
 
 Without --ckpt a random 256 px network (stylegan2-256 channels, 8 mapping layers) is written
 to a temporary folder. Variants run interleaved, `--repeats` times; the median counts.
 --nvidia DIR is a checkout of NVlabs/stylegan2-ada-pytorch (not part of this project; run for
-timing only) and --pkl the same network as an NVIDIA pickle.
+timing only) and --pkl the same network as an NVIDIA pickle. Setting that up (nothing of it
+is committed): extract their repository (`git --git-dir REPO archive HEAD | tar -x`), replace
+`torch.device('cuda')` by 'cpu' in that copy's generate.py, put an empty `requests.py` on
+PYTHONPATH (dnnlib imports it), pickle `dict(G=G, D=D, G_ema=G)` of their
+`training.networks.Generator` (256 px, channel_base 16384, channel_max 512, 8 mapping layers)
+and any `Discriminator` (their loader asserts one), and `stylebridge convert` that pickle into
+--ckpt, so that both programs draw the same network.
 """
 
 from __future__ import annotations
@@ -28,9 +34,12 @@ from common import print_table, write_json  # noqa: E402
 
 
 def variant_args(v: str) -> list[str]:
-    """'exact@8' | 'fast@1' | 'exact-bf16@1' | 'default' (no options) -> CLI arguments."""
+    """'exact@8' | 'fast@1' | 'exact-bf16@1' | 'default' (no options) | 'default-bf16' (only
+    --precision bf16: its own default form and batch) -> CLI arguments."""
     if v == "default":
         return []
+    if v == "default-bf16":
+        return ["--precision", "bf16"]
     form, batch = v.split("@")
     args = ["--batch-size", batch]
     if form.startswith("fast"):

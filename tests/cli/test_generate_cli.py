@@ -96,3 +96,18 @@ def test_default_batch_size_is_chosen_per_device(ckpt):
     a = [s.image for s in generate_from_seeds(G, range(3))]
     b = [s.image for s in generate_from_seeds(G, range(3), batch_size=3)]
     assert all(torch.equal(x, y) for x, y in zip(a, b))
+
+
+def test_bf16_takes_the_batched_form_and_batches_of_8_on_cpu(ckpt):
+    """bf16 is never NVIDIA's arithmetic, so --precision bf16 takes what measured fastest:
+    the batched form, 8 per pass on a CPU; the images do not depend on the batch size."""
+    from stylebridge.generate import default_batch_size, sampling_form
+
+    assert default_batch_size("cpu", "bf16") == 8 and default_batch_size("cpu", "fp32") == 1
+    assert sampling_form(True, "cpu", "bf16") is False and sampling_form(True, "cpu", "fp32") is True
+    G = ckpt[1]
+    a = [s.image for s in generate_from_seeds(G, range(3), precision="bf16")]
+    b = [s.image for s in generate_from_seeds(G, range(3), precision="bf16", batch_size=1, exact=False)]
+    assert all(torch.equal(x, y) for x, y in zip(a, b))
+    fp32 = [s.image for s in generate_from_seeds(G, range(3))]
+    assert all((x.int() - y.int()).abs().float().mean() < 8 for x, y in zip(a, fp32))  # bf16, but the same images
