@@ -143,6 +143,7 @@ def test_the_base_stage_passes_cuda_graphs_to_the_trainer(zoo):
 def test_a_base_continued_from_a_checkpoint_is_stashed_unstashed_and_says_where_it_began(zoo, tmp_path):
     """train_zoo.py base --init (a shipped base without D: a fresh one), then stash / unstash:
     the stashed run continues where it stopped, and the packaged recipe names the start."""
+    from stylebridge.utils.precision import default_precision
     from stylebridge.zoo_build.package import base_recipe
     from stylebridge.zoo_build.stages import latest_iters, stage_base, stage_stash, stage_unstash
 
@@ -153,6 +154,7 @@ def test_a_base_continued_from_a_checkpoint_is_stashed_unstashed_and_says_where_
     stage_base(work, "cpu", 1e9, phases=phases, init=dest / "base.safetensors")
     opts = json.loads((work / "base" / "options.json").read_text())
     assert opts["new_d"] is True and latest_iters(work / "base") == 2
+    assert opts["precision"] == default_precision("cpu")  # each machine's measured default (zoo_precision)
     assert base_recipe(work, phases) == "continued from base.safetensors (glyph-32, 2 iterations in 1 phase(s))"
     stash = tmp_path / "stash"
     stage_stash(work, stash)

@@ -22,7 +22,9 @@ from stylebridge.errors import CheckpointError, StylebridgeError
 from stylebridge.formats import load_checkpoint, save_checkpoint
 from stylebridge.train import TrainOptions, finetune, train
 from stylebridge.train.loop import find_snapshot
+from stylebridge.utils.device import resolve_device
 from stylebridge.utils.io import atomic_path
+from stylebridge.utils.precision import default_precision
 from stylebridge.zoo_build.variants import DOMAINS, SHIPPED, snapshot_iters, variant_name
 
 ARCH = "glyph-32"
@@ -30,10 +32,6 @@ BASE_ITERS_CPU = 3500  # phase 3 of the base (see BASE_PHASES)
 FT_ITERS = 1500
 BATCH = 32
 BASE_BATCH = 64
-# The zoo's runs move between this CPU and lent GPUs: fp32 on both, whatever either's default
-# (bf16's quality at equal images is unmeasured for them, and at batch 32 a GPU step is bound
-# by the host, so bf16 would buy little there).
-PRECISION = "fp32"
 GAMMA = 0.1  # R1 weight at batch 64 (2 * GAMMA at batch 32). NVIDIA's heuristic (0.0002 * 32^2 / 64 = 0.003)
             # let the first base run collapse to one glyph
 
@@ -54,6 +52,16 @@ BASE_V2_PHASES = (
     dict(iters=30000, batch=BATCH, gamma=2 * GAMMA, seed=5, mbstd_group=32, style_mixing=0.0),
 )
 BASE_RECIPES = {"shipped": BASE_PHASES, "v2": BASE_V2_PHASES}
+
+
+def zoo_precision(device: str) -> str:
+    """The precision of the zoo's runs on this machine: its measured default (bf16 on CPUs with
+    AVX512-BF16 or AMX and on recent GPUs, fp32 elsewhere), passed explicitly so that a run
+    moving between machines takes each one's. The runs were fp32 until session 11 measured
+    glyph-32 from scratch in both (benchmarks/results/precision_quality_glyph32_400.json: FID
+    618 / 698 in bf16 against 615 / 699 in fp32 for seeds 0 / 1 after 12,800 images, 1.67x
+    faster on an AVX512-BF16 CPU; on an AVX2 CPU bf16 is 37x slower, hence per machine)."""
+    return default_precision(resolve_device(device))
 
 
 def load_array(work: Path, style: str, split: str = "train") -> np.ndarray:
@@ -119,7 +127,7 @@ def stage_base(work: Path, device: str, minutes: float, phases=BASE_PHASES, cuda
                             base=None if start is None else str(start), new_d=fresh_d,
                             data_array=load_array(work, "base"), snap=250, lr_g=0.0025, lr_d=0.0025, aug="ada",
                             device=device, grid_seeds=32, log_every=50, cuda_graphs=cuda_graphs,
-                            precision=PRECISION, **ph)
+                            precision=zoo_precision(device), **ph)
         done = run_chunked(opts, deadline, 250, train if start is None else finetune)
         print(f"base phase {i + 1}:", "done" if done else "not finished (run again to continue)")
         if not done:
@@ -153,7 +161,7 @@ def stage_finetune(work: Path, device: str, minutes: float, iters: int, variants
                                 data_array=load_array(work, style), iters=iters, batch=BATCH, snap=250,
                                 lr_g=0.002, lr_d=0.002, gamma=2 * GAMMA, style_mixing=0.0, aug="ada",
                                 freeze_mapping=(variant == "fcft"),
-                                device=device, seed=1, grid_seeds=32, log_every=50, precision=PRECISION)
+                                device=device, seed=1, grid_seeds=32, log_every=50, precision=zoo_precision(device))
             done = run_chunked(opts, deadline, 250, finetune)
             print(f"{variant_name(style, variant)}:", "done" if done else "not finished")
 
