@@ -78,7 +78,7 @@ def upfirdn2d(
         x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
         x = x[:, :, max(-py0, 0): x.shape[2] - max(-py1, 0), max(-px0, 0): x.shape[3] - max(-px1, 0)]
     if down > 1 and _bf16_on_cpu(x):
-        # oneDNN's bf16 strided depthwise convolution is 3.5-31x slower than fp32 forward +
+        # oneDNN's bf16 strided depthwise convolution is 2-31x slower than fp32 forward +
         # backward on an AVX512-BF16 CPU (benchmarks/bench_bf16_cpu.py): the filter runs in fp32.
         with torch.autocast("cpu", enabled=False):
             return F.conv2d(x.float(), w.float(), stride=down, padding=pad, groups=C).to(x.dtype)
