@@ -208,8 +208,7 @@ def stage_stash(work: Path, dest: Path, runs: tuple[str, ...] = ("base",)) -> No
             if old.name != snap.name:
                 old.unlink()
         if (work / name / "log.jsonl").is_file():
-            with atomic_path(out / "log.jsonl") as tmp:
-                shutil.copyfile(work / name / "log.jsonl", tmp)
+            _copy(work / name / "log.jsonl", out / "log.jsonl")
         print(f"stashed {name}: {snap.name} -> {out}")
 
 
@@ -239,6 +238,11 @@ def stage_unstash(dest: Path, work: Path) -> None:
         run.mkdir(parents=True, exist_ok=True)
         for src in (snap, out / "log.jsonl"):
             if src.is_file():
-                with atomic_path(run / src.name) as tmp:
-                    shutil.copyfile(src, tmp)
+                _copy(src, run / src.name)
         print(f"unstashed {out.name}: {snap.name} -> {run}")
+
+
+def _copy(src: Path, dst: Path) -> None:
+    """Copy a file atomically (a crash leaves any earlier `dst` as it was)."""
+    with atomic_path(dst) as tmp:
+        shutil.copyfile(src, tmp)
