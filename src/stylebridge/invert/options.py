@@ -76,10 +76,14 @@ PERCEPTUAL_HELP = ("auto (default): LPIPS-VGG16 on a GPU when installed (`styleb
 # Arithmetic of the inversion (synthesis and perceptual network). fp32 by default: bf16 is
 # about 2x faster only with AVX512-BF16 (or a recent GPU); without it, measured on an AMD EPYC
 # (glyph zoo, 60 steps), bf16 took 25.5 s/image against 2.8 s in fp32, for no better result.
+# With it (session 12, benchmarks/bench_invert_precision.py): 1.7-1.8x faster at the same
+# steps, LPIPS 6% higher; 350 bf16 steps beat fp32's 200 in less time. fp32 stays the
+# default: the same codes on every machine.
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
 DEFAULT_PRECISION = "fp32"
 PRECISION_HELP = ("fp32 (default) is exact and fast everywhere; bf16 is about 2x faster on CPUs with "
-                  "AVX512-BF16 and on recent GPUs, but 9x slower on CPUs without it (measured, README).")
+                  "AVX512-BF16 and on recent GPUs, but 9x slower on CPUs without it; on such a CPU bf16 with "
+                  "--steps 350 reconstructs better than fp32's 200 in less time (measured, README).")
 
 
 def auto_perceptual(device) -> tuple[str, ...]:
