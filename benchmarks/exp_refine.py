@@ -6,6 +6,7 @@ benchmark reports on, to choose defaults on). The encoder's codes get the defaul
 
     python benchmarks/exp_refine.py [--encoder FILE] [--lrs 0.02,0.05,0.1] [--steps 20,40,80]
                                     [--ramps 0.05:0.25,0:0.5] [--set held-out|pillow] [--early-stop 16:8:0.002]
+                                    [--precision bf16]
 
 Per row: seconds per image (batches of 32, this machine, after a warm-up call), LPIPS-VGG, SSIM and content
 accuracy of the reconstruction. Prints the table, writes JSON. The refinement's default
@@ -52,6 +53,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--early-stop", default=None, metavar="MIN:PATIENCE:TOL",
                     help="also each encoder row with the projector's early stopping from MIN steps (an image "
                          "stops when its loss has not improved by TOL, relative, for PATIENCE steps)")
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                    help="arithmetic of the encoder rows' refinement (the W+ 200 row, the reference, stays fp32): "
+                         "bf16 where the CPU has it (README, bench_invert_precision.py)")
     ap.add_argument("--out", default="benchmarks/results/refine.json")
     args = ap.parse_args(argv)
     zoo = Zoo.from_dir(shipped_zoo_dir())
@@ -73,8 +77,10 @@ def main(argv=None) -> dict:
     common = {"perceptual": "pixel", "precision": "fp32", "seed": 0}
     runs = [] if args.skip_default else [("wplus 200 (default)", "wplus", {"steps": 200})]
     ramps = [None] if not args.ramps else [tuple(map(float, r.split(":"))) for r in args.ramps.split(",")]
-    runs += [(f"encoder + {s} @ lr {lr}" + (f", ramps {r[0]}:{r[1]}" if r else ""), "encoder",
-              {"encoder": E, "steps": s, "lr": lr, **({"lr_rampup": r[0], "lr_rampdown": r[1]} if r else {})})
+    tag = "" if args.precision == "fp32" else f", {args.precision}"
+    runs += [(f"encoder + {s} @ lr {lr}" + (f", ramps {r[0]}:{r[1]}" if r else "") + tag, "encoder",
+              {"encoder": E, "steps": s, "lr": lr, "precision": args.precision,
+               **({"lr_rampup": r[0], "lr_rampdown": r[1]} if r else {})})
              for r in ramps for lr in map(float, args.lrs.split(",")) for s in map(int, args.steps.split(","))]
     if args.early_stop:
         mn, pat, tol = args.early_stop.split(":")
@@ -85,9 +91,10 @@ def main(argv=None) -> dict:
     for name, method, opts in runs:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            invert(G, x[:2], method, batch_size=32, **common, **opts)  # warm-up
+            kw = {**common, **opts}
+            invert(G, x[:2], method, batch_size=32, **kw)  # warm-up
             t0 = time.perf_counter()
-            res = invert(G, x, method, batch_size=32, **common, **opts)
+            res = invert(G, x, method, batch_size=32, **kw)
         sec = (time.perf_counter() - t0) / len(x)
         rec = to_uint8(res.reconstruction).float() / 127.5 - 1
         with torch.no_grad():
@@ -98,6 +105,7 @@ def main(argv=None) -> dict:
         print(row, flush=True)
     table = print_table(rows, ["method", "s_per_img", "steps", "lpips", "ssim", "content"])
     write_json(args.out, {"n": len(x), "set": args.set, "encoder": str(args.encoder or zoo.encoder_path),
+                          "precision": args.precision,
                           "rows": rows, "table": table})
     return {"rows": rows}
 
