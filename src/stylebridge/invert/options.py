@@ -82,8 +82,8 @@ PERCEPTUAL_HELP = ("auto (default): LPIPS-VGG16 on a GPU when installed (`styleb
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
 DEFAULT_PRECISION = "fp32"
 PRECISION_HELP = ("fp32 (default) is exact and fast everywhere; bf16 is about 2x faster on CPUs with "
-                  "AVX512-BF16 and on recent GPUs, but 9x slower on CPUs without it; on such a CPU bf16 with "
-                  "--steps 350 reconstructs better than fp32's 200 in less time (measured, README).")
+                  "AVX512-BF16 and on recent GPUs, but 9x slower on CPUs without it. Where bf16 is fast, bf16 "
+                  "with --steps 350 reconstructs better than fp32's 200 in less time (measured, README).")
 
 
 def auto_perceptual(device) -> tuple[str, ...]:
