@@ -76,19 +76,28 @@ def methods(encoder) -> list[tuple[str, str, dict]]:
     return rows
 
 
-def measure(zoo: Zoo, x: torch.Tensor, y: np.ndarray, name: str, method: str, opts: dict, clf, lp, style_clf) -> dict:
-    G = zoo[zoo.base]
+def timed_inversion(G, x: torch.Tensor, y: np.ndarray, method: str, opts: dict, clf, lp, warmup_n: int = 2,
+                    warmup_opts: dict | None = None):
+    """Invert x (batches of 32) after a warm-up call on its first `warmup_n` images (with
+    `warmup_opts` over `opts`): first calls allocate and pick kernels. -> (seconds per image,
+    LPIPS-VGG, SSIM and merged content accuracy of the reconstruction as saved; the result)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        invert(G, x[:2], method, batch_size=32, **opts)  # warm-up: first calls allocate and pick kernels
+        invert(G, x[:warmup_n], method, batch_size=32, **{**opts, **(warmup_opts or {})})
         t0 = time.perf_counter()
         res = invert(G, x, method, batch_size=32, **opts)
     sec = (time.perf_counter() - t0) / len(x)
     rec = to_uint8(res.reconstruction).float() / 127.5 - 1  # metrics on what is saved
     with torch.no_grad():
         lpips = float(lp(rec, x).mean())
-    row = {"method": name, "s_per_img": sec, "lpips": lpips, "ssim": float(ssim(rec, x).mean()),
-           "content": accuracies(clf.predict(rec), y)["merged"]}
+    return {"s_per_img": sec, "lpips": lpips, "ssim": float(ssim(rec, x).mean()),
+            "content": accuracies(clf.predict(rec), y)["merged"]}, res
+
+
+def measure(zoo: Zoo, x: torch.Tensor, y: np.ndarray, name: str, method: str, opts: dict, clf, lp, style_clf) -> dict:
+    G = zoo[zoo.base]
+    metrics, res = timed_inversion(G, x, y, method, opts, clf, lp)
+    row = {"method": name, **metrics}
     k = default_content_layers(G)
     for st in STYLES:
         out = render(zoo[st], res.ws, res.noise).clamp(-1, 1)

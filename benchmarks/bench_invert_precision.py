@@ -15,22 +15,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-import warnings
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_encoder import glyph_sets  # noqa: E402
+from bench_encoder import glyph_sets, timed_inversion  # noqa: E402
 from common import print_table, write_json  # noqa: E402
 
-from stylebridge.data.images import to_uint8  # noqa: E402
-from stylebridge.invert.api import invert  # noqa: E402
-from stylebridge.metrics.glyph_classifier import accuracies, load_glyph_classifier  # noqa: E402
+from stylebridge.metrics.glyph_classifier import load_glyph_classifier  # noqa: E402
 from stylebridge.metrics.lpips import load_lpips  # noqa: E402
-from stylebridge.metrics.ssim import ssim  # noqa: E402
 from stylebridge.translate import Zoo  # noqa: E402
 from stylebridge.utils.precision import native_bf16  # noqa: E402
 from stylebridge.zoo import shipped_zoo_dir  # noqa: E402
@@ -62,20 +56,12 @@ def main(argv=None) -> dict:
     for setname, (x, y) in glyph_sets(Path(args.data), args.n, G.img_resolution).items():
         base = None
         for prec, steps in plan:
-            opts = dict(perceptual="pixel", precision=prec, seed=0, batch_size=32)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                invert(G, x[:32], "wplus", steps=10, **opts)  # warm-up (oneDNN's kernels for this precision)
-                t0 = time.perf_counter()
-                res = invert(G, x, "wplus", steps=steps, **opts)
-            sec = (time.perf_counter() - t0) / len(x)
-            base = base or sec
-            rec = to_uint8(res.reconstruction).float() / 127.5 - 1
-            with torch.no_grad():
-                lpips = float(lp(rec, x).mean())
-            rows.append({"set": setname, "precision": prec, "steps": steps, "s_per_img": sec,
-                         "speedup": base / sec, "lpips": lpips, "ssim": float(ssim(rec, x).mean()),
-                         "content": accuracies(np.asarray(clf.predict(rec)), y)["merged"]})
+            opts = dict(perceptual="pixel", precision=prec, seed=0, steps=steps)
+            # warm-up at the timed batch (oneDNN picks kernels per precision and shape)
+            m, _ = timed_inversion(G, x, y, "wplus", opts, clf, lp, warmup_n=32, warmup_opts={"steps": 10})
+            base = base or m["s_per_img"]
+            rows.append({"set": setname, "precision": prec, "steps": steps, "s_per_img": m["s_per_img"],
+                         "speedup": base / m["s_per_img"], **{k: m[k] for k in ("lpips", "ssim", "content")}})
             print(rows[-1], flush=True)
     table = print_table(rows, ["set", "precision", "steps", "s_per_img", "speedup", "lpips", "ssim", "content"])
     result = {"n_heldout": args.n, "native_bf16": native_bf16("cpu"), "threads": torch.get_num_threads(),

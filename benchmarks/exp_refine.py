@@ -19,21 +19,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-import warnings
 from pathlib import Path
 
-import torch
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_encoder import glyph_sets  # noqa: E402
+from bench_encoder import glyph_sets, timed_inversion  # noqa: E402
 from common import print_table, write_json  # noqa: E402
 
-from stylebridge.data.images import to_uint8  # noqa: E402
-from stylebridge.invert.api import invert  # noqa: E402
-from stylebridge.metrics.glyph_classifier import accuracies, load_glyph_classifier  # noqa: E402
+from stylebridge.metrics.glyph_classifier import load_glyph_classifier  # noqa: E402
 from stylebridge.metrics.lpips import load_lpips  # noqa: E402
-from stylebridge.metrics.ssim import ssim  # noqa: E402
 from stylebridge.translate import Zoo  # noqa: E402
 from stylebridge.zoo import shipped_zoo_dir  # noqa: E402
 
@@ -89,18 +82,8 @@ def main(argv=None) -> dict:
                  for name, method, opts in runs if method == "encoder"]
     rows = []
     for name, method, opts in runs:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            kw = {**common, **opts}
-            invert(G, x[:2], method, batch_size=32, **kw)  # warm-up
-            t0 = time.perf_counter()
-            res = invert(G, x, method, batch_size=32, **kw)
-        sec = (time.perf_counter() - t0) / len(x)
-        rec = to_uint8(res.reconstruction).float() / 127.5 - 1
-        with torch.no_grad():
-            row = {"method": name, "s_per_img": sec, "steps": float(res.steps.float().mean()),
-                   "lpips": float(lp(rec, x).mean()), "ssim": float(ssim(rec, x).mean()),
-                   "content": accuracies(clf.predict(rec), y)["merged"]}
+        metrics, res = timed_inversion(G, x, y, method, {**common, **opts}, clf, lp)
+        row = {"method": name, **metrics, "steps": float(res.steps.float().mean())}
         rows.append(row)
         print(row, flush=True)
     table = print_table(rows, ["method", "s_per_img", "steps", "lpips", "ssim", "content"])
