@@ -128,8 +128,8 @@ def generate_from_seeds(
     device and the precision.
     """
     device = G.mapping.w_avg.device
-    exact = exact and precision != "bf16"  # bf16 is not NVIDIA's arithmetic: the fast form (sampling_form)
     fused = sampling_form(exact, device, precision)
+    exact = fused is True  # NVIDIA's arithmetic only where sampling_form chose it (never in bf16)
     if noise_mode not in ("const", "random", "none"):
         raise StylebridgeError(f"noise mode must be const, random or none, got {noise_mode!r}")
     batch_size = default_batch_size(device, precision) if batch_size is None else batch_size
