@@ -457,9 +457,11 @@ class Trainer:
         random.setstate((v, tuple(st), g))
         self.gen.set_state(rng["gen"])
         locals_ = rng["local_gens"]
-        if len(locals_) == self.info.world_size:
+        mine = self.local_gen.get_state()
+        if len(locals_) == self.info.world_size and locals_[self.info.rank].numel() == mine.numel():
             self.local_gen.set_state(locals_[self.info.rank])
-        else:  # another number of processes: a deterministic fresh stream per process
+        else:  # another number of processes, or another kind of device (a CPU generator's state is
+            # Mersenne Twister's 5 kB, a CUDA one's Philox seed and offset): a deterministic fresh stream
             self.local_gen.manual_seed(self.opts.seed * 1_000_003 + 7919 * (self.info.rank + 1) + self.iteration)
 
     def save_snapshot(self) -> Path | None:
