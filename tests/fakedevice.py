@@ -9,7 +9,8 @@ applies CUDA's rules before running it:
   (0-dim CPU tensors pass, as CUDA accepts them as scalars);
 * indexing: a device tensor may be indexed by CPU indices, a CPU tensor never by device
   indices (the error `ran[active] += 1` raised on CUDA);
-* copies between the two (`.to`, `.cpu()`, `copy_`) are allowed; `.numpy()` of a device
+* copies between the two (`.to`, `.cpu()`, `copy_`) are allowed (and counted as uploads, as
+  is `t[i] = 0.5`, which on CUDA copies a 0-dim CPU tensor up); `.numpy()` of a device
   tensor fails as on CUDA.
 
 `torch.Generator(device=FAKE)` gives a CPU generator that reports `FAKE`, so code that
@@ -158,6 +159,9 @@ class _Mode(TorchDispatchMode):
             self.uploads += 1  # inside a captured CUDA graph this copy would replay from a freed host buffer
             if not kwargs.get("non_blocking"):
                 self.blocking_uploads += 1  # CUDA: a blocking host-to-device copy waits for the stream
+        elif func is aten.copy_.default and isinstance(args[0], OnDevice) and _plain(args[1]):
+            self.uploads += 1  # into a device tensor from a CPU one, 0-dim too (`t[i] = 0.5` makes one): a
+            # memcpy that a CUDA graph capture refuses ("Cannot copy between CPU and CUDA tensors")
         # The output's size depends on device values: CUDA reads them back first.
         if func in _SIZE_FROM_VALUES and isinstance(args[0] if args else None, OnDevice):
             self.syncs += 1
@@ -191,6 +195,9 @@ class _FromData(TorchFunctionMode):
             return func(*args, **dict(kwargs, device=CPU)).to(FAKE)
         if func in (torch.Tensor.__getitem__, torch.Tensor.__setitem__) and isinstance(args[0], OnDevice):
             args = (args[0], _cpu_index(args[1])) + tuple(args[2:])
+            if func is torch.Tensor.__setitem__ and isinstance(args[2], (bool, int, float)):
+                # CUDA's `t[i] = 0.5` makes the value a 0-dim CPU tensor and copies it up
+                args = args[:2] + (torch.tensor(args[2], dtype=args[0].dtype),)
         return func(*args, **kwargs)
 
 

@@ -81,3 +81,21 @@ def test_the_device_step_is_capturable(tmp_path, kw):
             before = acc.syncs, acc.uploads
             t.device_step(inputs, kind)
             assert (acc.syncs - before[0], acc.uploads - before[1]) == (0, 0), kind
+
+
+def test_a_snapshot_from_another_kind_of_device_resumes(tmp_path):
+    """A CUDA generator's state (Philox seed and offset, 16 bytes) does not fit a CPU
+    generator (Mersenne Twister, 5 kB) and the other way round: a run moved between a GPU
+    and a CPU resumes with a deterministic fresh per-process stream instead of failing
+    ('RNG state is wrong size', seen resuming a CPU snapshot on an H200)."""
+    t = Trainer(_opts(tmp_path, device="cpu", config="tiny-16", aug="ada", aug_p=0.2))
+    t.step()
+    extra = t.state()
+    extra["rng"]["local_gens"] = [torch.zeros(16, dtype=torch.uint8)]  # what a CUDA generator keeps
+    again = Trainer(_opts(tmp_path / "again", device="cpu", config="tiny-16", aug="ada", aug_p=0.2))
+    again._restore(extra)
+    twice = Trainer(_opts(tmp_path / "twice", device="cpu", config="tiny-16", aug="ada", aug_p=0.2))
+    twice._restore(extra)
+    assert again.iteration == 1 and torch.equal(again.local_gen.get_state(), twice.local_gen.get_state())
+    assert not torch.equal(again.local_gen.get_state(), t.local_gen.get_state())
+    again.step()

@@ -174,12 +174,13 @@ def _const(rows: list[list[float]], device) -> torch.Tensor:
     """A small constant matrix made on `device` element by element. A copy from the host
     would make the host wait (a plain copy) or, inside a captured CUDA graph, be replayed
     from a temporary host buffer that no longer exists; a fill is a kernel with the value
-    as its argument."""
+    as its argument. Not `t[i, j] = v`: on CUDA that makes `v` a 0-dim CPU tensor and copies
+    it up, which a graph capture refuses (found on an H200: the ADA step's capture failed)."""
     t = torch.zeros(len(rows), len(rows[0]), device=device)
     for i, row in enumerate(rows):
         for j, v in enumerate(row):
             if v:
-                t[i, j] = v
+                t[i, j].fill_(v)
     return t
 
 
