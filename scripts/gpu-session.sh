@@ -78,7 +78,7 @@ if [ -f .device/zoo2/base/options.json ] && { [ -z "${STEPS:-}" ] || [[ ",$STEPS
   ran() { grep -q "^base phase [0-9]*: " "$O/base-v2.log" 2>/dev/null; }  # stage_base's last line
   if [ "$DEV" = cuda ] && [ "${BASE_GRAPHS:-1}" = 1 ]; then
     TAIL=6 step base-v2 $(( BM * 60 + 120 )) "$PY" scripts/train_zoo.py base --work .device/zoo2 --recipe v2 \
-      --device "$DEV" --minutes "$BM" --cuda-graphs
+      --device "$DEV" --minutes "$BM" --chunk "${BASE_CHUNK:-1000}" --cuda-graphs
     if ! ran; then
       mv "$O/base-v2.log" "$O/base-v2-graphs.log" 2>/dev/null
       BM=$(( BM - ($(date +%s) - G0) / 60 ))
@@ -86,7 +86,7 @@ if [ -f .device/zoo2/base/options.json ] && { [ -z "${STEPS:-}" ] || [[ ",$STEPS
   fi
   if ! ran && [ "$BM" -ge 1 ]; then
     TAIL=6 step base-v2 $(( BM * 60 + 120 )) "$PY" scripts/train_zoo.py base --work .device/zoo2 --recipe v2 \
-      --device "$DEV" --minutes "$BM"
+      --device "$DEV" --minutes "$BM" --chunk "${BASE_CHUNK:-1000}"
   fi
   s=$(ls .device/zoo2/base/network-snapshot-*.safetensors | sort | tail -n 1)
   P="${OUT:-$(dirname "$O")}"

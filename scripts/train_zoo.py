@@ -66,6 +66,9 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=1e9, help="stop starting new chunks after this long")
     ap.add_argument("--cuda-graphs", action="store_true",
                     help="base: replay the training steps as CUDA graphs (one CUDA device; see `train --help`)")
+    ap.add_argument("--chunk", type=int, default=250,
+                    help="base: iterations per chunk (each chunk resumes from the last snapshot; a GPU run takes "
+                         "1000 or more, where the resume and graph capture would otherwise cost more than the steps)")
     ap.add_argument("--ft-iters", type=int, default=FT_ITERS)
     ap.add_argument("--variants", default="fcft,ft", help="fine-tuning variants: fcft (frozen mapping), ft")
     ap.add_argument("--styles", default=",".join(DOMAINS),
@@ -99,7 +102,7 @@ def main() -> None:
             stage_data(work)
         elif args.stage == "base":
             stage_base(work, args.device, args.minutes, phases=BASE_RECIPES[args.recipe], cuda_graphs=args.cuda_graphs,
-                       init=Path(args.init) if args.init else None)
+                       chunk=args.chunk, init=Path(args.init) if args.init else None)
         elif args.stage == "finetune":
             stage_finetune(work, args.device, args.minutes, args.ft_iters, args.variants.split(","),
                            tuple(args.styles.split(",")), base_file=base_file, phases=BASE_RECIPES[args.recipe])

@@ -112,11 +112,12 @@ def run_chunked(opts: TrainOptions, deadline: float, chunk: int, fn: Callable[[T
 
 
 def stage_base(work: Path, device: str, minutes: float, phases=BASE_PHASES, cuda_graphs: bool = False,
-               init: Path | None = None) -> None:
+               init: Path | None = None, chunk: int = 250) -> None:
     """Train the base's phases in chunks; `cuda_graphs` replays each chunk's steps as CUDA
     graphs (a GPU run: at the glyph base's batch the host is the limit, not the GPU).
     `init`: the first phase starts from this checkpoint instead of from scratch (its G, or
-    G_ema where it keeps no G; a fresh D where it keeps none, e.g. the shipped base)."""
+    G_ema where it keeps no G; a fresh D where it keeps none, e.g. the shipped base).
+    `chunk`: iterations per resumed chunk (snapshots stay every 250)."""
     deadline = time.time() + 60 * minutes
     prev = init
     for i, ph in enumerate(phases):
@@ -128,7 +129,7 @@ def stage_base(work: Path, device: str, minutes: float, phases=BASE_PHASES, cuda
                             data_array=load_array(work, "base"), snap=250, lr_g=0.0025, lr_d=0.0025, aug="ada",
                             device=device, grid_seeds=32, log_every=50, cuda_graphs=cuda_graphs,
                             precision=zoo_precision(device), **ph)
-        done = run_chunked(opts, deadline, 250, train if start is None else finetune)
+        done = run_chunked(opts, deadline, chunk, train if start is None else finetune)
         print(f"base phase {i + 1}:", "done" if done else "not finished (run again to continue)")
         if not done:
             return
