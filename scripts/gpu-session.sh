@@ -17,6 +17,10 @@ export PYTHONPATH="$PWD/src:$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 PY="${PYTHON:-python3}"
 DEV="${DEVICE:-cuda}"  # DEVICE=cpu: a dry run of the script here
 T0=$(date +%s)
+# Metric weights carried as int8 (scripts/device_weights.py pack .device/weights; carry .device/weights)
+if [ -d .device/weights ] && [ -z "${STYLEBRIDGE_WEIGHTS:-}" ]; then
+  "$PY" scripts/device_weights.py unpack .device/weights /tmp/sb-weights >/dev/null && export STYLEBRIDGE_WEIGHTS=/tmp/sb-weights
+fi
 
 step() {  # step NAME LIMIT_S COMMAND...: run with a limit, log to $O/NAME.log, print its tail
     local name=$1 limit=$2; shift 2
