@@ -245,6 +245,8 @@ def main(argv=None) -> dict:
                     row["vs_fp32"] = row["images_per_s"] / base
                     rows.append(row)
                     print(row, flush=True)
+                    # after each row: a run cut short (a device call's time limit) keeps what it measured
+                    write_json(args.out, {"args": vars(args), "rows": rows, "partial": True})
         if args.projector:
             pbase = None
             for prec in [p for p in precs if p in ("fp32", "bf16")]:

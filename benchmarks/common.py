@@ -48,6 +48,9 @@ def write_json(path: str | Path, payload: dict) -> None:
     payload["machine"] = {"python": platform.python_version(), "torch": torch.__version__,
                           "cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
                           "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(payload, indent=2))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")  # then renamed: a run killed mid-write leaves the last whole file
+    tmp.write_text(json.dumps(payload, indent=2))
+    tmp.replace(path)
     print(f"wrote {path}")
