@@ -65,10 +65,11 @@ def main() -> None:
                          "finetune / export: the base run they start from (its last snapshot)")
     ap.add_argument("--minutes", type=float, default=1e9, help="stop starting new chunks after this long")
     ap.add_argument("--cuda-graphs", action="store_true",
-                    help="base: replay the training steps as CUDA graphs (one CUDA device; see `train --help`)")
+                    help="base / finetune: replay the training steps as CUDA graphs (one CUDA device; see "
+                         "`train --help`)")
     ap.add_argument("--chunk", type=int, default=250,
-                    help="base: iterations per chunk (each chunk resumes from the last snapshot; a GPU run takes "
-                         "1000 or more, where the resume and graph capture would otherwise cost more than the steps)")
+                    help="base / finetune: iterations per chunk (each chunk resumes from the last snapshot; a GPU "
+                         "run takes 1000 or more: the resume and graph capture would cost more than the steps)")
     ap.add_argument("--ft-iters", type=int, default=FT_ITERS)
     ap.add_argument("--variants", default="fcft,ft", help="fine-tuning variants: fcft (frozen mapping), ft")
     ap.add_argument("--styles", default=",".join(DOMAINS),
@@ -105,7 +106,8 @@ def main() -> None:
                        chunk=args.chunk, init=Path(args.init) if args.init else None)
         elif args.stage == "finetune":
             stage_finetune(work, args.device, args.minutes, args.ft_iters, args.variants.split(","),
-                           tuple(args.styles.split(",")), base_file=base_file, phases=BASE_RECIPES[args.recipe])
+                           tuple(args.styles.split(",")), base_file=base_file, phases=BASE_RECIPES[args.recipe],
+                           cuda_graphs=args.cuda_graphs, chunk=args.chunk)
         elif args.stage == "export":
             stage_export(work, tuple(int(n) for n in args.snapshots.split(",") if n), base_file=base_file,
                          shipped=Path(args.shipped) if args.shipped else None, phases=BASE_RECIPES[args.recipe])

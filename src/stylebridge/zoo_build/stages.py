@@ -148,10 +148,12 @@ def base_for(work: Path, base_file: Path | None, phases=BASE_PHASES) -> Path:
 
 
 def stage_finetune(work: Path, device: str, minutes: float, iters: int, variants: list[str],
-                   styles: tuple[str, ...] = DOMAINS, base_file: Path | None = None, phases=BASE_PHASES) -> None:
+                   styles: tuple[str, ...] = DOMAINS, base_file: Path | None = None, phases=BASE_PHASES,
+                   cuda_graphs: bool = False, chunk: int = 250) -> None:
     """Fine-tune every style from the last snapshot (G, G_ema, D) of the base run of recipe
     `phases`, or from `base_file`. A base without D (the shipped base keeps G_ema only) gets a
-    fresh one, with the base's minibatch-std group (phases 2-3)."""
+    fresh one, with the base's minibatch-std group (phases 2-3). `cuda_graphs` and `chunk`
+    as in `stage_base` (snapshots stay every 250 iterations)."""
     deadline = time.time() + 60 * minutes
     base = base_for(work, base_file, phases)
     fresh_d = load_checkpoint(base).D is None
@@ -162,8 +164,9 @@ def stage_finetune(work: Path, device: str, minutes: float, iters: int, variants
                                 data_array=load_array(work, style), iters=iters, batch=BATCH, snap=250,
                                 lr_g=0.002, lr_d=0.002, gamma=2 * GAMMA, style_mixing=0.0, aug="ada",
                                 freeze_mapping=(variant == "fcft"),
-                                device=device, seed=1, grid_seeds=32, log_every=50, precision=zoo_precision(device))
-            done = run_chunked(opts, deadline, 250, finetune)
+                                device=device, seed=1, grid_seeds=32, log_every=50, precision=zoo_precision(device),
+                                cuda_graphs=cuda_graphs)
+            done = run_chunked(opts, deadline, chunk, finetune)
             print(f"{variant_name(style, variant)}:", "done" if done else "not finished")
 
 
