@@ -5,28 +5,25 @@ base fonts (never seen in training) inverted with the shipped base glyph model.
 
 Needs the rendered held-out glyphs (scripts/train_zoo.py data, which needs the fonts) and
 LPIPS weights (stylebridge weights install). Prints SSIM, LPIPS-VGG, content accuracy and
-seconds per image per method; writes JSON.
+seconds per image per method (after a warm-up inversion of 2 images, in batches of 32, as
+bench_encoder's `timed_inversion` times every method); writes JSON.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_encoder import timed_inversion  # noqa: E402
 from common import print_table, write_json  # noqa: E402
 
-from stylebridge.data.images import to_uint8  # noqa: E402
-from stylebridge.invert.api import invert  # noqa: E402
-from stylebridge.metrics.glyph_classifier import accuracies, load_glyph_classifier  # noqa: E402
+from stylebridge.metrics.glyph_classifier import load_glyph_classifier  # noqa: E402
 from stylebridge.metrics.lpips import load_lpips  # noqa: E402
-from stylebridge.metrics.ssim import ssim  # noqa: E402
 from stylebridge.translate import Zoo  # noqa: E402
 from stylebridge.zoo import shipped_zoo_dir  # noqa: E402
 
@@ -53,18 +50,9 @@ def main(argv=None) -> dict:
     clf, lp = load_glyph_classifier(), load_lpips("vgg", "cpu")
     rows = []
     for name, extra in VARIANTS:
-        method = name.split()[0]
-        t0 = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = invert(G, x, method, perceptual=args.perceptual, batch_size=args.n, steps=args.steps, **extra)
-        sec = (time.perf_counter() - t0) / args.n
-        rec = to_uint8(res.reconstruction).float() / 127.5 - 1
-        with torch.no_grad():
-            l = lp(rec, x)
-        rows.append({"method": name, "s_per_img": sec, "steps": float(res.steps.float().mean()),
-                     "ssim": float(ssim(rec, x).mean()), "lpips": float(l.mean()),
-                     "content": accuracies(clf.predict(rec), y)["merged"]})
+        opts = dict(perceptual=args.perceptual, steps=args.steps, **extra)
+        metrics, res = timed_inversion(G, x, y, name.split()[0], opts, clf, lp)  # after a warm-up on 2 images
+        rows.append({"method": name, **metrics, "steps": float(res.steps.float().mean())})
         print(rows[-1], flush=True)
     table = print_table(rows, ["method", "s_per_img", "steps", "ssim", "lpips", "content"])
     res = {"rows": rows, "table": table, "n": args.n, "steps": args.steps, "perceptual": args.perceptual}
