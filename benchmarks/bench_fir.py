@@ -1,6 +1,7 @@
 """FIR resampling (upfirdn2d) as one convolution against the former form, in the same run.
 
     python benchmarks/bench_fir.py [--device cpu|cuda] [--threads 1] [--clock cpu] [--repeats 5]
+    python benchmarks/bench_fir.py --device cuda --against separable   # or folded: GPU candidates
 
 The former form (kept below as `former_upfirdn2d`, the baseline): insert zeros, pad, two
 depthwise 1-D passes over the full-size tensor, then drop samples. The current one
@@ -15,6 +16,11 @@ Rows:
   no-grad render of the 64 px config;
 * dispatched operators per training iteration of NVIDIA's 64 px auto config (the kernel
   launches of a GPU step; 3,246 were profiled on an H100 with the former form).
+`--against separable|folded` times the current form against a candidate for GPUs instead
+(on an H200 PyTorch's generic depthwise kernel took about 240 us per 4x4 FIR call at 64 px,
+a quarter of a training step's kernel time): two 1-D depthwise passes, or the channels
+folded into the batch for a plain one-channel convolution. On this CPU both are slower
+(1.8-2.2x and 2.4-17x); each row's max_abs_diff checks the candidate against the current form.
 Times are the minimum over `--repeats` alternating rounds (`--clock cpu`: this process's CPU
 time, steadier on a shared machine with `--threads 1`).
 """
@@ -57,6 +63,47 @@ def former_upfirdn2d(x, f, up=1, down=1, padding=(0, 0, 0, 0), gain=1.0):
     return x[:, :, ::down, ::down] if down > 1 else x
 
 
+def _taps(f: torch.Tensor, gain: float) -> torch.Tensor:
+    """The 1-D taps t of a separable, symmetric filter f = outer(t, t) (as former_upfirdn2d)."""
+    row = f.to(torch.float32).sum(dim=0)
+    return row / row.sum().sqrt() * gain ** 0.5
+
+
+def separable_upfirdn2d(x, f, up=1, down=1, padding=(0, 0, 0, 0), gain=1.0):
+    """A GPU candidate (session 13's H200 profile: PyTorch's generic depthwise kernel spent about
+    240 us per 4x4 FIR call at 64 px): the current geometry as two depthwise 1-D convolutions,
+    4 taps each, the stride (or transposed stride) in the dimension each one filters.
+    Separable symmetric filters and the geometries StyleGAN2 uses; anything else: the current form."""
+    N, C, H, W = x.shape
+    px0, px1, py0, py1 = padding
+    fh, fw = f.shape
+    t = _taps(f.to(x.device), gain).to(x.dtype)
+    if up > 1 and down == 1:
+        P = (fh - 1 - py0, fw - 1 - px0)
+        extra = (py1 - py0 + up - 1, px1 - px0 + up - 1)
+        if min(P) >= 0 and all(0 <= e < up for e in extra):
+            x = F.conv_transpose2d(x, t.reshape(1, 1, 1, fw).expand(C, 1, 1, fw), stride=(1, up), padding=(0, P[1]),
+                                   output_padding=(0, extra[1]), groups=C)
+            return F.conv_transpose2d(x, t.reshape(1, 1, fh, 1).expand(C, 1, fh, 1), stride=(up, 1),
+                                      padding=(P[0], 0), output_padding=(extra[0], 0), groups=C)
+    if up == 1 and px0 == px1 >= 0 and py0 == py1 >= 0:
+        t = t.flip(0)
+        x = F.conv2d(x, t.reshape(1, 1, 1, fw).expand(C, 1, 1, fw), stride=(1, down), padding=(0, px0), groups=C)
+        return F.conv2d(x, t.reshape(1, 1, fh, 1).expand(C, 1, fh, 1), stride=(down, 1), padding=(py0, 0), groups=C)
+    return CURRENT(x, f, up=up, down=down, padding=padding, gain=gain)
+
+
+def folded_upfirdn2d(x, f, up=1, down=1, padding=(0, 0, 0, 0), gain=1.0):
+    """A GPU candidate: the channels folded into the batch, so the FIR filter is a plain
+    one-channel convolution (cuDNN's, not PyTorch's depthwise kernel)."""
+    N, C, H, W = x.shape
+    y = CURRENT(x.reshape(N * C, 1, H, W), f, up=up, down=down, padding=padding, gain=gain)
+    return y.reshape(N, C, y.shape[2], y.shape[3])
+
+
+OTHERS = {"former": former_upfirdn2d, "separable": separable_upfirdn2d, "folded": folded_upfirdn2d}
+
+
 class use:
     """Swap ops.upfirdn2d (every caller in ops reads it from the module) for `impl`."""
 
@@ -90,13 +137,15 @@ class CountOps(TorchDispatchMode):
 
 
 def ab(fn, args, inner: int = 1) -> dict:
-    """Alternate former/current `repeats` times; the minimum per side, ms per call."""
-    out = {"former": [], "current": []}
-    for impl in (former_upfirdn2d, CURRENT):  # warm-up both
+    """Alternate the other form (--against) and the current one `repeats` times; the minimum
+    per side, ms per call; speedup = other / current."""
+    other = OTHERS[args.against]
+    out = {args.against: [], "current": []}
+    for impl in (other, CURRENT):  # warm-up both
         with use(impl):
             fn()
     for _ in range(args.repeats):
-        for name, impl in (("former", former_upfirdn2d), ("current", CURRENT)):
+        for name, impl in ((args.against, other), ("current", CURRENT)):
             with use(impl):
                 _sync(torch.device(args.device))
                 t0 = _clock(args)
@@ -104,8 +153,8 @@ def ab(fn, args, inner: int = 1) -> dict:
                     fn()
                 _sync(torch.device(args.device))
                 out[name].append((_clock(args) - t0) / inner * 1e3)
-    a, b = min(out["former"]), min(out["current"])
-    return {"former_ms": a, "current_ms": b, "speedup": a / b}
+    a, b = min(out[args.against]), min(out["current"])
+    return {f"{args.against}_ms": a, "current_ms": b, "speedup": a / b}
 
 
 def geometry_rows(args) -> list[dict]:
@@ -132,7 +181,7 @@ def geometry_rows(args) -> list[dict]:
             with torch.no_grad():
                 call(x)
 
-        with use(former_upfirdn2d):
+        with use(OTHERS[args.against]):
             ref = call(x).detach()
         err = float((call(x).detach() - ref).abs().max())
         for what, fn in (("fwd+bwd", fwd_bwd), ("fwd", fwd)):
@@ -183,7 +232,7 @@ def launch_rows(args) -> list[dict]:
     """Operators per iteration of the 64 px auto config (batch 4, 16 iterations: lazy R1 once;
     at the full widths: a copy at 1/64 of the channels counted 2,792 former operators, not 3,233)."""
     rows = {}
-    for name, impl in (("former", former_upfirdn2d), ("current", CURRENT)):
+    for name, impl in ((args.against, OTHERS[args.against]), ("current", CURRENT)):
         with use(impl):
             tr = _trainer(SG2_64, 4, args.device)
             for _ in range(2):
@@ -192,8 +241,9 @@ def launch_rows(args) -> list[dict]:
                 for _ in range(16):
                     tr.step()
             rows[name] = sum(c.count.values()) / 16
-    row = {"workload": "64 px auto config: operators per training iteration", "former_ops": rows["former"],
-           "current_ops": rows["current"], "fewer": 1 - rows["current"] / rows["former"]}
+    row = {"workload": "64 px auto config: operators per training iteration",
+           f"{args.against}_ops": rows[args.against], "current_ops": rows["current"],
+           "fewer": 1 - rows["current"] / rows[args.against]}
     print(row, flush=True)
     return [row]
 
@@ -205,6 +255,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--clock", choices=["wall", "cpu"], default="wall")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--skip", default="", help="comma list of: geometry, workloads, launches")
+    ap.add_argument("--against", choices=sorted(OTHERS), default="former",
+                    help="the form the current one is timed against: former (the baseline of the change), or a "
+                         "GPU candidate: separable (two 1-D depthwise passes), folded (channels into the batch)")
     ap.add_argument("--out", default="benchmarks/results/fir.json")
     args = ap.parse_args(argv)
     if args.threads:
@@ -218,11 +271,12 @@ def main(argv=None) -> dict:
     if "workloads" not in skip:
         timed += workload_rows(args)
     if timed:
-        result["table"] = print_table(timed, ["workload", "former_ms", "current_ms", "speedup", "max_abs_diff"])
+        result["table"] = print_table(timed, ["workload", f"{args.against}_ms", "current_ms", "speedup",
+                                              "max_abs_diff"])
     result["timed"] = timed
     if "launches" not in skip:
         result["launches"] = launch_rows(args)
-        print_table(result["launches"], ["workload", "former_ops", "current_ops", "fewer"])
+        print_table(result["launches"], ["workload", f"{args.against}_ops", "current_ops", "fewer"])
     write_json(args.out, result)
     return result
 

@@ -43,6 +43,11 @@ TAIL=8 step train-sg2-64 150 "$PY" benchmarks/bench_train.py --device "$DEV" --t
   --precisions fp32,bf16,fp16 --cuda-graphs --steps 16 --warmup 4 --profile "$O" --out "$O/train-sg2-64.json"
 # The one-convolution FIR against the former form, same run (kernels, a glyph-32 step, a render).
 TAIL=16 step fir 60 "$PY" benchmarks/bench_fir.py --device "$DEV" --skip launches --repeats 5 --out "$O/fir.json"
+# Two GPU candidates for the FIR filters against the current form (kernels and a glyph-32 step, projector, render)
+for cand in separable folded; do
+  TAIL=12 step "fir-$cand" 45 "$PY" benchmarks/bench_fir.py --device "$DEV" --against "$cand" --skip launches \
+    --repeats 3 --out "$O/fir-$cand.json"
+done
 TAIL=5 step projector-bf16 90 "$PY" benchmarks/bench_train.py --device "$DEV" --targets none --projector sg2-64 \
   --precisions bf16 --proj-images 200 --proj-steps 300 --out "$O/projector-bf16.json"
 # fp32: the batched form (the rule now) against the grouped one (the rule before), same run
