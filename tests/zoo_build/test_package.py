@@ -176,3 +176,17 @@ def test_a_base_continued_from_a_checkpoint_is_stashed_unstashed_and_says_where_
         assert torch.equal(a, b)  # the stash carries everything: bit for bit what staying would give
     stage_unstash(stash, work)  # WORK got further: its own snapshots stay
     assert latest_iters(work / "base") == 3
+
+
+def test_the_finetune_stage_passes_cuda_graphs_and_resumes_in_chunks(zoo):
+    """train_zoo.py finetune --cuda-graphs reaches the trainer (refused off CUDA before any
+    work); --chunk N resumes every N iterations (a GPU run: fewer resumes and captures)."""
+    dest, work = zoo
+    with pytest.raises(StylebridgeError, match="--cuda-graphs needs a CUDA device"):
+        stage_finetune(work, "cpu", 1e9, 4, ["fcft"], ("blackletter",), base_file=dest / "base.safetensors",
+                       cuda_graphs=True)
+    run = work / variants.variant_name("blackletter", "fcft")
+    assert not list(run.glob("network-snapshot-*"))
+    stage_finetune(work, "cpu", 1e9, 4, ["fcft"], ("blackletter",), base_file=dest / "base.safetensors", chunk=2)
+    assert sorted(p.name for p in run.glob("network-snapshot-*")) == [
+        "network-snapshot-000002.safetensors", "network-snapshot-000004.safetensors"]
