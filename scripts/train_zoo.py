@@ -93,6 +93,8 @@ def main() -> None:
     ap.add_argument("--runs", default="base", help="stash: which run folders of WORK (comma-separated)")
     ap.add_argument("--recipe-note", default="", help="package: appended to the recipe of newly packaged styles")
     args = ap.parse_args()
+    if args.chunk < 1:
+        ap.error(f"--chunk must be at least 1 iteration, got {args.chunk}")
     work = Path(args.work)
     base_file = Path(args.base_file) if args.base_file else None
     stash = Path(args.stash) if args.stash else Path("stash") / work.name
