@@ -1,4 +1,6 @@
+import importlib.util
 import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -35,3 +37,12 @@ def derived(G: torch.nn.Module, seed: int, scale: float = 0.2) -> torch.nn.Modul
         for p in Gt.synthesis.parameters():
             p.add_(torch.randn(p.shape, generator=g) * scale)
     return Gt
+
+
+def load_script(name: str):
+    """scripts/NAME.py as a module (the scripts are not a package), for tests that call them."""
+    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod

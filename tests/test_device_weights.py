@@ -1,24 +1,14 @@
 """scripts/device_weights.py: int8 copies of metric weights that travel to a lent GPU and
 come back as fp32 files under the original names, close to the originals."""
 
-import importlib.util
-from pathlib import Path
-
 import torch
 from safetensors.torch import load_file, save_file
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("device_weights", ROOT / "scripts" / "device_weights.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from tests.conftest import load_script
 
 
 def test_pack_then_unpack_is_close_per_output_channel(tmp_path):
-    dw = _load()
+    dw = load_script("device_weights")
     torch.manual_seed(0)
     src = {"features.0.weight": torch.randn(64, 16, 3, 3) * torch.logspace(-3, 0, 64)[:, None, None, None],
            "features.0.bias": torch.randn(64), "lin0.weight": torch.randn(1, 64, 1, 1)}

@@ -1,22 +1,13 @@
 """scripts/gpu_check.py on the CPU: checks run, a failing one is reported without stopping
 the others, and the exit status says so."""
 
-import importlib.util
 import json
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("gpu_check", ROOT / "scripts" / "gpu_check.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from tests.conftest import load_script
 
 
 def test_checks_run_and_a_failure_hides_nothing(tmp_path, capsys):
-    gc = _load()
+    gc = load_script("gpu_check")
 
     def check_broken(ctx):
         raise RuntimeError("boom")
@@ -35,7 +26,7 @@ def test_checks_run_and_a_failure_hides_nothing(tmp_path, capsys):
 
 
 def test_budget_skips_instead_of_running(tmp_path):
-    gc = _load()
+    gc = load_script("gpu_check")
     out = tmp_path / "rows.json"
     assert gc.main(["--device", "cpu", "--budget", "-1", "--only", "environment,swap", "--json", str(out)]) == 0
     assert [r["status"] for r in json.loads(out.read_text())["rows"]] == ["skip", "skip"]
