@@ -46,6 +46,12 @@ from stylebridge.networks import ops  # noqa: E402
 CURRENT = ops.upfirdn2d
 
 
+def _taps(f: torch.Tensor, gain: float) -> torch.Tensor:
+    """The 1-D taps t of a separable, symmetric filter f = outer(t, t); `gain` split evenly between the two passes."""
+    row = f.to(torch.float32).sum(dim=0)
+    return row / row.sum().sqrt() * gain ** 0.5
+
+
 def former_upfirdn2d(x, f, up=1, down=1, padding=(0, 0, 0, 0), gain=1.0):
     """The baseline: zero insertion, pad, two depthwise 1-D passes on the full-size tensor,
     slice (stylebridge's upfirdn2d until the one-convolution form; separable filters only)."""
@@ -55,18 +61,10 @@ def former_upfirdn2d(x, f, up=1, down=1, padding=(0, 0, 0, 0), gain=1.0):
     px0, px1, py0, py1 = padding
     x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
     x = x[:, :, max(-py0, 0): x.shape[2] - max(-py1, 0), max(-px0, 0): x.shape[3] - max(-px1, 0)]
-    f = f.to(device=x.device, dtype=torch.float32) * gain
-    row = f.sum(dim=0)
-    t = (row / row.sum().sqrt()).flip(0).to(x.dtype)
+    t = _taps(f.to(x.device), gain).flip(0).to(x.dtype)
     x = F.conv2d(x, t.reshape(1, 1, 1, -1).expand(C, 1, 1, -1), groups=C)
     x = F.conv2d(x, t.reshape(1, 1, -1, 1).expand(C, 1, -1, 1), groups=C)
     return x[:, :, ::down, ::down] if down > 1 else x
-
-
-def _taps(f: torch.Tensor, gain: float) -> torch.Tensor:
-    """The 1-D taps t of a separable, symmetric filter f = outer(t, t) (as former_upfirdn2d)."""
-    row = f.to(torch.float32).sum(dim=0)
-    return row / row.sum().sqrt() * gain ** 0.5
 
 
 def separable_upfirdn2d(x, f, up=1, down=1, padding=(0, 0, 0, 0), gain=1.0):
