@@ -71,6 +71,9 @@ def main() -> None:
                     help="base / finetune: iterations per chunk (each chunk resumes from the last snapshot; a GPU "
                          "run takes 1000 or more: the resume and graph capture would cost more than the steps)")
     ap.add_argument("--ft-iters", type=int, default=FT_ITERS)
+    ap.add_argument("--freeze-g", type=int, default=0,
+                    help="finetune: FreezeG, keep the base's synthesis blocks up to this resolution (e.g. 8); use a "
+                         "work folder of its own (its runs have the same names)")
     ap.add_argument("--variants", default="fcft,ft", help="fine-tuning variants: fcft (frozen mapping), ft")
     ap.add_argument("--styles", default=",".join(DOMAINS),
                     help="finetune: which target domains (comma-separated; split them over processes to use more "
@@ -109,7 +112,7 @@ def main() -> None:
         elif args.stage == "finetune":
             stage_finetune(work, args.device, args.minutes, args.ft_iters, args.variants.split(","),
                            tuple(args.styles.split(",")), base_file=base_file, phases=BASE_RECIPES[args.recipe],
-                           cuda_graphs=args.cuda_graphs, chunk=args.chunk)
+                           cuda_graphs=args.cuda_graphs, chunk=args.chunk, freeze_g=args.freeze_g)
         elif args.stage == "export":
             stage_export(work, tuple(int(n) for n in args.snapshots.split(",") if n), base_file=base_file,
                          shipped=Path(args.shipped) if args.shipped else None, phases=BASE_RECIPES[args.recipe])

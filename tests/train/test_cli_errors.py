@@ -90,3 +90,21 @@ def test_d_warmup_trains_d_alone_first_and_resumes_exactly(tmp_path, capsys):
     capsys.readouterr()
     rc, err = _run(capsys, common + ["--d-warmup=-1", "--outdir", str(tmp_path / "c")])
     assert rc == 2 and "--d-warmup must be >= 0" in err and err.count("\n") == 0
+
+
+def test_finetune_freeze_g_from_the_command_line_and_on_resume(tmp_path):
+    """`finetune --freeze-g 8` keeps the base's 4 and 8 px blocks; a --resume (which does not
+    repeat the option) keeps them frozen: the option travels in the snapshot."""
+    from tests.train.helpers import tensors
+
+    data = write_folder(tmp_path / "d", disc_images(4))
+    base = make_base(tmp_path / "base.safetensors")
+    run = tmp_path / "r"
+    assert main(["finetune", "--base", str(base), "--data", str(data), "--outdir", str(run), "--iters", "1",
+                 "--batch", "2", "--snap", "1", "--freeze-g", "8", "--no-progress"]) == 0
+    assert main(["finetune", "--resume", str(run), "--iters", "2", "--no-progress"]) == 0
+    want, got = tensors(base), tensors(run / "network-snapshot-000002.safetensors")
+    for k in want:
+        if k.startswith(("G.synthesis.b4.", "G.synthesis.b8.", "G_ema.synthesis.b4.", "G_ema.synthesis.b8.")):
+            assert torch.equal(got[k], want[k]), k
+    assert not torch.equal(got["G.synthesis.b16.conv1.weight"], want["G.synthesis.b16.conv1.weight"])

@@ -1,4 +1,4 @@
-"""Frozen mapping (FC) and FreezeD after real optimisation steps."""
+"""Frozen mapping (FC), FreezeG and FreezeD after real optimisation steps."""
 
 from __future__ import annotations
 
@@ -50,6 +50,31 @@ def test_freeze_d_blocks_unchanged(tmp_path):
             assert torch.equal(d[k], d0[k]), k
     assert not torch.equal(d["b8.conv0.weight"], d0["b8.conv0.weight"])
     assert not torch.equal(d["b4.out.weight"], d0["b4.out.weight"])
+
+
+def test_freeze_g_keeps_coarse_blocks_of_g_and_g_ema(tmp_path):
+    tr, base = _trainer(tmp_path, freeze_mapping=True, freeze_g=8, pl_weight=1.0, g_reg_interval=2)
+    opt_ids = {id(p) for g in tr.G_opt.param_groups for p in g["params"]}
+    assert not any(id(p) in opt_ids for p in tr.G.synthesis.b8.parameters())
+    for _ in range(3):
+        tr.step()
+    for net, ref in ((tr.G, base.G), (tr.G_ema, base.G_ema)):
+        s, s0 = net.synthesis.state_dict(), ref.synthesis.state_dict()
+        for k in s:
+            if k.startswith(("b4.", "b8.")):
+                assert torch.equal(s[k], s0[k]), k
+        assert not torch.equal(s["b16.conv1.weight"], s0["b16.conv1.weight"])  # the finest block trains
+
+
+def test_freeze_g_must_name_a_coarser_block(tmp_path):
+    import pytest
+
+    from stylebridge.errors import StylebridgeError
+    for bad in (16, 6):  # the output's block (nothing would train) and no block at all
+        with pytest.raises(StylebridgeError, match="block resolution under the output's, one of 4, 8"):
+            _trainer(tmp_path, freeze_mapping=True, freeze_g=bad)
+    with pytest.raises(StylebridgeError, match="--freeze-g must be 0"):
+        TrainOptions(base="x", data_array=disc_images(), freeze_g=-1).validate()
 
 
 def test_mbstd_group_option_changes_d_and_is_saved(tmp_path):

@@ -194,6 +194,13 @@ class Trainer:
         self.G.requires_grad_(True)
         if opts.freeze_mapping:
             self.G.mapping.requires_grad_(False)
+        g_blocks = [res for res, _ in self.G.synthesis.blocks()]
+        if opts.freeze_g and opts.freeze_g not in g_blocks[:-1]:
+            raise StylebridgeError(f"--freeze-g {opts.freeze_g}: give a block resolution under the output's, one of "
+                                   f"{', '.join(map(str, g_blocks[:-1]))} (0 = none)")
+        for res in g_blocks if opts.freeze_g else ():
+            if res <= opts.freeze_g:
+                getattr(self.G.synthesis, f"b{res}").requires_grad_(False)
         self.D.requires_grad_(True)
         d_blocks = [res for res, _ in self.D.blocks()]
         if opts.freeze_d > len(d_blocks):

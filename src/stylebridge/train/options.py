@@ -38,6 +38,8 @@ class TrainOptions:
     ema_kimg: float | None = None     # EMA half-life in thousands of images; None: batch * 10 / 32
     freeze_mapping: bool = False      # FC: mapping gets no gradient, is not optimised, w_avg kept
     freeze_d: int = 0                 # FreezeD: freeze the first K discriminator blocks (input side)
+    freeze_g: int = 0                 # FreezeG: freeze the synthesis blocks up to this resolution (0 = none):
+                                      # G keeps the base's coarse layers, which hold the content
     new_d: bool = False               # start a fresh discriminator when the base has none
     d_warmup: int = 0                 # the first N iterations train D alone (G and G_ema untouched): a fresh
                                       # D learns the data before G learns from it
@@ -78,6 +80,8 @@ class TrainOptions:
                 bad(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if self.freeze_d < 0:
             bad(f"--freeze-d must be >= 0, got {self.freeze_d}")
+        if self.freeze_g < 0:
+            bad(f"--freeze-g must be 0 (none) or a block resolution such as 8, got {self.freeze_g}")
         if self.aug not in AUGMENTS:
             bad(f"--aug must be one of {', '.join(AUGMENTS)}, got {self.aug!r}")
         if not 0.0 <= self.aug_p < 1.0:

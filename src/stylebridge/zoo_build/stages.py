@@ -149,11 +149,12 @@ def base_for(work: Path, base_file: Path | None, phases=BASE_PHASES) -> Path:
 
 def stage_finetune(work: Path, device: str, minutes: float, iters: int, variants: list[str],
                    styles: tuple[str, ...] = DOMAINS, base_file: Path | None = None, phases=BASE_PHASES,
-                   cuda_graphs: bool = False, chunk: int = 250) -> None:
+                   cuda_graphs: bool = False, chunk: int = 250, freeze_g: int = 0) -> None:
     """Fine-tune every style from the last snapshot (G, G_ema, D) of the base run of recipe
     `phases`, or from `base_file`. A base without D (the shipped base keeps G_ema only) gets a
     fresh one, with the base's minibatch-std group (phases 2-3). `cuda_graphs` and `chunk`
-    as in `stage_base` (snapshots stay every 250 iterations)."""
+    as in `stage_base` (snapshots stay every 250 iterations); `freeze_g`: FreezeG, the base's
+    synthesis blocks up to that resolution kept (TrainOptions.freeze_g)."""
     deadline = time.time() + 60 * minutes
     base = base_for(work, base_file, phases)
     fresh_d = load_checkpoint(base).D is None
@@ -163,7 +164,7 @@ def stage_finetune(work: Path, device: str, minutes: float, iters: int, variants
                                 new_d=fresh_d, mbstd_group=BASE_PHASES[-1]["mbstd_group"] if fresh_d else None,
                                 data_array=load_array(work, style), iters=iters, batch=BATCH, snap=250,
                                 lr_g=0.002, lr_d=0.002, gamma=2 * GAMMA, style_mixing=0.0, aug="ada",
-                                freeze_mapping=(variant == "fcft"),
+                                freeze_mapping=(variant == "fcft"), freeze_g=freeze_g,
                                 device=device, seed=1, grid_seeds=32, log_every=50, precision=zoo_precision(device),
                                 cuda_graphs=cuda_graphs)
             done = run_chunked(opts, deadline, chunk, finetune)
