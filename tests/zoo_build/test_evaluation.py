@@ -77,3 +77,21 @@ def test_the_shipped_rows_are_drawn_at_the_recorded_strength(setup):
     assert plain["script-shipped"]["content"] == plain["script-fcft"]["content"]  # one file, as trained
     assert strong["script-fcft"] == plain["script-fcft"]
     assert strong["script-shipped"]["realism_fid"] != plain["script-shipped"]["realism_fid"]
+
+
+def test_the_optimisations_run_at_the_precision_given(setup, monkeypatch):
+    """eval_zoo --precision bf16 reaches the W+ projector (TRAINING.md session 13: bf16 at 350
+    steps reads back the v2 base's glyphs far better than fp32 at 200) and is recorded."""
+    import stylebridge.zoo_build.evaluation as ev
+
+    seen = []
+
+    class Spy(ev.Translator):
+        def __init__(self, *a, **kw):
+            seen.append(kw.get("precision"))
+            super().__init__(*a, **kw)
+
+    monkeypatch.setattr(ev, "Translator", Spy)
+    rows = _run(setup, method="wplus", steps=2, only="script-fcft", precision="bf16")
+    assert seen == ["bf16"] and rows["_meta"]["precision"] == "bf16" and rows["_meta"]["steps"] == 2
+    assert _run(setup, method="encoder", only="script-fcft")["_meta"]["precision"] is None  # no optimisation
