@@ -7,9 +7,10 @@ codes are the ones the fine-tune trained on, so a low share means the fine-tuned
 itself draws other characters, whatever the inversion does. With --data, also the share of
 the mean-appearance drawings that eval_zoo's style classifier reads as the model's style (the
 name's first part): a quick proxy of eval_zoo's two numbers without its 5-minute inversion.
+--strengths draws each model also at those style strengths (train/swap.py `with_strength`).
 
     python benchmarks/exp_sample_content.py --models runs/zoo3/models [--names script-fcft,...] [--data runs/zoo3/data]
-        [--out FILE]
+        [--strengths 0.75,1.25] [--out FILE]
 
 (models: a train_zoo.py export folder, its base.safetensors and STYLE-VARIANT files; default
 names: every style file there; default FILE: benchmarks/results/sample_content.json)
@@ -29,6 +30,7 @@ from common import print_table, write_json  # noqa: E402
 
 from stylebridge.formats import load_checkpoint  # noqa: E402
 from stylebridge.metrics.glyph_classifier import accuracies, load_glyph_classifier  # noqa: E402
+from stylebridge.train.swap import with_strength  # noqa: E402
 from stylebridge.translate.translator import default_content_layers, with_mean_appearance  # noqa: E402
 from stylebridge.zoo_build.evaluation import style_share, train_style_classifier  # noqa: E402
 from stylebridge.zoo_build.package import shipping_base  # noqa: E402
@@ -43,6 +45,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--models", required=True)
     ap.add_argument("--names", default="", help="comma-separated model names in MODELS (default: all but base)")
     ap.add_argument("--samples", type=int, default=500)
+    ap.add_argument("--strengths", default="1", help="comma-separated style strengths (1 = as trained)")
     ap.add_argument("--data", default=None, help="train_zoo.py data folder: also measure the style share")
     ap.add_argument("--out", default="benchmarks/results/sample_content.json")
     args = ap.parse_args(argv)
@@ -57,15 +60,15 @@ def main(argv=None) -> dict:
     with torch.no_grad():
         w = base.mapping(z, None)
         y = np.asarray(clf.predict(draw(base, w)))
-        for name in names:
-            G = load_checkpoint(models / f"{name}.safetensors").G_ema
+        for name, a in [(n, float(t)) for n in names for t in args.strengths.split(",")]:
+            G = with_strength(base, load_checkpoint(models / f"{name}.safetensors").G_ema, a)
             mean = draw(G, with_mean_appearance(G, w, k))
-            rows.append({"model": name, "own_w": accuracies(clf.predict(draw(G, w)), y)["merged"],
+            rows.append({"model": name, "strength": a, "own_w": accuracies(clf.predict(draw(G, w)), y)["merged"],
                          "mean_appearance": accuracies(clf.predict(mean), y)["merged"]})
             if style_clf is not None:
                 rows[-1]["style"] = style_share(style_clf, mean, name.split("-")[0])
             print(rows[-1], flush=True)
-    print_table(rows, ["model", "own_w", "mean_appearance"] + (["style"] if style_clf is not None else []))
+    print_table(rows, ["model", "strength", "own_w", "mean_appearance"] + (["style"] if style_clf is not None else []))
     payload = {"models": str(models), "samples": args.samples, "content_layers": k, "rows": rows}
     write_json(args.out, payload)
     return payload

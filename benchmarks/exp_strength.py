@@ -6,6 +6,13 @@ the content layers) and realism (FID in the glyph classifier's feature space aga
 style's held-out real glyphs), with their shares of the ceilings.
 
     python benchmarks/exp_strength.py [--n 512] [--strengths 1,1.25,...] [--content-layers K]
+    python benchmarks/exp_strength.py --models runs/zoo3fg8/models --names outline-fcft750,script-fcft1000 \
+        --steps 350 --strengths 0.5,0.75,1 --data runs/zoo3/data
+
+With --models (a train_zoo.py export folder) the named models are measured instead of the
+shipped zoo's, each under its style (the name's first part), from W+ codes of that folder's
+base (`--steps` steps, pixel loss, fp32: what eval_zoo --method wplus does) instead of the
+shipped encoder's.
 
 Measured on exp_content_layers.py's validation glyphs (held-out base fonts that no
 benchmark reports on; scripts/eval_zoo.py's 310 test glyphs are left out). The rule that
@@ -27,12 +34,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import print_table, write_json  # noqa: E402
 from exp_content_layers import validation_codes  # noqa: E402
 
-from stylebridge.invert.api import render  # noqa: E402
+from stylebridge.formats import load_checkpoint  # noqa: E402
+from stylebridge.invert.api import invert, render  # noqa: E402
 from stylebridge.metrics.glyph_classifier import accuracies, features  # noqa: E402
 from stylebridge.metrics.stats import fid_from_features as fid  # noqa: E402
 from stylebridge.train.swap import with_strength  # noqa: E402
 from stylebridge.translate.translator import default_content_layers, with_mean_appearance  # noqa: E402
 from stylebridge.zoo_build.evaluation import load_glyphs, style_share  # noqa: E402
+from stylebridge.zoo_build.package import shipping_base  # noqa: E402
 from stylebridge.zoo_build.variants import MIN_CONTENT, STYLE_BAR  # noqa: E402
 
 RULE = (f"the weakest strength that meets issue 16's bar (content >= {MIN_CONTENT} and style >= {STYLE_BAR} of "
@@ -56,33 +65,49 @@ def main(argv=None) -> dict:
     ap.add_argument("--strengths", default="1,1.25,1.5,1.75,2,2.25,2.5,3")
     ap.add_argument("--content-layers", type=int, default=None, help="k (default: the translator's)")
     ap.add_argument("--styles", default="", help="comma-separated styles (default: every shipped one)")
+    ap.add_argument("--models", default=None, help="an export folder: measure its models (--names) instead")
+    ap.add_argument("--names", default="", help="with --models: comma-separated model names, e.g. outline-fcft750")
+    ap.add_argument("--steps", type=int, default=350, help="with --models: W+ steps of the codes")
     ap.add_argument("--out", default="benchmarks/results/strength.json")
     args = ap.parse_args(argv)
     data = Path(args.data)
-    zoo, x, y, clf, style_clf, style_ceiling, ws = validation_codes(data, args.n)
-    G = zoo[zoo.base]
+    if args.models:
+        models = Path(args.models)
+        torch.manual_seed(0)
+        G = shipping_base(models)
+        x, y, clf, style_clf, style_ceiling, ws = validation_codes(
+            data, args.n, G=G, codes=lambda x: invert(G, x, "wplus", perceptual="pixel", steps=args.steps,
+                                                     batch_size=64).ws)
+        targets = {n: load_checkpoint(models / f"{n}.safetensors").G_ema for n in args.names.split(",") if n}
+    else:
+        zoo, x, y, clf, style_clf, style_ceiling, ws = validation_codes(data, args.n)
+        G = zoo[zoo.base]
+        targets = {n: zoo[n] for n in (args.styles.split(",") if args.styles else zoo.names) if n != zoo.base}
     k = args.content_layers or default_content_layers(G)
     rows = []
-    for style in args.styles.split(",") if args.styles else [n for n in zoo.names if n != zoo.base]:
+    for name, model in targets.items():
+        style = name.split("-")[0]
         real, y_real = load_glyphs(data, style, "heldout")
         ceiling = accuracies(clf.predict(real), y_real)["merged"]
         f_real = features(real, clf)
         for a in [float(s) for s in args.strengths.split(",")]:
-            Gt = with_strength(G, zoo[style], a)
+            Gt = with_strength(G, model, a)
             with torch.no_grad():
                 out = render(Gt, with_mean_appearance(Gt, ws, k)).clamp(-1, 1)
             content = accuracies(clf.predict(out), y)["merged"]
             st = style_share(style_clf, out, style)
-            rows.append({"style": style, "strength": a, "content": content, "content_share": content / ceiling,
+            rows.append({"style": style, "model": name, "strength": a, "content": content,
+                         "content_share": content / ceiling,
                          "style_acc": st, "style_share": st / style_ceiling[style],
                          "realism_fid": fid(features(out, clf), f_real), "ceiling": ceiling,
                          "style_ceiling": style_ceiling[style]})
             print(rows[-1], flush=True)
-    chosen = {style: choose_strength([r for r in rows if r["style"] == style])
-              for style in dict.fromkeys(r["style"] for r in rows)}
-    print_table(rows, ["style", "strength", "content", "content_share", "style_acc", "style_share", "realism_fid"])
+    chosen = {name: choose_strength([r for r in rows if r["model"] == name])
+              for name in dict.fromkeys(r["model"] for r in rows)}
+    print_table(rows, ["model", "strength", "content", "content_share", "style_acc", "style_share", "realism_fid"])
     print(f"chosen strength ({RULE}):", chosen)
     result = {"n": len(x), "threads": torch.get_num_threads(), "content_layers": k, "rows": rows,
+              "models": args.models, "codes": f"W+ {args.steps} steps" if args.models else "shipped encoder",
               "chosen": chosen, "rule": RULE}
     write_json(args.out, result)
     return result
