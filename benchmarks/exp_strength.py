@@ -68,6 +68,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--models", default=None, help="an export folder: measure its models (--names) instead")
     ap.add_argument("--names", default="", help="with --models: comma-separated model names, e.g. outline-fcft750")
     ap.add_argument("--steps", type=int, default=350, help="with --models: W+ steps of the codes")
+    ap.add_argument("--appearance", default="mean", choices=["mean", "input"],
+                    help="what the targets draw after the content layers: the target's mean w (the shipped zoo's "
+                         "choice for its encoder) or the input's own code (the translator's default for W+)")
     ap.add_argument("--out", default="benchmarks/results/strength.json")
     args = ap.parse_args(argv)
     data = Path(args.data)
@@ -93,7 +96,7 @@ def main(argv=None) -> dict:
         for a in [float(s) for s in args.strengths.split(",")]:
             Gt = with_strength(G, model, a)
             with torch.no_grad():
-                out = render(Gt, with_mean_appearance(Gt, ws, k)).clamp(-1, 1)
+                out = render(Gt, with_mean_appearance(Gt, ws, k) if args.appearance == "mean" else ws).clamp(-1, 1)
             content = accuracies(clf.predict(out), y)["merged"]
             st = style_share(style_clf, out, style)
             rows.append({"style": style, "model": name, "strength": a, "content": content,
@@ -107,7 +110,8 @@ def main(argv=None) -> dict:
     print_table(rows, ["model", "strength", "content", "content_share", "style_acc", "style_share", "realism_fid"])
     print(f"chosen strength ({RULE}):", chosen)
     result = {"n": len(x), "threads": torch.get_num_threads(), "content_layers": k, "rows": rows,
-              "models": args.models, "codes": f"W+ {args.steps} steps" if args.models else "shipped encoder",
+              "models": args.models, "appearance": args.appearance,
+              "codes": f"W+ {args.steps} steps" if args.models else "shipped encoder",
               "chosen": chosen, "rule": RULE}
     write_json(args.out, result)
     return result
