@@ -46,11 +46,12 @@ def validation_glyphs(data: Path, n: int) -> tuple[torch.Tensor, np.ndarray]:
     return x[keep], y[keep]
 
 
-def validation_codes(data: Path, n: int, G=None, codes=None):
+def validation_codes(data: Path, n: int, codes=None):
     """What both validation experiments start from: the shipped zoo, `validation_glyphs` (x, y),
     the glyph classifier, a style classifier trained here with its ceilings, and the glyphs'
-    codes by the shipped encoder with its default feedback passes. With `codes` (images ->
-    W+ codes for the base G given) the same without the zoo: (x, y, clf, style_clf, ceilings, ws)."""
+    codes by the shipped encoder with its default feedback passes. With `codes` (images -> W+
+    codes, e.g. an optimisation in another base) the same without the zoo: (x, y, clf,
+    style_clf, ceilings, ws)."""
     if codes is not None:
         x, y = validation_glyphs(data, n)
         print(f"validation: {len(x)} glyphs", flush=True)

@@ -79,7 +79,7 @@ def main(argv=None) -> dict:
         torch.manual_seed(0)
         G = shipping_base(models)
         x, y, clf, style_clf, style_ceiling, ws = validation_codes(
-            data, args.n, G=G, codes=lambda x: invert(G, x, "wplus", perceptual="pixel", steps=args.steps,
+            data, args.n, codes=lambda x: invert(G, x, "wplus", perceptual="pixel", steps=args.steps,
                                                      batch_size=64).ws)
         targets = {n: load_checkpoint(models / f"{n}.safetensors").G_ema for n in args.names.split(",") if n}
     else:

@@ -132,8 +132,7 @@ def evaluate_zoo(models: Path, data: Path, *, inputs: int = 310, steps: int = 20
     measured (a multiple of 250); `strengths`: style -> the style strength its STYLE-shipped row
     is drawn at (train/swap.py `with_strength` from MODELS' base; the shipped zoo's record),
     every other row as trained; `precision`: the optimisations' arithmetic (fp32 or bf16). The
-    optimisations draw from torch's
-    global RNG: seed it first to repeat a run."""
+    optimisations draw from torch's global RNG: seed it first to repeat a run."""
     if method == ENCODER_METHOD and encoder is None:
         raise StylebridgeError("method encoder needs the base's encoder file (--encoder)")
     if appearance not in APPEARANCES:
