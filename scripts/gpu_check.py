@@ -267,8 +267,8 @@ def check_train_cuda_graphs(ctx: Ctx) -> str:
 def check_finetune(ctx: Ctx) -> str:
     run = ctx.path("ft_run", "x").parent
     run_cli("finetune", "--base", ctx.root / "base.safetensors", "--data", ctx.root / "data", "--outdir", run,
-            "--freeze-mapping", "--freeze-d", "1", "--aug", "ada", "--aug-p", "0.3", "--gamma", "0.05",
-            "--pl-weight", "1", "--device", ctx.device, *TRAIN)
+            "--freeze-mapping", "--freeze-d", "1", "--freeze-g", "4", "--aug", "ada", "--aug-p", "0.3", "--gamma",
+            "0.05", "--pl-weight", "1", "--device", ctx.device, *TRAIN)
     run_cli("finetune", "--resume", run, "--iters", "4", "--device", ctx.device, "--no-progress")
     from safetensors.torch import load_file
 
@@ -277,9 +277,11 @@ def check_finetune(ctx: Ctx) -> str:
     d_first = [k for k in a if k.startswith("D.b16.")]
     assert mapping and all(torch.equal(a[k], b[k]) for k in mapping), "FC: the mapping moved"
     assert d_first and all(torch.equal(a[k], b[k]) for k in d_first), "FreezeD: block b16 moved"
+    g_first = [k for k in a if k.startswith(("G.synthesis.b4.", "G_ema.synthesis.b4."))]
+    assert g_first and all(torch.equal(a[k], b[k]) for k in g_first), "FreezeG: block b4 moved"
     moved = sum(not torch.equal(a[k], b[k]) for k in a if k.startswith("G.synthesis."))
     assert moved > 5, "the synthesis network did not train"
-    return f"FC + FreezeD 1 + ADA + R1 + path length, resumed to 4; {moved} synthesis tensors moved"
+    return f"FC + FreezeD 1 + FreezeG 4 + ADA + R1 + path length, resumed to 4; {moved} synthesis tensors moved"
 
 
 def check_swap(ctx: Ctx) -> str:
