@@ -60,14 +60,16 @@ def main(argv=None) -> dict:
     with torch.no_grad():
         w = base.mapping(z, None)
         y = np.asarray(clf.predict(draw(base, w)))
-        for name, a in [(n, float(t)) for n in names for t in args.strengths.split(",")]:
-            G = with_strength(base, load_checkpoint(models / f"{name}.safetensors").G_ema, a)
-            mean = draw(G, with_mean_appearance(G, w, k))
-            rows.append({"model": name, "strength": a, "own_w": accuracies(clf.predict(draw(G, w)), y)["merged"],
-                         "mean_appearance": accuracies(clf.predict(mean), y)["merged"]})
-            if style_clf is not None:
-                rows[-1]["style"] = style_share(style_clf, mean, name.split("-")[0])
-            print(rows[-1], flush=True)
+        for name in names:
+            trained = load_checkpoint(models / f"{name}.safetensors").G_ema  # read once, drawn at every strength
+            for a in (float(t) for t in args.strengths.split(",")):
+                G = with_strength(base, trained, a)
+                mean = draw(G, with_mean_appearance(G, w, k))
+                rows.append({"model": name, "strength": a, "own_w": accuracies(clf.predict(draw(G, w)), y)["merged"],
+                             "mean_appearance": accuracies(clf.predict(mean), y)["merged"]})
+                if style_clf is not None:
+                    rows[-1]["style"] = style_share(style_clf, mean, name.split("-")[0])
+                print(rows[-1], flush=True)
     print_table(rows, ["model", "strength", "own_w", "mean_appearance"] + (["style"] if style_clf is not None else []))
     payload = {"models": str(models), "samples": args.samples, "content_layers": k, "rows": rows}
     write_json(args.out, payload)
