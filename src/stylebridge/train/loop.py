@@ -198,9 +198,8 @@ class Trainer:
         if opts.freeze_g and opts.freeze_g not in g_blocks[:-1]:
             raise StylebridgeError(f"--freeze-g {opts.freeze_g}: give a block resolution under the output's, one of "
                                    f"{', '.join(map(str, g_blocks[:-1]))} (0 = none)")
-        for res in g_blocks if opts.freeze_g else ():
-            if res <= opts.freeze_g:
-                getattr(self.G.synthesis, f"b{res}").requires_grad_(False)
+        for res in (r for r in g_blocks if r <= opts.freeze_g):  # freeze_g 0: none
+            getattr(self.G.synthesis, f"b{res}").requires_grad_(False)
         self.D.requires_grad_(True)
         d_blocks = [res for res, _ in self.D.blocks()]
         if opts.freeze_d > len(d_blocks):
