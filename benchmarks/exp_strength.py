@@ -12,7 +12,8 @@ style's held-out real glyphs), with their shares of the ceilings.
 With --models (a train_zoo.py export folder) the named models are measured instead of the
 shipped zoo's, each under its style (the name's first part), from W+ codes of that folder's
 base (`--steps` steps, pixel loss, fp32: what eval_zoo --method wplus does) instead of the
-shipped encoder's.
+shipped encoder's; with `--encoder FILE` too, from that encoder's codes (an encoder trained
+for the folder's base as it ships, rounded to fp16).
 
 Measured on exp_content_layers.py's validation glyphs (held-out base fonts that no
 benchmark reports on; scripts/eval_zoo.py's 310 test glyphs are left out). The rule that
@@ -34,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import print_table, write_json  # noqa: E402
 from exp_content_layers import validation_codes  # noqa: E402
 
+from stylebridge.encoder.network import load_encoder  # noqa: E402
 from stylebridge.formats import load_checkpoint  # noqa: E402
 from stylebridge.invert.api import invert, render  # noqa: E402
 from stylebridge.metrics.glyph_classifier import accuracies, features  # noqa: E402
@@ -68,6 +70,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--models", default=None, help="an export folder: measure its models (--names) instead")
     ap.add_argument("--names", default="", help="with --models: comma-separated model names, e.g. outline-fcft750")
     ap.add_argument("--steps", type=int, default=350, help="with --models: W+ steps of the codes")
+    ap.add_argument("--encoder", default=None, help="with --models: codes from this encoder of the base instead of W+")
     ap.add_argument("--appearance", default="mean", choices=["mean", "input"],
                     help="what the targets draw after the content layers: the target's mean w (the shipped zoo's "
                          "choice for its encoder) or the input's own code (the translator's default for W+)")
@@ -78,9 +81,12 @@ def main(argv=None) -> dict:
         models = Path(args.models)
         torch.manual_seed(0)
         G = shipping_base(models)
-        x, y, clf, style_clf, style_ceiling, ws = validation_codes(
-            data, args.n, codes=lambda x: invert(G, x, "wplus", perceptual="pixel", steps=args.steps,
-                                                     batch_size=64).ws)
+        if args.encoder:
+            E = load_encoder(args.encoder, G)
+            codes = lambda x: invert(G, x, "encoder", encoder=E, batch_size=64).ws  # noqa: E731
+        else:
+            codes = lambda x: invert(G, x, "wplus", perceptual="pixel", steps=args.steps, batch_size=64).ws  # noqa: E731
+        x, y, clf, style_clf, style_ceiling, ws = validation_codes(data, args.n, codes=codes)
         targets = {n: load_checkpoint(models / f"{n}.safetensors").G_ema for n in args.names.split(",") if n}
     else:
         zoo, x, y, clf, style_clf, style_ceiling, ws = validation_codes(data, args.n)
@@ -111,7 +117,8 @@ def main(argv=None) -> dict:
     print(f"chosen strength ({RULE}):", chosen)
     result = {"n": len(x), "threads": torch.get_num_threads(), "content_layers": k, "rows": rows,
               "models": args.models, "appearance": args.appearance,
-              "codes": f"W+ {args.steps} steps" if args.models else "shipped encoder",
+              "codes": (f"encoder {args.encoder}" if args.encoder else f"W+ {args.steps} steps") if args.models
+              else "shipped encoder",
               "chosen": chosen, "rule": RULE}
     write_json(args.out, result)
     return result
