@@ -12,7 +12,8 @@ Rows:
   FIR in bf16, bf16 as shipped; the speed-up of each against fp32.
 * with `--baseline-rev REV` (default: the commit issue 14 was filed against, when training was
   fp32 only), also fp32 as that revision's trainer runs it: its `src/` is read out of git
-  (`git archive`) and timed in a subprocess, in the same alternating rounds. Issue 14's target
+  (`git archive`) and timed in a fresh subprocess each round (one warm-up iteration, which
+  also runs the lazy R1), in the same alternating rounds. Issue 14's target
   is "bf16 at least 1.8x today's fp32 images/s", today being that revision; `vs_baseline_rev`
   says how far each row is from it. `--baseline-rev none` skips it (no git needed).
 On a CPU without bf16 instructions every bf16 row is far slower (no bf16 kernels at all).
@@ -124,9 +125,11 @@ def rev_round(src: Path, batch: int, args) -> float:
     """ms per iteration of one timed round of the trainer in `src`, in a fresh process."""
     env = {**os.environ, "PYTHONPATH": str(src)}
     arg = json.dumps({"threads": args.threads, "clock": args.clock, "batch": batch, "steps": args.steps})
-    out = subprocess.run([sys.executable, "-c", _REV_ROUND, arg], env=env, check=True, capture_output=True,
-                         text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])["ms"]
+    p = subprocess.run([sys.executable, "-c", _REV_ROUND, arg], env=env, capture_output=True, text=True)
+    if p.returncode != 0:  # that revision's trainer failed: say how, in its own words
+        tail = "\n".join(p.stderr.splitlines()[-5:])
+        raise SystemExit(f"--baseline-rev: the trainer of {src.parent} failed:\n{tail}")
+    return json.loads(p.stdout.strip().splitlines()[-1])["ms"]
 
 
 def train_rows(args, rev_src: Path | None) -> list[dict]:
