@@ -13,7 +13,8 @@ With --models (a train_zoo.py export folder) the named models are measured inste
 shipped zoo's, each under its style (the name's first part), from W+ codes of that folder's
 base (`--steps` steps, pixel loss, fp32: what eval_zoo --method wplus does) instead of the
 shipped encoder's; with `--encoder FILE` too, from that encoder's codes (an encoder trained
-for the folder's base as it ships, rounded to fp16).
+for the folder's base as it ships, rounded to fp16), and with `--refine N` those codes after N
+W+ steps (pixel loss, fp32).
 
 Measured on exp_content_layers.py's validation glyphs (held-out base fonts that no
 benchmark reports on; scripts/eval_zoo.py's 310 test glyphs are left out). The rule that
@@ -71,6 +72,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--names", default="", help="with --models: comma-separated model names, e.g. outline-fcft750")
     ap.add_argument("--steps", type=int, default=350, help="with --models: W+ steps of the codes")
     ap.add_argument("--encoder", default=None, help="with --models: codes from this encoder of the base instead of W+")
+    ap.add_argument("--refine", type=int, default=0, help="with --encoder: then N W+ steps from its codes (pixel loss)")
     ap.add_argument("--appearance", default="mean", choices=["mean", "input"],
                     help="what the targets draw after the content layers: the target's mean w (the shipped zoo's "
                          "choice for its encoder) or the input's own code (the translator's default for W+)")
@@ -83,7 +85,8 @@ def main(argv=None) -> dict:
         G = shipping_base(models)
         if args.encoder:
             E = load_encoder(args.encoder, G)
-            codes = lambda x: invert(G, x, "encoder", encoder=E, batch_size=64).ws  # noqa: E731
+            codes = lambda x: invert(G, x, "encoder", encoder=E, batch_size=64, perceptual="pixel",  # noqa: E731
+                                     steps=args.refine).ws
         else:
             codes = lambda x: invert(G, x, "wplus", perceptual="pixel", steps=args.steps, batch_size=64).ws  # noqa: E731
         x, y, clf, style_clf, style_ceiling, ws = validation_codes(data, args.n, codes=codes)
@@ -117,7 +120,8 @@ def main(argv=None) -> dict:
     print(f"chosen strength ({RULE}):", chosen)
     result = {"n": len(x), "threads": torch.get_num_threads(), "content_layers": k, "rows": rows,
               "models": args.models, "appearance": args.appearance,
-              "codes": (f"encoder {args.encoder}" if args.encoder else f"W+ {args.steps} steps") if args.models
+              "codes": (f"encoder {args.encoder}" + (f" + {args.refine} W+ steps" if args.refine else "")
+                        if args.encoder else f"W+ {args.steps} steps") if args.models
               else "shipped encoder",
               "chosen": chosen, "rule": RULE}
     write_json(args.out, result)
