@@ -95,3 +95,23 @@ def test_the_optimisations_run_at_the_precision_given(setup, monkeypatch):
     rows = _run(setup, method="wplus", steps=2, only="script-fcft", precision="bf16")
     assert seen == ["bf16"] and rows["_meta"]["precision"] == "bf16" and rows["_meta"]["steps"] == 2
     assert _run(setup, method="encoder", only="script-fcft")["_meta"]["precision"] is None  # no optimisation
+
+
+def test_encoder_codes_are_refined_by_the_steps_given(setup, monkeypatch):
+    """eval_zoo --refine N: the encoder's codes, then N W+ steps (TRAINING.md, session 15), recorded;
+    without it one encoder pass, as the shipped default."""
+    import stylebridge.zoo_build.evaluation as ev
+
+    seen = []
+    real = ev.invert
+
+    def spy(G, x, method, **kw):
+        seen.append((method, kw.get("steps"), kw.get("precision")))
+        return real(G, x, method, **kw)
+
+    monkeypatch.setattr(ev, "invert", spy)
+    rows = _run(setup, method="encoder", only="script-fcft", refine=3)
+    plain = _run(setup, method="encoder", only="script-fcft")
+    assert seen == [("encoder", 3, "fp32"), ("encoder", 0, "fp32")]
+    assert rows["_meta"]["refine"] == 3 and rows["_meta"]["precision"] == "fp32"
+    assert plain["_meta"]["refine"] == 0 and plain["_meta"]["precision"] is None

@@ -125,13 +125,14 @@ def load_variants(models: Path) -> dict[str, torch.nn.Module]:
 def evaluate_zoo(models: Path, data: Path, *, inputs: int = 310, steps: int = 200, only: str = "",
                  method: str = "wplus", encoder: Path | None = None, appearance: str = "input",
                  distance_samples: int = 500, samples: int = 1000,
-                 strengths: dict[str, float] | None = None, precision: str = "fp32") -> dict:
+                 strengths: dict[str, float] | None = None, precision: str = "fp32", refine: int = 0) -> dict:
     """eval.json's rows: '_meta' and one row per variant (see the module docstring). Method
     'encoder' inverts with the encoder file `encoder` (trained for MODELS' base); `appearance`
     is what the targets draw after the content layers; `samples`: each model's own samples
     measured (a multiple of 250); `strengths`: style -> the style strength its STYLE-shipped row
     is drawn at (train/swap.py `with_strength` from MODELS' base; the shipped zoo's record),
-    every other row as trained; `precision`: the optimisations' arithmetic (fp32 or bf16). The
+    every other row as trained; `precision`: the optimisations' arithmetic (fp32 or bf16);
+    `refine`: with method 'encoder', that many W+ steps from the encoder's codes (pixel loss). The
     optimisations draw from torch's global RNG: seed it first to repeat a run."""
     if method == ENCODER_METHOD and encoder is None:
         raise StylebridgeError("method encoder needs the base's encoder file (--encoder)")
@@ -150,7 +151,8 @@ def evaluate_zoo(models: Path, data: Path, *, inputs: int = 310, steps: int = 20
     # FT models do not share the mapping: the zoo check would refuse them, so the FT rows
     # translate with the same W+ code directly (what the paper's FT row measures).
     if method == ENCODER_METHOD:  # its default feedback passes, as translate, the demo and the app
-        inversion = invert(base, x, ENCODER_METHOD, encoder=load_encoder(encoder, base), batch_size=64)
+        inversion = invert(base, x, ENCODER_METHOD, encoder=load_encoder(encoder, base), batch_size=64,
+                           perceptual="pixel", steps=refine, precision=precision)
     else:
         zoo = Zoo.from_models({k: v for k, v in variants.items() if not k.endswith("-ft")}, base="base")
         inversion = Translator(zoo, method=method, perceptual="pixel", batch_size=64, steps=steps,
@@ -158,7 +160,8 @@ def evaluate_zoo(models: Path, data: Path, *, inputs: int = 310, steps: int = 20
     t_inv = time.time() - t0
     k = default_content_layers(base)
     rows = {"_meta": {"inputs": len(x), "inversion_seconds": t_inv, "steps": steps, "method": method,
-                      "precision": precision if method != ENCODER_METHOD else None,
+                      "precision": precision if method != ENCODER_METHOD or refine else None,
+                      "refine": refine if method == ENCODER_METHOD else None,
                       "encoder": encoder.name if encoder is not None else None, "appearance": appearance,
                       "content_layers": k,
                       "reconstruction": accuracies(clf.predict(inversion.reconstruction.clamp(-1, 1)), y)}}
