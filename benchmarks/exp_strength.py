@@ -83,13 +83,11 @@ def main(argv=None) -> dict:
         models = Path(args.models)
         torch.manual_seed(0)
         G = shipping_base(models)
-        if args.encoder:
-            E = load_encoder(args.encoder, G)
-            codes = lambda x: invert(G, x, "encoder", encoder=E, batch_size=64, perceptual="pixel",  # noqa: E731
-                                     steps=args.refine).ws
-        else:
-            codes = lambda x: invert(G, x, "wplus", perceptual="pixel", steps=args.steps, batch_size=64).ws  # noqa: E731
-        x, y, clf, style_clf, style_ceiling, ws = validation_codes(data, args.n, codes=codes)
+        E = load_encoder(args.encoder, G) if args.encoder else None  # its codes (+ --refine steps), else W+
+        method, steps = ("encoder", args.refine) if E is not None else ("wplus", args.steps)
+        x, y, clf, style_clf, style_ceiling, ws = validation_codes(
+            data, args.n, codes=lambda x: invert(G, x, method, encoder=E, perceptual="pixel", steps=steps,
+                                                 batch_size=64).ws)
         targets = {n: load_checkpoint(models / f"{n}.safetensors").G_ema for n in args.names.split(",") if n}
     else:
         zoo, x, y, clf, style_clf, style_ceiling, ws = validation_codes(data, args.n)
