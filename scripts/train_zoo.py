@@ -51,7 +51,7 @@ from stylebridge.zoo_build.stages import (
     stage_stash,
     stage_unstash,
 )
-from stylebridge.zoo_build.variants import DOMAINS, parse_choice
+from stylebridge.zoo_build.variants import DOMAINS, parse_choice, parse_entry, parse_strengths
 
 
 def main() -> None:
@@ -95,6 +95,12 @@ def main() -> None:
                          "for --work .../NAME, committed to the repository)")
     ap.add_argument("--runs", default="base", help="stash: which run folders of WORK (comma-separated)")
     ap.add_argument("--recipe-note", default="", help="package: appended to the recipe of newly packaged styles")
+    ap.add_argument("--strength", default="", help="package: STYLE=A,... the style strength a newly packaged style "
+                    "is drawn at (chosen on validation glyphs: benchmarks/exp_strength.py)")
+    ap.add_argument("--encoder", default=None, help="package: ship this encoder file (trained for the packaged base) "
+                    "as DEST/encoder.safetensors")
+    ap.add_argument("--encoder-entry", default="{}", help="package: with --encoder, its zoo.json entry as JSON "
+                    "(description, recipe, appearance, steps: translate/zoo.py)")
     args = ap.parse_args()
     if args.chunk < 1:
         ap.error(f"--chunk must be at least 1 iteration, got {args.chunk}")
@@ -124,7 +130,9 @@ def main() -> None:
             stage_references(work / "data", Path(args.dest))
         else:
             stage_package(work, parse_choice(args.choose), Path(args.dest), recipe_note=args.recipe_note,
-                          phases=BASE_RECIPES[args.recipe])
+                          phases=BASE_RECIPES[args.recipe], strengths=parse_strengths(args.strength),
+                          encoder=Path(args.encoder) if args.encoder else None,
+                          encoder_entry=parse_entry(args.encoder_entry))
     except StylebridgeError as e:
         raise SystemExit(str(e)) from None
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from stylebridge.data.images import labelled_grid, list_images, load_image, save_image
-from stylebridge.invert.options import DEFAULT_PERCEPTUAL, DEMO_STEPS, ENCODER_DEFAULT_STEPS
+from stylebridge.invert.options import DEFAULT_PERCEPTUAL, DEMO_STEPS
 from stylebridge.train.strength import strength_label
 from stylebridge.translate import Translator, Zoo
 from stylebridge.translate.references import load_references, reference_row
@@ -50,8 +50,8 @@ def run_demo(zoo: Zoo, out: str | Path, text: str | None = "Hello", images: Sequ
              appearance: str | None = None, strength: float | dict[str, float] | None = None) -> DemoResult:
     """`images`: glyph image files or folders of them (instead of `text`). `progress`: a tqdm
     bar of the inversion steps on stderr, shown only when stderr is a terminal. `steps`: W+ steps
-    (default DEMO_STEPS), or with method 'encoder' the refinement steps (default
-    ENCODER_DEFAULT_STEPS). `method` None: the zoo's (its encoder where it lists one);
+    (default DEMO_STEPS), or with method 'encoder' the refinement steps (default: the
+    zoo's record, `Zoo.default_encoder_steps`). `method` None: the zoo's (its encoder where it lists one);
     `appearance` None: the zoo's for that inversion (translate/options.py); `strength` None:
     each style's zoo record (`Zoo.default_strength`).
     `references`: under each style's rows, the same characters in a real held-out font of that
@@ -61,7 +61,7 @@ def run_demo(zoo: Zoo, out: str | Path, text: str | None = "Hello", images: Sequ
     out = Path(out)
     method = method or zoo.default_method()
     if steps is None:
-        steps = ENCODER_DEFAULT_STEPS if method == "encoder" else DEMO_STEPS
+        steps = zoo.default_encoder_steps() if method == "encoder" else DEMO_STEPS
     t = {}
     t0 = time.perf_counter()
     G = zoo[zoo.base]

@@ -190,3 +190,56 @@ def test_the_finetune_stage_passes_cuda_graphs_and_resumes_in_chunks(zoo):
     stage_finetune(work, "cpu", 1e9, 4, ["fcft"], ("blackletter",), base_file=dest / "base.safetensors", chunk=2)
     assert sorted(p.name for p in run.glob("network-snapshot-*")) == [
         "network-snapshot-000002.safetensors", "network-snapshot-000004.safetensors"]
+
+
+def test_package_ships_an_encoder_for_its_base_and_records_strengths(zoo):
+    """--encoder FILE ships that file as DEST/encoder.safetensors with the entry given (its
+    refinement steps and appearance), refused when it was trained for another base;
+    --strength STYLE=A records a newly packaged style's strength with a note, refused for a
+    style that is kept or off and for a strength out of range; nothing is written then."""
+    from stylebridge.encoder.network import Encoder, save_encoder
+    from stylebridge.translate.zoo import Zoo
+    from stylebridge.zoo_build.package import shipping_base
+
+    dest, work = zoo
+    G = load_checkpoint(dest / "base.safetensors").G_ema
+    (work / "models").mkdir()
+    save_checkpoint(work / "models" / "base.safetensors", G_ema=G, D=create_discriminator("tiny-16", img_channels=1))
+    save_checkpoint(work / "models" / "blackletter-fcft.safetensors", G_ema=derived(G, 5), dtype=torch.float16)
+    save_encoder(work / "enc.safetensors", Encoder.for_generator(shipping_base(work / "models"), channels=8,
+                                                                 hidden=32))
+    save_encoder(work / "foreign.safetensors", Encoder.for_generator(derived(G, 3), channels=8, hidden=32))
+    choice = {"script": "keep", "blackletter": (0, 0), "outline": None, "pixel": None}
+    before = (dest / "zoo.json").read_text()
+    for kwargs, msg in (({"strengths": {"script": 1.1}}, "only a newly packaged style"),
+                        ({"strengths": {"outline": 1.1}}, "only a newly packaged style"),
+                        ({"strengths": {"blackletter": 9.0}}, "--strength blackletter: style strength must be"),
+                        ({"encoder": work / "foreign.safetensors"}, "trained for another base"),
+                        ({"encoder": work / "missing.safetensors"}, "no such file"),
+                        ({"encoder": work / "enc.safetensors", "encoder_entry": {"steps": -1}},
+                         "--encoder-entry: the encoder's 'steps'"),
+                        ({"encoder": work / "enc.safetensors", "encoder_entry": {"appearance": "x"}},
+                         "--encoder-entry: the encoder's 'appearance'")):
+        with pytest.raises(StylebridgeError, match=msg):
+            stage_package(work, choice, dest, **kwargs)
+        assert (dest / "zoo.json").read_text() == before and not (dest / "encoder.safetensors").exists()
+    stage_package(work, choice, dest, strengths={"blackletter": 1.1}, encoder=work / "enc.safetensors",
+                  encoder_entry={"recipe": "r", "appearance": "mean", "steps": 50})
+    m = read_manifest(dest)
+    assert m["encoder"] == {"recipe": "r", "appearance": "mean", "steps": 50, "file": "encoder.safetensors"}
+    assert (dest / "encoder.safetensors").read_bytes() == (work / "enc.safetensors").read_bytes()
+    assert m["models"]["blackletter"]["strength"] == 1.1 and "exp_strength" in m["models"]["blackletter"][
+        "strength_note"]
+    assert "strength" not in m["models"]["script"]
+    z = Zoo.from_dir(dest)
+    assert (z.default_strength("blackletter"), z.default_encoder_steps(), z.default_appearance("encoder")) == (
+        1.1, 50, "mean")
+    z.encoder()  # loads: it belongs to the shipped base
+    assert variants.parse_strengths("blackletter=1.1,script=1") == {"blackletter": 1.1, "script": 1.0}
+    for bad in ("blackletter", "fraktur=1", "script=x"):
+        with pytest.raises(StylebridgeError, match="is not STYLE=A"):
+            variants.parse_strengths(bad)
+    with pytest.raises(StylebridgeError, match="must be a JSON object"):
+        variants.parse_entry("[1]")
+    with pytest.raises(StylebridgeError, match="is not JSON"):
+        variants.parse_entry("{steps")

@@ -31,7 +31,6 @@ from stylebridge.errors import DataError, StylebridgeError
 from stylebridge.invert.options import (
     DEFAULT_METHOD,
     DEFAULT_PERCEPTUAL,
-    ENCODER_DEFAULT_STEPS,
     ENCODER_METHOD,
     PERCEPTUAL,
     PROJECTOR_METHODS,
@@ -194,8 +193,9 @@ class Studio:
         return self.zoo.default_method() if self.zoo.root is not None else DEFAULT_METHOD
 
     def steps_for(self, method: str) -> int:
-        """Default steps of a method: the encoder's refinement steps, else the inversion's."""
-        return ENCODER_DEFAULT_STEPS if method == ENCODER_METHOD else self.default_steps
+        """Default steps of a method: the encoder's refinement steps (the zoo's record), else the
+        inversion's."""
+        return self.zoo.default_encoder_steps() if method == ENCODER_METHOD else self.default_steps
 
     def info(self) -> dict[str, Any]:
         models = []
@@ -346,7 +346,7 @@ class Studio:
             reference = self.upload(_text(req, "reference")).image[None]
         p = {"images": images, "source": source, "targets": targets, "method": method, "perceptual": perceptual,
              "appearance": appearance,
-             # encoder: refinement steps of its codes (default ENCODER_DEFAULT_STEPS)
+             # encoder: refinement steps of its codes (default: the zoo's, Zoo.default_encoder_steps)
              "steps": _number(req, "steps", int, 0 if method == "encoder" else 1, lim.max_steps,
                               self.steps_for(method)),
              "modes": _number(req, "modes", int, 0, lim.max_modes, 0),

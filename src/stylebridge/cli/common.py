@@ -222,8 +222,9 @@ def inversion_options(f):
     zoo (--method defaults to the zoo's, `zoo_method_option`)."""
     f = perceptual_option(f)
     f = feedback_option(f)
-    f = click.option("--steps", type=click.IntRange(min=1), default=None,
-                     help="Inversion steps (default: the inverter's).")(f)
+    f = click.option("--steps", type=click.IntRange(min=0), default=None,
+                     help="Inversion steps (default: the inverter's). With the zoo's encoder: W+ steps that refine "
+                          "its codes (default: the steps its zoo.json records; 0 = the codes unrefined).")(f)
     return zoo_method_option(f)
 
 

@@ -12,7 +12,7 @@ from stylebridge.cli.common import (
     progress_option,
     strength_option,
 )
-from stylebridge.invert.options import DEMO_STEPS, ENCODER_DEFAULT_STEPS, METHODS
+from stylebridge.invert.options import DEMO_STEPS, METHODS
 
 
 @click.command("demo")
@@ -31,7 +31,7 @@ from stylebridge.invert.options import DEMO_STEPS, ENCODER_DEFAULT_STEPS, METHOD
 @strength_option
 @click.option("--steps", type=click.IntRange(min=0), default=None,
               help=f"Inversion steps (default {DEMO_STEPS}); with --method encoder, refinement steps "
-                   f"(default {ENCODER_DEFAULT_STEPS}).")
+                   "(default: the steps the zoo's zoo.json records for its encoder; 0 = its codes unrefined).")
 @click.option("--zoo", "zoo_dir", type=click.Path(file_okay=False), default=None,
               help="Zoo folder (default: the glyph zoo shipped with stylebridge).")
 @click.option("--out", type=OutputPath("file"), default="demo.png", show_default=True,

@@ -227,7 +227,7 @@ def translation_cmd(input_dir, zoo_dir, source, target, reference_dir, modes, se
     from stylebridge.translate.zoo import Zoo
 
     zoo = Zoo.from_dir(zoo_dir, device=resolve_device(device))
-    opts = {"steps": steps} if steps else {}
+    opts = {"steps": steps} if steps is not None else {}
     if feedback is not None:
         opts["feedback"] = feedback
     row = evaluate_translation(zoo, input_dir, target, source=source, reference_dir=reference_dir, modes=modes,

@@ -89,7 +89,7 @@ def command(images, zoo_dir, source, to, source_ckpt, target_ckpts, outdir, mode
             zoo_dir = shipped_zoo_dir()
         zoo = Zoo.from_dir(zoo_dir, device=dev)
     opts = {"precision": precision}
-    if steps:
+    if steps is not None:
         opts["steps"] = steps
     if feedback is not None:
         opts["feedback"] = feedback

@@ -85,12 +85,15 @@ class Translator:
 
     def inversion_for(self, model: str) -> tuple[str, dict]:
         """(method, invert() options) for images of `model`. Method 'encoder' uses the zoo's
-        encoder, which belongs to the base: other models (reference images of a target, a
-        source other than the base) are inverted with the default method instead."""
+        encoder, which belongs to the base, its codes refined by the zoo's recorded steps unless
+        steps are given (`Zoo.default_encoder_steps`): other models (reference images of a
+        target, a source other than the base) are inverted with the default method instead."""
         method, options = self.method, dict(self.invert_options)
         if method == ENCODER_METHOD:
             if model == self.zoo.base:
                 options["encoder"] = self.zoo.encoder()
+                if options.get("steps") is None:  # the zoo's recorded refinement of its codes
+                    options["steps"] = self.zoo.default_encoder_steps()
             else:
                 method = DEFAULT_METHOD
                 options.pop("feedback", None)

@@ -12,12 +12,14 @@ base is the model named `base` (or the one given explicitly).
 
 A manifest may also list an encoder for the base (`stylebridge encoder train`):
 
-    {"encoder": {"file": "encoder.safetensors", "recipe": "...", "appearance": "mean"}}
+    {"encoder": {"file": "encoder.safetensors", "recipe": "...", "appearance": "mean", "steps": 50}}
 
 `zoo.encoder()` loads it, refused with one line if it was trained for another base. Its
 optional "appearance" (translate/options.py APPEARANCES, default "input") is what the plain
 translation draws after the content layers when images are inverted with this encoder: the
-zoo's measured choice (`Zoo.default_appearance`).
+zoo's measured choice (`Zoo.default_appearance`). Its optional "steps" (default
+invert/options.py ENCODER_DEFAULT_STEPS) is how many W+ steps refine the encoder's codes
+when no steps are given: the zoo's measured choice (`Zoo.default_encoder_steps`).
 
 A model's optional "strength" (default 1) is how strongly translations draw its style: its
 synthesis weights at that many times their step from the base's (train/swap.py
@@ -47,6 +49,7 @@ from stylebridge.translate.options import APPEARANCES
 from stylebridge.utils.io import atomic_write_text
 
 MANIFEST = "zoo.json"
+MAX_ENCODER_STEPS = 10_000  # a zoo.json's encoder "steps": more would be a typo, not a choice
 CHECKPOINT_SUFFIXES = (".safetensors", ".pkl", ".pt")
 
 
@@ -127,9 +130,8 @@ class Zoo:
             if enc is not None and not (isinstance(enc, dict) and isinstance(enc.get("file"), str)
                                         and (root / enc["file"]).is_file()):
                 raise StylebridgeError(f"{manifest}: 'encoder' must be {{\"file\": FILE}} naming a file in {root}")
-            if enc is not None and enc.get("appearance", APPEARANCES[0]) not in APPEARANCES:
-                raise StylebridgeError(f"{manifest}: the encoder's 'appearance' must be one of "
-                                       f"{', '.join(APPEARANCES)}, got {str(enc['appearance'])[:40]!r}")
+            if enc is not None:
+                check_encoder_entry(enc, str(manifest))
             for e in entries.values():
                 if "strength" in e.info:
                     try:
@@ -241,6 +243,15 @@ class Zoo:
             return enc.get("appearance", APPEARANCES[0])
         return APPEARANCES[0]
 
+    def default_encoder_steps(self) -> int:
+        """W+ refinement steps of the encoder's codes when none are given: the zoo's recorded
+        choice (zoo.json "encoder": {"steps": N}), else invert/options.py ENCODER_DEFAULT_STEPS."""
+        from stylebridge.invert.options import ENCODER_DEFAULT_STEPS
+
+        enc = self.meta.get("encoder")
+        return int(enc.get("steps", ENCODER_DEFAULT_STEPS)) if enc and self.encoder_path is not None \
+            else ENCODER_DEFAULT_STEPS
+
     def encoder(self):
         """The base's encoder (stylebridge.encoder.Encoder) if the zoo lists one, else None."""
         if self._encoder is None and self.encoder_path is not None:
@@ -319,3 +330,15 @@ def zoo_encoder_for(checkpoint: str | Path) -> Path | None:
     if zoo.entries[zoo.base].path.resolve() != checkpoint.resolve():
         return None
     return zoo.encoder_path
+
+
+def check_encoder_entry(enc: dict, where: str = MANIFEST) -> None:
+    """A zoo.json "encoder" entry's choices, refused in one line naming `where`: "appearance"
+    one of APPEARANCES, "steps" a whole number (not a bool) from 0 to MAX_ENCODER_STEPS."""
+    if enc.get("appearance", APPEARANCES[0]) not in APPEARANCES:
+        raise StylebridgeError(f"{where}: the encoder's 'appearance' must be one of "
+                               f"{', '.join(APPEARANCES)}, got {str(enc['appearance'])[:40]!r}")
+    steps = enc.get("steps", 0)
+    if not (isinstance(steps, int) and not isinstance(steps, bool) and 0 <= steps <= MAX_ENCODER_STEPS):
+        raise StylebridgeError(f"{where}: the encoder's 'steps' (its refinement steps) must be a whole "
+                               f"number from 0 to {MAX_ENCODER_STEPS}, got {str(steps)[:40]!r}")

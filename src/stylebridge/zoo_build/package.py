@@ -10,6 +10,7 @@ swaps what it is given.)
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -21,13 +22,18 @@ from stylebridge.errors import StylebridgeError
 from stylebridge.formats import load_checkpoint, round_to, save_checkpoint
 from stylebridge.networks.stylegan2 import Generator
 from stylebridge.train.loop import find_snapshot
+from stylebridge.train.strength import check_strength
 from stylebridge.train.swap import swap_layers
-from stylebridge.translate.zoo import MANIFEST, read_manifest, write_manifest
+from stylebridge.translate.zoo import MANIFEST, check_encoder_entry, read_manifest, write_manifest
 from stylebridge.utils.io import atomic_path, atomic_write_text
 from stylebridge.zoo_build.stages import ARCH, BASE_PHASES, FT_ITERS, base_run, latest_iters
 from stylebridge.zoo_build.variants import DOMAINS, chosen_row, variant_name
 
 SHIP_DTYPE = torch.float16
+ENCODER_FILE = "encoder.safetensors"
+STRENGTH_NOTE = ("translations draw it at this many times its fine-tuning step from the base (train/swap.py "
+                 "with_strength): chosen on held-out validation glyphs by issue 16's bar (benchmarks/exp_strength.py, "
+                 "TRAINING.md)")
 DESCRIPTIONS = {"base": "ordinary text fonts: serif, sans, slab, mono", "script": "script and handwriting",
                 "pixel": "pixel / bitmap fonts", "outline": "outline letters",
                 "blackletter": "blackletter: textura and fraktur (few-shot: 12 fonts)"}
@@ -58,14 +64,33 @@ def shipped_generator(base: Generator, finetuned: Generator, swap: int) -> Gener
 
 
 def stage_package(work: Path, variants: dict[str, tuple[int, int] | str | None], dest: Path,
-                  recipe_note: str = "", phases=BASE_PHASES) -> None:
+                  recipe_note: str = "", phases=BASE_PHASES, strengths: dict[str, float] | None = None,
+                  encoder: Path | None = None, encoder_entry: dict | None = None) -> None:
     """Ship G_ema of the base and, per domain, FC-FT swapped at the chosen resolution (fp16),
     variants[style] = (swap resolution, iterations): resolution 0 is no swap, iterations 0
     the final snapshot; None: the domain does not ship; 'keep': DEST's model of that domain
     and its manifest entry stay. A manifest records each recipe (`recipe_note` appended to
     the new ones) and, from WORK/eval.json, its measurements. `phases`: the base's recipe
-    (stages.BASE_RECIPES), for the manifest. An encoder DEST's manifest lists stays listed only
-    when it was trained for this base."""
+    (stages.BASE_RECIPES), for the manifest. `strengths`: style -> the style strength its newly
+    packaged model is drawn at (measured on validation glyphs: benchmarks/exp_strength.py).
+    `encoder`: an encoder file trained for this base, shipped as DEST/encoder.safetensors with the
+    manifest entry `encoder_entry` (recipe, appearance, refinement steps: translate/zoo.py);
+    without it, an encoder DEST's manifest lists stays listed only when it was trained for this
+    base."""
+    strengths = dict(strengths or {})
+    stray = [s for s in strengths if not isinstance(variants.get(s, (0, 0)), tuple)]
+    if stray:
+        raise StylebridgeError(f"--strength {', '.join(stray)}: only a newly packaged style takes a strength "
+                               "(a kept one keeps its recorded strength; an off one does not ship)")
+    for style, a in strengths.items():
+        try:
+            check_strength(a)
+        except StylebridgeError as e:
+            raise StylebridgeError(f"--strength {style}: {e}") from None
+    if encoder is not None and not encoder.is_file():
+        raise StylebridgeError(f"--encoder {encoder}: no such file")
+    if encoder is not None:
+        check_encoder_entry(encoder_entry or {}, "--encoder-entry")
     dest.mkdir(parents=True, exist_ok=True)
     evaluation = json.loads((work / "eval.json").read_text()) if (work / "eval.json").exists() else {}
     before = read_manifest(dest)["models"] if (dest / MANIFEST).exists() else {}
@@ -74,6 +99,10 @@ def stage_package(work: Path, variants: dict[str, tuple[int, int] | str | None],
     if missing:
         raise StylebridgeError(f"--choose ...=keep: {dest} ships no model for {', '.join(missing)}")
     base = shipping_base(work / "models")
+    if encoder is not None and read_encoder(encoder)[0].base_hash != base_hash(base):
+        raise StylebridgeError(f"--encoder {encoder} was trained for another base than {work / 'models'}'s (rounded "
+                               "to fp16, as it ships): train it on that base (`stylebridge encoder train BASE --init "
+                               "FILE --new-base`)")
     if kept and base_hash(load_checkpoint(dest / "base.safetensors").G_ema) != base_hash(base):
         raise StylebridgeError(f"--choose ...=keep: {dest}'s models derive from another base than "
                                f"{work / 'models' / 'base.safetensors'}; re-train them or package all anew")
@@ -103,9 +132,15 @@ def stage_package(work: Path, variants: dict[str, tuple[int, int] | str | None],
         entry = {"file": f"{style}.safetensors", "description": DESCRIPTIONS[style],
                  "recipe": f"FC-FT (frozen mapping, {it or FT_ITERS} iterations, ADA)" + (f" + LS {r} px" if r else "")
                  + recipe_note}
+        if style in strengths:
+            entry.update(strength=strengths[style], strength_note=STRENGTH_NOTE)
         models[style] = _measured(entry, evaluation.get(chosen_row(style, choice)))
     manifest = {"name": "glyphs", "kind": "glyphs", "base": "base", "resolution": 32, "models": models}
-    if (dest / MANIFEST).exists():  # an encoder trained for this base stays listed; references are rewritten
+    if encoder is not None:
+        with atomic_path(dest / ENCODER_FILE) as tmp:
+            shutil.copyfile(encoder, tmp)
+        manifest["encoder"] = {**(encoder_entry or {}), "file": ENCODER_FILE}
+    elif (dest / MANIFEST).exists():  # an encoder trained for this base stays listed; references are rewritten
         enc = read_manifest(dest).get("encoder")
         if enc and (dest / enc["file"]).is_file():
             if read_encoder(dest / enc["file"])[0].base_hash == base_hash(base):

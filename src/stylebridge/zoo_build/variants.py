@@ -11,6 +11,7 @@ A choice (scripts/train_zoo.py package --choose) per style: 'lsR' | 'lsR@N' | 'o
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -59,6 +60,30 @@ def parse_choice(text: str) -> dict[str, tuple[int, int] | str | None]:
         choice[m[1]] = (None if kv.endswith("=off") else "keep" if kv.endswith("=keep")
                         else (int(m[2]), int(m[3] or 0)))
     return choice
+
+
+def parse_strengths(text: str) -> dict[str, float]:
+    """'blackletter=1.1,script=1' -> {'blackletter': 1.1, 'script': 1.0} (package --strength)."""
+    out: dict[str, float] = {}
+    for kv in filter(None, text.split(",")):
+        m = re.fullmatch(r"(\w+)=(\d+(?:\.\d*)?)", kv)
+        if not m or m[1] not in DOMAINS:
+            raise StylebridgeError(f"--strength: '{kv}' is not STYLE=A (STYLE one of {', '.join(DOMAINS)}, A a "
+                                   "number such as 1.1)")
+        out[m[1]] = float(m[2])
+    return out
+
+
+def parse_entry(text: str) -> dict:
+    """package --encoder-entry: a JSON object (the encoder's zoo.json entry)."""
+    try:
+        entry = json.loads(text)
+    except ValueError as e:
+        raise StylebridgeError(f"--encoder-entry is not JSON: {e}") from None
+    if not isinstance(entry, dict):
+        raise StylebridgeError("--encoder-entry must be a JSON object, e.g. "
+                               "'{\"appearance\": \"mean\", \"steps\": 50}'")
+    return entry
 
 
 def chosen_row(style: str, choice: tuple[int, int] | str) -> str:
