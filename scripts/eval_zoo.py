@@ -35,9 +35,10 @@ def main() -> None:
     ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
                     help="the optimisation methods' arithmetic (bf16 at 350 steps reconstructs the v2 base's held-out "
                          "glyphs 0.98 of the time against fp32's 0.91 at 200: TRAINING.md, session 13)")
-    ap.add_argument("--refine", type=int, default=0,
-                    help="with --method encoder: then this many W+ steps from its codes (TRAINING.md, session 15: "
-                         "50 lift the v2 base's styles over issue 16's bar on the validation glyphs)")
+    ap.add_argument("--refine", type=int, default=None,
+                    help="with --method encoder: then this many W+ steps from its codes (default: the shipped zoo's "
+                         "record, zoo.json; TRAINING.md, session 15: 50 lift the v2 base's styles over issue 16's bar "
+                         "on the validation glyphs)")
     ap.add_argument("--only", default="", help="comma-separated model names to measure (default: all)")
     ap.add_argument("--method", default="encoder", choices=["encoder", "wplus", "w", "sefa"],
                     help="inversion method (default: the shipped default, the base's encoder)")
@@ -63,12 +64,16 @@ def main() -> None:
     shipped = Zoo.from_dir(shipped_zoo_dir())
     encoder = Path(args.encoder) if args.encoder else shipped.encoder_path
     appearance = args.appearance or shipped.default_appearance(args.method)
+    refine = shipped.default_encoder_steps() if args.refine is None else args.refine
+    if args.method != "encoder" and args.refine:
+        raise SystemExit("--refine refines an encoder's codes: use it with --method encoder (--steps sets the others')")
     try:  # e.g. the shipped encoder and a base trained anew: one line, no traceback
         rows = evaluate_zoo(Path(args.models), Path(args.data), inputs=args.inputs, steps=args.steps,
                             only=args.only, method=args.method, encoder=encoder if args.method == "encoder" else None,
                             appearance=appearance, distance_samples=args.distance_samples,
                             strengths={s: shipped.default_strength(s) for s in shipped.names}
-                            if args.strength == "zoo" else None, precision=args.precision, refine=args.refine)
+                            if args.strength == "zoo" else None, precision=args.precision,
+                            refine=refine)
     except StylebridgeError as e:
         hint = "; or measure with --method wplus --appearance input" if args.method == "encoder" else ""
         raise SystemExit(f"{e}{hint}") from None

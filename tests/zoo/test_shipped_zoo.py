@@ -36,7 +36,11 @@ def test_demo_runs_end_to_end_on_the_shipped_models(tmp_path, capsys):
     # styles rows of 3 glyphs, and a margin on the left that names the rows
     n_rows = 2 + 3 * styles
     assert text.count(": real (") == styles
-    assert "blackletter x1.75, blackletter x1.75 (seed 0)" in text  # its recorded style strength, labelled
+    strengths = {n: e["strength"] for n, e in json.loads((shipped_zoo_dir() / "zoo.json").read_text())["models"]
+                 .items() if "strength" in e}
+    assert strengths == {"outline": 0.9, "blackletter": 1.1}  # the zoo's records (TRAINING.md, session 16)
+    for name, a in strengths.items():  # each drawn at its recorded style strength, labelled so
+        assert f"{name} x{a:g}, {name} x{a:g} (seed 0)" in text
     grid_w = 3 * (3 * 33 + 1)
     assert im.shape[0] == 3 * (n_rows * 33 + 1) and im.shape[1] > grid_w
     margin = im[:, :im.shape[1] - grid_w]

@@ -99,7 +99,7 @@ def test_the_optimisations_run_at_the_precision_given(setup, monkeypatch):
 
 def test_encoder_codes_are_refined_by_the_steps_given(setup, monkeypatch):
     """eval_zoo --refine N: the encoder's codes, then N W+ steps (TRAINING.md, session 15), recorded;
-    without it one encoder pass, as the shipped default."""
+    without it one encoder pass; refused for another method (it would do nothing there)."""
     import stylebridge.zoo_build.evaluation as ev
 
     seen = []
@@ -115,3 +115,5 @@ def test_encoder_codes_are_refined_by_the_steps_given(setup, monkeypatch):
     assert seen == [("encoder", 3, "fp32"), ("encoder", 0, "fp32")]
     assert rows["_meta"]["refine"] == 3 and rows["_meta"]["precision"] == "fp32"
     assert plain["_meta"]["refine"] == 0 and plain["_meta"]["precision"] is None
+    with pytest.raises(StylebridgeError, match="for method encoder, not wplus"):
+        _run(setup, method="wplus", only="script-fcft", refine=3)

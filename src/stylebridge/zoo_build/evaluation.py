@@ -136,6 +136,9 @@ def evaluate_zoo(models: Path, data: Path, *, inputs: int = 310, steps: int = 20
     optimisations draw from torch's global RNG: seed it first to repeat a run."""
     if method == ENCODER_METHOD and encoder is None:
         raise StylebridgeError("method encoder needs the base's encoder file (--encoder)")
+    if refine and method != ENCODER_METHOD:
+        raise StylebridgeError(f"refine: W+ steps from an encoder's codes, for method encoder, not {method} "
+                               "(its steps are `steps`)")
     if appearance not in APPEARANCES:
         raise StylebridgeError(f"appearance must be one of {', '.join(APPEARANCES)}, got {appearance!r}")
     clf = load_glyph_classifier()
