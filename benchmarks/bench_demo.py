@@ -104,7 +104,6 @@ def main() -> None:
     print_table(table, ["row", "content", "strength", "wrong"])
     write_json(args.out, {"text": args.text, "rounds": args.rounds, "threads": torch_threads(), "timing": timing,
                           "pillow_font": font})
-    print("wrote", args.out)
 
 
 if __name__ == "__main__":

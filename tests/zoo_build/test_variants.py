@@ -85,3 +85,20 @@ def test_names_choices_and_snapshots_read_back():
     with pytest.raises(StylebridgeError, match="network-snapshot"):
         variants.snapshot_iters("runs/x/G.safetensors")
     assert variants.STYLES[0] == "base" and "base" not in variants.DOMAINS
+
+
+def test_swap_rows_that_measured_as_their_unswapped_model_are_left_out_of_the_table(eval_zoo):
+    """Under FreezeG a swap at or below the frozen resolution is the fine-tune itself: the
+    table leaves out such rows (and says so) and keeps swaps that differ."""
+    import copy
+
+    rows = {"base": {"content": {"merged": 0.95}, "samples": {"chars": 60, "fid": 40.0}},
+            "script-fcft": _row(0.75, 0.60, 0.13), "script-fcft-ls16": _row(0.92, 0.30, 0.03)}
+    rows["script-fcft-ls4"] = copy.deepcopy(rows["script-fcft"])
+    rows["script-fcft-ls8"] = copy.deepcopy(rows["script-fcft"])
+    table = eval_zoo.markdown_table(rows)
+    assert "LS 4 px" not in table and "LS 8 px |" not in table and "| script | FC-FT + LS 16 px | 0.920 |" in table
+    assert "Left out: the LS 4 and 8 px rows measured exactly as the same model without a swap" in table
+    rows["script-fcft-ls8"]["style"] = 0.61  # one number differs: it stays
+    table = eval_zoo.markdown_table(rows)
+    assert "| script | FC-FT + LS 8 px | 0.750 | 0.610 |" in table and "Left out: the LS 4 px rows" in table

@@ -97,14 +97,26 @@ def format_choice(chosen: dict[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in chosen.items())
 
 
+def _same_as_unswapped(name: str, rows: dict) -> bool:
+    """Whether swap row `name` measured exactly as its model without a swap: a swap at or under
+    a FreezeG resolution (`finetune --freeze-g`) takes from the base what the fine-tune kept."""
+    _, variant, it, swap = parse_variant(name)
+    plain = rows.get(variant_name(parse_variant(name)[0], variant, it))
+    keys = ("content", "style", "realism_fid", "samples", "distance")
+    return bool(swap) and plain is not None and all(rows[name].get(k) == plain.get(k) for k in keys)
+
+
 def markdown_table(rows: dict) -> str:
-    """The README's ablation table from eval.json."""
+    """The README's ablation table from eval.json. Swap rows that measured exactly as their
+    unswapped model are left out, and a line under the table says which."""
     out = ["| domain | variant | content acc. (merged) | style acc. | realism FID (classifier space) "
            "| own samples: chars / FID | model distance to base |", "|---|---|---|---|---|---|---|"]
+    same = sorted({parse_variant(n)[3] for n in rows if n != "base" and not n.startswith("_")
+                   and _same_as_unswapped(n, rows)})
     for style in DOMAINS:
         ref = None
         for name, r in rows.items():
-            if not name.startswith(style + "-"):
+            if not name.startswith(style + "-") or _same_as_unswapped(name, rows):
                 continue
             _, variant, it, swap = parse_variant(name)
             label = VARIANT_NAMES[variant] + (f" ({it} it.)" if it else "") + (f" + LS {swap} px" if swap else "") \
@@ -121,6 +133,9 @@ def markdown_table(rows: dict) -> str:
     b = rows["base"]
     out.append(f"| base | *base model* | reconstruction {b['content']['merged']:.3f} | | | "
                f"{b['samples']['chars']} / {b['samples']['fid']:.1f} | |")
+    if same:
+        out.append(f"\nLeft out: the LS {' and '.join(map(str, same))} px rows measured exactly as the same "
+                   "model without a swap (its blocks up to that resolution are the base's: FreezeG).")
     return "\n".join(out)
 
 
