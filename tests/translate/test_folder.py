@@ -82,3 +82,32 @@ def test_to_all_leaves_the_source_out_and_grids_are_labelled(zoo_dir, images, tm
         assert margin[scale * 2 + row * pitch:scale * 2 + (row + 1) * pitch - scale * 2].min() < 100, row
     assert main(args[:-2] + ["--outdir", str(tmp_path / "o2"), "--to", "base,anime"]) == 0  # asked: included
     assert (tmp_path / "o2" / "img0" / "base.png").exists()
+
+
+def test_a_job_records_the_refinement_steps_its_zoo_gave_and_refuses_a_changed_record(zoo_dir, images, tmp_path,
+                                                                                       capsys):
+    """With the zoo's encoder and no --steps, settings.json records the refinement steps the
+    zoo's record resolved to; a re-run after that record changed is refused, naming them."""
+    from stylebridge.encoder.network import Encoder, save_encoder
+    from stylebridge.translate.zoo import Zoo
+
+    base = Zoo.from_dir(zoo_dir)["base"]
+    save_encoder(zoo_dir / "e.safetensors", Encoder.for_generator(base, channels=8, hidden=32))
+    manifest = json.loads((zoo_dir / "zoo.json").read_text())
+    manifest["encoder"] = {"file": "e.safetensors", "steps": 2}
+    (zoo_dir / "zoo.json").write_text(json.dumps(manifest))
+    src = tmp_path / "in"
+    for i, im in enumerate(images):
+        save_image(im, src / f"img{i}.png")
+    args = ["translate", str(src), "--zoo", str(zoo_dir), "--to", "anime", "--perceptual", "pixel", "--no-progress",
+            "--outdir", str(tmp_path / "out")]
+    assert main(args) == 0
+    settings = json.loads((tmp_path / "out" / "settings.json").read_text())
+    assert settings["method"] == "encoder" and settings["steps"] == 2
+    manifest["encoder"]["steps"] = 3
+    (zoo_dir / "zoo.json").write_text(json.dumps(manifest))
+    capsys.readouterr()
+    assert main(args) == 2
+    assert "--steps 2 there, 3 now" in capsys.readouterr().err
+    assert main(args[:-2] + ["--outdir", str(tmp_path / "o2"), "--steps", "0"]) == 0  # 0: the codes unrefined
+    assert json.loads((tmp_path / "o2" / "settings.json").read_text())["steps"] == 0

@@ -32,9 +32,10 @@ DEFAULT_METHOD = "wplus"
 # (0.63 against 0.42; 0.69 against 0.49), 50-60x faster per image; the demo's text in 0.13 s.
 # `invert` keeps W+ (its reconstructions have the lower LPIPS).
 ENCODER_IS_DEFAULT = True
-# W+ refinement steps from the encoder's codes where the demo and the app invert with an
-# encoder and no steps are given (the command line's --method encoder stays one forward pass
-# unless --steps is given). Measured with ENCODER_IS_DEFAULT above.
+# W+ refinement steps from the encoder's codes where translate, the demo and the app invert with
+# a zoo's encoder, no steps are given and the zoo records none (zoo.json "encoder": {"steps": N},
+# `Zoo.default_encoder_steps`: the shipped glyph zoo records 50, TRAINING.md session 16).
+# `invert --method encoder` stays one forward pass unless --steps is given.
 ENCODER_DEFAULT_STEPS = 0
 DEMO_STEPS = 200          # the demo's W+ inversion steps (early stopping ends most glyphs sooner)
 # Peak lr of the refinement from encoder codes, by measurement (benchmarks/exp_refine.py,

@@ -129,6 +129,9 @@ def translate_folder(translator: Translator, inputs: str | Path | Sequence[str |
                 "latents": os.path.abspath(latents) if latents else None,
                 "method": translator.method, "perceptual": translator.perceptual,
                 **{k: v for k, v in sorted(translator.invert_options.items())}}
+    steps = translator.inversion_for(source)[1].get("steps")
+    if steps is not None:  # resolved, as the appearance: e.g. the refinement steps the zoo records
+        settings["steps"] = steps
     settings = json.loads(json.dumps(settings, default=str))
     recorded = check_settings(outdir, settings)
     ref = None

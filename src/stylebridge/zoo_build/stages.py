@@ -51,7 +51,11 @@ BASE_PHASES = (
 BASE_V2_PHASES = (
     dict(iters=30000, batch=BATCH, gamma=2 * GAMMA, seed=5, mbstd_group=32, style_mixing=0.0),
 )
-BASE_RECIPES = {"shipped": BASE_PHASES, "v2": BASE_V2_PHASES}
+# v2-long (session 16): the same phase continued past 30,000 iterations, since the base's sample
+# FID was still falling there (12.7 at 25,000, 10.2 at 30,000; issue 16's bar: 7.7). Resumed
+# from the 30,000 snapshot (`unstash`, or a copy of WORK/base), the learning rate is constant.
+BASE_V2_LONG_PHASES = (dict(BASE_V2_PHASES[0], iters=60000),)
+BASE_RECIPES = {"shipped": BASE_PHASES, "v2": BASE_V2_PHASES, "v2-long": BASE_V2_LONG_PHASES}
 
 
 def zoo_precision(device: str) -> str:
