@@ -7,21 +7,24 @@ Every stage is resumable: runs continue from their last snapshot, finished stage
 skipped. Run it in chunks (`--minutes`) where a session or machine is time-limited.
 
     python scripts/train_zoo.py data   --work runs/zoo            # render the glyph datasets (needs fonts)
-    python scripts/train_zoo.py base   --work runs/zoo --minutes 8
+    python scripts/train_zoo.py base   --work runs/zoo --recipe first --minutes 8
     python scripts/train_zoo.py base   --work runs/zoo2 --recipe v2 --minutes 160   # the v2 base, in chunks
     python scripts/train_zoo.py base   --work runs/zoo3 --recipe v2 --init src/stylebridge/zoo/glyphs/base.safetensors
     python scripts/train_zoo.py stash  --work runs/zoo3      # the base run's last snapshot -> stash/zoo3 (commit it)
     python scripts/train_zoo.py unstash --work runs/zoo3     # on the next machine: back into runs/zoo3, then `base`
     python scripts/train_zoo.py finetune --work runs/zoo2 --recipe v2 --variants fcft  # styles from its last snapshot
-    python scripts/train_zoo.py finetune --work runs/zoo --minutes 8
-    python scripts/train_zoo.py finetune --work runs/zoo --styles script,outline   # split over processes
-    python scripts/train_zoo.py export --work runs/zoo --snapshots 750,1000     # + earlier FC-FT snapshots
+    python scripts/train_zoo.py finetune --work runs/zoo --recipe first --minutes 8
+    python scripts/train_zoo.py finetune --work runs/zoo --recipe first --styles script,outline   # split over processes
+    python scripts/train_zoo.py export --work runs/zoo --recipe first --snapshots 750,1000  # + earlier FC-FT snapshots
     python scripts/eval_zoo.py --models runs/zoo/models --data runs/zoo/data
     python scripts/eval_zoo.py --table                                          # prints the --choose below
-    python scripts/train_zoo.py package --work runs/zoo --choose script=ls4@750,pixel=off,...
+    python scripts/train_zoo.py package --work runs/zoo --recipe first --choose script=ls4@750,pixel=off,...
+    python scripts/train_zoo.py package --work runs/zoo3fg8 --choose script=ls0,outline=ls0@750,... \
+        --strength outline=0.9 --encoder ENC.safetensors --encoder-entry '{"appearance": "mean", "steps": 50}'
+    python scripts/train_zoo.py base --work runs/zoo4 --recipe v2-long   # the v2 phase continued past 30,000
 
-Styles can also be re-trained from the shipped base (its D is not kept: a fresh one) while the
-others stay, the shipped models competing with the new ones (see TRAINING.md):
+Styles can also be re-trained from the shipped base (with its D since session 16; a base without
+one gets a fresh D) while the others stay, the shipped models competing with the new ones (see TRAINING.md):
 
     python scripts/train_zoo.py finetune --work runs/zoo7 --base-file src/stylebridge/zoo/glyphs/base.safetensors \
         --styles blackletter --variants fcft --ft-iters 3000
@@ -60,9 +63,10 @@ def main() -> None:
                                       "unstash"])
     ap.add_argument("--work", default="runs/zoo")
     ap.add_argument("--device", default="auto")
-    ap.add_argument("--recipe", default="shipped", choices=sorted(BASE_RECIPES),
-                    help="base: the shipped base's three phases, or v2 (one long phase, WORK/base; issue 16); "
-                         "finetune / export: the base run they start from (its last snapshot)")
+    ap.add_argument("--recipe", default="v2", choices=sorted(BASE_RECIPES),
+                    help="base: v2 (the shipped base: one long phase, WORK/base; issue 16), v2-long "
+                         "(that phase continued to 60,000 iterations) or first (the first zoo's three phases); "
+                         "finetune / export / package: the base run they start from (its last snapshot)")
     ap.add_argument("--minutes", type=float, default=1e9, help="stop starting new chunks after this long")
     ap.add_argument("--cuda-graphs", action="store_true",
                     help="base / finetune: replay the training steps as CUDA graphs (one CUDA device; see "

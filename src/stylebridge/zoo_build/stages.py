@@ -55,7 +55,8 @@ BASE_V2_PHASES = (
 # FID was still falling there (12.7 at 25,000, 10.2 at 30,000; issue 16's bar: 7.7). Resumed
 # from the 30,000 snapshot (`unstash`, or a copy of WORK/base), the learning rate is constant.
 BASE_V2_LONG_PHASES = (dict(BASE_V2_PHASES[0], iters=60000),)
-BASE_RECIPES = {"shipped": BASE_PHASES, "v2": BASE_V2_PHASES, "v2-long": BASE_V2_LONG_PHASES}
+# "first": the first zoo's base (sessions 1-8); "v2": the shipped base since session 16.
+BASE_RECIPES = {"first": BASE_PHASES, "v2": BASE_V2_PHASES, "v2-long": BASE_V2_LONG_PHASES}
 
 
 def zoo_precision(device: str) -> str:
