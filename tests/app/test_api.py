@@ -317,15 +317,15 @@ def test_cli_help_warns_about_binding_beyond_localhost(capsys):
 
 def test_each_method_has_its_own_default_steps():
     """The page switches the steps field with the method: the encoder's default is its
-    refinement steps (the zoo's record: the shipped glyph zoo's 50, by measurement; 0 would be one
+    refinement steps (the zoo's record: the shipped glyph zoo's 200, by measurement; 0 would be one
     forward pass), the optimisations' the inversion steps."""
     from stylebridge.app.engine import Studio
     from stylebridge.zoo import shipped_zoo_dir
 
     studio = Studio(Zoo.from_dir(shipped_zoo_dir()), default_steps=77)
     d = studio.info()["defaults"]
-    assert studio.zoo.default_encoder_steps() == 50
-    assert d["steps_by_method"] == {"sefa": 77, "w": 77, "wplus": 77, "encoder": 50}
+    assert studio.zoo.default_encoder_steps() == 200
+    assert d["steps_by_method"] == {"sefa": 77, "w": 77, "wplus": 77, "encoder": 200}
     assert d["steps"] == d["steps_by_method"][d["method"]]
     # ... and the appearance: the shipped zoo's encoder draws the target's mean w after the
     # content layers (its zoo.json, by measurement); the optimisations the input's own code.

@@ -38,7 +38,7 @@ def test_demo_runs_end_to_end_on_the_shipped_models(tmp_path, capsys):
     assert text.count(": real (") == styles
     strengths = {n: e["strength"] for n, e in json.loads((shipped_zoo_dir() / "zoo.json").read_text())["models"]
                  .items() if "strength" in e}
-    assert strengths == {"outline": 0.9, "blackletter": 1.1}  # the zoo's records (TRAINING.md, session 16)
+    assert strengths == {"outline": 0.9, "blackletter": 1.2}  # the zoo's records (TRAINING.md, session 16)
     for name, a in strengths.items():  # each drawn at its recorded style strength, labelled so
         assert f"{name} x{a:g}, {name} x{a:g} (seed 0)" in text
     grid_w = 3 * (3 * 33 + 1)
