@@ -177,3 +177,32 @@ def test_header_length_with_pickle_like_low_byte_is_native(nets, tmp_path):
         pytest.skip("could not produce a header length with low byte 0x80")
     assert detect_format(p) == "native"
     assert load_checkpoint(p).G_ema is not None
+
+
+def test_the_same_weights_make_the_same_bytes_in_every_process(nets, tmp_path):
+    """safetensors writes its metadata in a hash map's order, which differs between processes:
+    save_checkpoint (and save_encoder) sort the header, so a re-packaged zoo whose weights did
+    not change does not show its files as changed. The file stays a valid safetensors file."""
+    import subprocess
+    import sys
+
+    from safetensors import safe_open
+
+    G, D = nets
+    save_checkpoint(tmp_path / "src.safetensors", G_ema=G, D=D, extra={"a": torch.ones(2), "n": 3})
+    code = ("import sys; from stylebridge.formats import load_checkpoint, save_checkpoint; "
+            "c = load_checkpoint(sys.argv[1]); save_checkpoint(sys.argv[2], G_ema=c.G_ema, D=c.D, extra=c.extra)")
+    outs = []
+    for i in range(3):  # the same code in other processes (other hash seeds)
+        outs.append(tmp_path / f"p{i}.safetensors")
+        subprocess.run([sys.executable, "-c", code, str(tmp_path / "src.safetensors"), str(outs[-1])], check=True,
+                       env={"PYTHONHASHSEED": str(i + 1), "PATH": ""})
+    assert outs[0].read_bytes() == outs[1].read_bytes() == outs[2].read_bytes()
+    save_checkpoint(tmp_path / "ref.safetensors", G_ema=G, D=D, extra={"a": torch.ones(2), "n": 3})
+    assert (tmp_path / "ref.safetensors").read_bytes() == (tmp_path / "src.safetensors").read_bytes()
+    raw = (tmp_path / "ref.safetensors").read_bytes()
+    header = json.loads(raw[8:8 + int.from_bytes(raw[:8], "little")])
+    assert list(header["__metadata__"]) == sorted(header["__metadata__"])
+    with safe_open(str(tmp_path / "ref.safetensors"), "pt") as f:  # the library reads it as before
+        assert f.metadata()["format"] == "stylebridge"
+        assert torch.equal(f.get_tensor("G_ema.mapping.fc0.weight"), G.mapping.fc0.weight.detach())

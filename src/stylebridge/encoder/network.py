@@ -29,11 +29,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from safetensors import safe_open
-from safetensors.torch import save_file
 
 from stylebridge import __version__
 from stylebridge.errors import CheckpointError
-from stylebridge.formats.native import flatten_tree, unflatten_tree
+from stylebridge.formats.native import flatten_tree, save_safetensors, unflatten_tree
 from stylebridge.networks.stylegan2 import Generator
 from stylebridge.utils.config import ConfigData
 from stylebridge.utils.io import atomic_path
@@ -265,7 +264,7 @@ def save_encoder(path: str | Path, E: Encoder, extra: dict[str, Any] | None = No
             "config": json.dumps(E.config.to_dict()), "base_hash": E.base_hash, "extra": json.dumps(skeleton)}
     path = Path(path)
     with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata=meta)
+        save_safetensors(tensors, tmp, meta)
     return path
 
 

@@ -161,8 +161,26 @@ def save_checkpoint(
     }
     path = Path(path)
     with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata=metadata)
+        save_safetensors(tensors, tmp, metadata)
     return path
+
+
+def save_safetensors(tensors: dict[str, torch.Tensor], path: str | Path, metadata: dict[str, str]) -> None:
+    """safetensors' `save_file`, with the header's keys in sorted order: the library writes the
+    metadata in a hash map's order, different in every process, so the same weights made files
+    that differed in their bytes (a re-packaged zoo showed every model as changed). The header
+    keeps its length (the same keys and values), so the data offsets stay valid."""
+    save_file(tensors, str(path), metadata=metadata)
+    with open(path, "r+b") as f:
+        n = int.from_bytes(f.read(8), "little")
+        raw = f.read(n)
+        header = json.loads(raw)
+        header["__metadata__"] = dict(sorted(header.get("__metadata__", {}).items()))
+        canon = json.dumps(dict(sorted(header.items(), key=lambda kv: (kv[0] != "__metadata__", kv[0]))),
+                           separators=(",", ":"), ensure_ascii=False).encode()
+        assert len(canon) <= n, "the canonical header cannot be longer than the library's"  # same items
+        f.seek(8)
+        f.write(canon + b" " * (n - len(canon)))
 
 
 def round_to(net: torch.nn.Module, dtype: torch.dtype = torch.float16) -> torch.nn.Module:
