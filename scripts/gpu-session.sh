@@ -80,7 +80,7 @@ fi
 # Issue 16's compute: continue the v2 glyph base for BASE_MINUTES (scripts/prepare-device-base.sh
 # made .device/zoo2; carry .device). The newest snapshot comes back in 15 MB parts beside the
 # archive (the device tool returns files of at most 16 MiB); prepare-device-base.sh --restore
-# puts it back into runs/zoo3/base.
+# puts it back into runs/zoo4/base (the v2 phase continued: --recipe v2-long, session 16).
 if [ -f .device/zoo2/base/options.json ] && { [ -z "${STEPS:-}" ] || [[ ",$STEPS," == *",base-v2,"* ]]; }; then
   BM="${BASE_MINUTES:-6}"
   # CUDA graphs first (at batch 32 the host, not the GPU, is the limit; gpu-check has just run
@@ -88,7 +88,7 @@ if [ -f .device/zoo2/base/options.json ] && { [ -z "${STEPS:-}" ] || [[ ",$STEPS
   G0=$(date +%s)
   ran() { grep -q "^base phase [0-9]*: " "$O/base-v2.log" 2>/dev/null; }  # stage_base's last line
   if [ "$DEV" = cuda ] && [ "${BASE_GRAPHS:-1}" = 1 ]; then
-    TAIL=6 step base-v2 $(( BM * 60 + 120 )) "$PY" scripts/train_zoo.py base --work .device/zoo2 --recipe v2 \
+    TAIL=6 step base-v2 $(( BM * 60 + 120 )) "$PY" scripts/train_zoo.py base --work .device/zoo2 --recipe v2-long \
       --device "$DEV" --minutes "$BM" --chunk "${BASE_CHUNK:-2000}" --cuda-graphs
     if ! ran; then
       mv "$O/base-v2.log" "$O/base-v2-graphs.log" 2>/dev/null
@@ -96,7 +96,7 @@ if [ -f .device/zoo2/base/options.json ] && { [ -z "${STEPS:-}" ] || [[ ",$STEPS
     fi
   fi
   if ! ran && [ "$BM" -ge 1 ]; then
-    TAIL=6 step base-v2 $(( BM * 60 + 120 )) "$PY" scripts/train_zoo.py base --work .device/zoo2 --recipe v2 \
+    TAIL=6 step base-v2 $(( BM * 60 + 120 )) "$PY" scripts/train_zoo.py base --work .device/zoo2 --recipe v2-long \
       --device "$DEV" --minutes "$BM" --chunk "${BASE_CHUNK:-1000}"
   fi
   s=$(ls .device/zoo2/base/network-snapshot-*.safetensors | sort | tail -n 1)
