@@ -64,9 +64,9 @@ def main() -> None:
     shipped = Zoo.from_dir(shipped_zoo_dir())
     encoder = Path(args.encoder) if args.encoder else shipped.encoder_path
     appearance = args.appearance or shipped.default_appearance(args.method)
-    refine = shipped.default_encoder_steps() if args.refine is None else args.refine
-    if args.method != "encoder" and args.refine:
-        raise SystemExit("--refine refines an encoder's codes: use it with --method encoder (--steps sets the others')")
+    refine = args.refine or 0  # another method with --refine N is refused by evaluate_zoo
+    if args.method == "encoder" and args.refine is None:  # the zoo's recorded refinement belongs to its encoder
+        refine = shipped.default_encoder_steps()
     try:  # e.g. the shipped encoder and a base trained anew: one line, no traceback
         rows = evaluate_zoo(Path(args.models), Path(args.data), inputs=args.inputs, steps=args.steps,
                             only=args.only, method=args.method, encoder=encoder if args.method == "encoder" else None,

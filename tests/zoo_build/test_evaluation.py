@@ -117,3 +117,26 @@ def test_encoder_codes_are_refined_by_the_steps_given(setup, monkeypatch):
     assert plain["_meta"]["refine"] == 0 and plain["_meta"]["precision"] is None
     with pytest.raises(StylebridgeError, match="for method encoder, not wplus"):
         _run(setup, method="wplus", only="script-fcft", refine=3)
+
+
+def test_eval_zoo_script_takes_the_zoos_refinement_for_its_encoder_only(monkeypatch, tmp_path):
+    """scripts/eval_zoo.py: with the encoder and no --refine, the shipped zoo's recorded
+    refinement steps; with another method, none (the zoo's steps belong to its encoder), and
+    --refine N given with it reaches evaluate_zoo, which refuses it."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("eval_zoo_script",
+                                                  Path(__file__).parents[2] / "scripts" / "eval_zoo.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    seen = []
+    monkeypatch.setattr(script, "evaluate_zoo", lambda *a, **kw: seen.append((kw["method"], kw["refine"])) or {})
+    out = tmp_path / "e.json"
+    for argv in (["--method", "encoder"], ["--method", "encoder", "--refine", "0"], ["--method", "wplus"],
+                 ["--method", "wplus", "--refine", "3"]):
+        monkeypatch.setattr(sys, "argv", ["eval_zoo.py", *argv, "--out", str(out)])
+        script.main()
+    assert seen == [("encoder", Zoo.from_dir(shipped_zoo_dir()).default_encoder_steps()), ("encoder", 0),
+                    ("wplus", 0), ("wplus", 3)]
