@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,6 +44,12 @@ def _create_temporary(path: Path) -> Path:
             return tmp
         except FileExistsError:
             continue
+
+
+def atomic_copy(src: str | os.PathLike, dst: str | os.PathLike) -> None:
+    """Copy a file atomically (a crash leaves any earlier `dst` as it was)."""
+    with atomic_path(dst) as tmp:
+        shutil.copyfile(src, tmp)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:

@@ -10,7 +10,6 @@ swaps what it is given.)
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,7 @@ from stylebridge.train.loop import find_snapshot
 from stylebridge.train.strength import check_strength
 from stylebridge.train.swap import swap_layers
 from stylebridge.translate.zoo import MANIFEST, check_encoder_entry, read_manifest, write_manifest
-from stylebridge.utils.io import atomic_path, atomic_write_text
+from stylebridge.utils.io import atomic_copy, atomic_path, atomic_write_text
 from stylebridge.zoo_build.stages import ARCH, BASE_PHASES, FT_ITERS, base_run, latest_iters
 from stylebridge.zoo_build.variants import DOMAINS, chosen_row, variant_name
 
@@ -137,8 +136,7 @@ def stage_package(work: Path, variants: dict[str, tuple[int, int] | str | None],
         models[style] = _measured(entry, evaluation.get(chosen_row(style, choice)))
     manifest = {"name": "glyphs", "kind": "glyphs", "base": "base", "resolution": 32, "models": models}
     if encoder is not None:
-        with atomic_path(dest / ENCODER_FILE) as tmp:
-            shutil.copyfile(encoder, tmp)
+        atomic_copy(encoder, dest / ENCODER_FILE)
         manifest["encoder"] = {**(encoder_entry or {}), "file": ENCODER_FILE}
     elif (dest / MANIFEST).exists():  # an encoder trained for this base stays listed; references are rewritten
         enc = read_manifest(dest).get("encoder")

@@ -9,7 +9,6 @@ skipped; `minutes` stops starting new chunks after that long.
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +22,7 @@ from stylebridge.formats import load_checkpoint, save_checkpoint
 from stylebridge.train import TrainOptions, finetune, train
 from stylebridge.train.loop import find_snapshot
 from stylebridge.utils.device import resolve_device
-from stylebridge.utils.io import atomic_path
+from stylebridge.utils.io import atomic_copy
 from stylebridge.utils.precision import default_precision
 from stylebridge.zoo_build.variants import DOMAINS, SHIPPED, snapshot_iters, variant_name
 
@@ -218,7 +217,7 @@ def stage_stash(work: Path, dest: Path, runs: tuple[str, ...] = ("base",)) -> No
             if old.name != snap.name:
                 old.unlink()
         if (work / name / "log.jsonl").is_file():
-            _copy(work / name / "log.jsonl", out / "log.jsonl")
+            atomic_copy(work / name / "log.jsonl", out / "log.jsonl")
         print(f"stashed {name}: {snap.name} -> {out}")
 
 
@@ -248,11 +247,5 @@ def stage_unstash(dest: Path, work: Path) -> None:
         run.mkdir(parents=True, exist_ok=True)
         for src in (snap, out / "log.jsonl"):
             if src.is_file():
-                _copy(src, run / src.name)
+                atomic_copy(src, run / src.name)
         print(f"unstashed {out.name}: {snap.name} -> {run}")
-
-
-def _copy(src: Path, dst: Path) -> None:
-    """Copy a file atomically (a crash leaves any earlier `dst` as it was)."""
-    with atomic_path(dst) as tmp:
-        shutil.copyfile(src, tmp)

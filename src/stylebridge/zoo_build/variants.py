@@ -100,8 +100,8 @@ def format_choice(chosen: dict[str, str]) -> str:
 def _same_as_unswapped(name: str, rows: dict) -> bool:
     """Whether swap row `name` measured exactly as its model without a swap: a swap at or under
     a FreezeG resolution (`finetune --freeze-g`) takes from the base what the fine-tune kept."""
-    _, variant, it, swap = parse_variant(name)
-    plain = rows.get(variant_name(parse_variant(name)[0], variant, it))
+    style, variant, it, swap = parse_variant(name)
+    plain = rows.get(variant_name(style, variant, it))
     keys = ("content", "style", "realism_fid", "samples", "distance")
     return bool(swap) and plain is not None and all(rows[name].get(k) == plain.get(k) for k in keys)
 
